@@ -1,0 +1,209 @@
+// Package config reads the service's settings from environment variables. Every setting has a
+// default where one is safe; all problems are collected and reported together at start-up, so an
+// operator fixes a broken deployment in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// S3 locates the bucket.
+type S3 struct {
+	Bucket string // S3_BUCKET
+	Region string // AWS_REGION
+	// Endpoint overrides the AWS endpoint (S3_ENDPOINT), e.g. a local versitygw.
+	Endpoint string
+	// PathStyle addresses the bucket in the path (S3_PATH_STYLE); on by default with Endpoint.
+	PathStyle bool
+	// PublicURL is the base of the stable s3_url identifiers (S3_PUBLIC_URL); by default the
+	// bucket's virtual-hosted AWS URL, or Endpoint/Bucket with an endpoint.
+	PublicURL string
+}
+
+// JWT says how bearer tokens are verified: HS256 with Secret, and/or RS256/ES256 through JWKSURL.
+type JWT struct {
+	Secret   string // JWT_SECRET
+	JWKSURL  string // JWT_JWKS_URL
+	Issuer   string // JWT_ISSUER: required "iss" when set
+	Audience string // JWT_AUDIENCE: required "aud" when set
+}
+
+// API is the HTTP API's configuration.
+type API struct {
+	S3   S3
+	JWT  JWT
+	Addr string // API_ADDR, local server only
+	// UploadTTL is how long a presigned upload URL is valid (UPLOAD_URL_TTL).
+	UploadTTL time.Duration
+	// DownloadMaxTTL caps the expires_in a caller may ask for (DOWNLOAD_URL_MAX_TTL); SigV4 allows 7 days.
+	DownloadMaxTTL time.Duration
+	// ListURLWindow is the period over which listed URLs stay identical, so browsers can cache
+	// thumbnails (LIST_URL_WINDOW). Each URL is valid for at least this long after it is handed out.
+	ListURLWindow time.Duration
+	// DevLogin enables the local stack's one-click sign-in (DEV_LOGIN); never set it in AWS.
+	DevLogin bool
+}
+
+// Processor is the upload processor's configuration.
+type Processor struct {
+	S3   S3
+	Addr string // PROCESSOR_ADDR: the local event receiver
+	// Workers and Queue size the local receiver's bounded work queue.
+	Workers int // PROCESSOR_WORKERS
+	Queue   int // PROCESSOR_QUEUE
+	// ReconcileGrace is how old an unprocessed original must be before a sweep processes it
+	// (RECONCILE_GRACE), so the sweep does not race the event for a fresh upload.
+	ReconcileGrace time.Duration
+}
+
+// Getenv is os.Getenv's shape, injected so tests need not touch the process environment.
+type Getenv func(string) string
+
+// LoadAPI reads the API's configuration.
+func LoadAPI(getenv Getenv) (API, error) {
+	r := reader{getenv: getenv}
+	c := API{
+		S3: r.s3(),
+		JWT: JWT{
+			Secret:   r.str("JWT_SECRET", ""),
+			JWKSURL:  r.str("JWT_JWKS_URL", ""),
+			Issuer:   r.str("JWT_ISSUER", ""),
+			Audience: r.str("JWT_AUDIENCE", ""),
+		},
+		Addr:           r.str("API_ADDR", "127.0.0.1:8080"),
+		UploadTTL:      r.duration("UPLOAD_URL_TTL", time.Hour),
+		DownloadMaxTTL: r.duration("DOWNLOAD_URL_MAX_TTL", 7*24*time.Hour),
+		ListURLWindow:  r.duration("LIST_URL_WINDOW", time.Hour),
+		DevLogin:       r.bool("DEV_LOGIN", false),
+	}
+	if c.JWT.Secret == "" && c.JWT.JWKSURL == "" {
+		r.fail("JWT_SECRET or JWT_JWKS_URL must be set")
+	}
+	if c.JWT.Secret != "" && len(c.JWT.Secret) < 32 {
+		r.fail("JWT_SECRET must be at least 32 bytes")
+	}
+	if c.JWT.JWKSURL != "" {
+		if u, err := url.Parse(c.JWT.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("JWT_JWKS_URL must be an http(s) URL")
+		}
+	}
+	r.within("UPLOAD_URL_TTL", c.UploadTTL, time.Minute, 7*24*time.Hour)
+	r.within("DOWNLOAD_URL_MAX_TTL", c.DownloadMaxTTL, time.Minute, 7*24*time.Hour)
+	r.within("LIST_URL_WINDOW", c.ListURLWindow, time.Minute, 3*24*time.Hour)
+	return c, r.err()
+}
+
+// LoadProcessor reads the processor's configuration.
+func LoadProcessor(getenv Getenv) (Processor, error) {
+	r := reader{getenv: getenv}
+	c := Processor{
+		S3:             r.s3(),
+		Addr:           r.str("PROCESSOR_ADDR", "127.0.0.1:8090"),
+		Workers:        r.int("PROCESSOR_WORKERS", 2),
+		Queue:          r.int("PROCESSOR_QUEUE", 1024),
+		ReconcileGrace: r.duration("RECONCILE_GRACE", 5*time.Minute),
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		r.fail("PROCESSOR_WORKERS must be 1..64")
+	}
+	if c.Queue < 1 {
+		r.fail("PROCESSOR_QUEUE must be at least 1")
+	}
+	if c.ReconcileGrace < 0 {
+		r.fail("RECONCILE_GRACE must not be negative")
+	}
+	return c, r.err()
+}
+
+type reader struct {
+	getenv Getenv
+	errs   []error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
+
+func (r *reader) err() error { return errors.Join(r.errs...) }
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) bool(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail("%s: %q is not a boolean", name, v)
+	}
+	return b
+}
+
+func (r *reader) int(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail("%s: %q is not an integer", name, v)
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail("%s: %q is not a duration (e.g. 1h, 90s)", name, v)
+	}
+	return d
+}
+
+func (r *reader) within(name string, d, lo, hi time.Duration) {
+	if d < lo || d > hi {
+		r.fail("%s: %s is outside %s..%s", name, d, lo, hi)
+	}
+}
+
+func (r *reader) s3() S3 {
+	c := S3{
+		Bucket:    r.str("S3_BUCKET", "medicpx"),
+		Region:    r.str("AWS_REGION", "ap-northeast-2"),
+		Endpoint:  strings.TrimRight(r.str("S3_ENDPOINT", ""), "/"),
+		PublicURL: strings.TrimRight(r.str("S3_PUBLIC_URL", ""), "/"),
+	}
+	c.PathStyle = r.bool("S3_PATH_STYLE", c.Endpoint != "")
+	if c.Endpoint != "" {
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("S3_ENDPOINT must be an http(s) URL")
+		}
+	}
+	if c.PublicURL == "" {
+		switch {
+		case c.Endpoint != "":
+			c.PublicURL = c.Endpoint + "/" + c.Bucket
+		default:
+			c.PublicURL = "https://" + c.Bucket + ".s3." + c.Region + ".amazonaws.com"
+		}
+	}
+	// Bucket naming rules, so a typo fails at start-up rather than on the first request.
+	if n := len(c.Bucket); n < 3 || n > 63 || strings.Trim(c.Bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		r.fail("S3_BUCKET: %q is not a valid bucket name", c.Bucket)
+	}
+	return c
+}

@@ -1,0 +1,205 @@
+// Package keys is the bucket's object layout: it builds every kind of key the service writes and
+// parses any key back, rejecting everything that is not exactly one of those shapes. Both the API
+// (to confine a caller to a scenario) and the processor (to ignore what is not an original) rely
+// on Parse being strict.
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"medicpx/shared/imagepolicy"
+)
+
+const (
+	// Root is the prefix under which every scenario's images live.
+	Root = "patient_images/"
+	// QuarantineRoot prefixes a rejected original's copy; the rest of its key is the original key.
+	QuarantineRoot = "quarantine/"
+
+	thumbDir = "thumbnails/"
+	metaDir  = "_meta/"
+)
+
+// Kind tells which part of the layout a key belongs to.
+type Kind int
+
+const (
+	Original Kind = iota + 1
+	Thumbnail
+	Meta
+	Quarantine
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Original:
+		return "original"
+	case Thumbnail:
+		return "thumbnail"
+	case Meta:
+		return "meta"
+	case Quarantine:
+		return "quarantine"
+	}
+	return "unknown"
+}
+
+// Key is a parsed object key.
+type Key struct {
+	Kind     Kind
+	Scenario string
+	ID       string // the upload's UUID (originals, thumbnails, quarantine)
+	Ext      string // extension as stored, lower case
+	Size     int    // thumbnails only
+	Name     string // meta only: the file name under _meta/
+}
+
+var (
+	scenarioRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	uuidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	metaNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}\.json$`)
+)
+
+// ErrInvalid is wrapped by every parse and validation error.
+var ErrInvalid = errors.New("invalid key")
+
+// ValidScenario reports whether id is an allowed scenario id.
+func ValidScenario(id string) bool { return scenarioRE.MatchString(id) }
+
+// ValidID reports whether id is an upload id as the API mints them (lower-case UUID).
+func ValidID(id string) bool { return uuidRE.MatchString(id) }
+
+// ScenarioPrefix is the listing prefix of one scenario; with Delimiter "/" it returns originals only.
+func ScenarioPrefix(scenario string) string { return Root + "scenario_" + scenario + "/" }
+
+// ThumbnailPrefix is the listing prefix of one scenario's thumbnails.
+func ThumbnailPrefix(scenario string) string { return ScenarioPrefix(scenario) + thumbDir }
+
+// OriginalKey builds an original's key.
+func OriginalKey(scenario, id, ext string) string {
+	return ScenarioPrefix(scenario) + id + "." + ext
+}
+
+// ThumbnailKey builds the key of an original's thumbnail of the given size and extension.
+func ThumbnailKey(scenario, id string, size int, ext string) string {
+	return ThumbnailPrefix(scenario) + id + "_" + strconv.Itoa(size) + "." + ext
+}
+
+// MetaKey builds the key of a scenario metadata file.
+func MetaKey(scenario, name string) string { return ScenarioPrefix(scenario) + metaDir + name }
+
+// RepresentativeKey is where a scenario's pinned representative image is recorded.
+func RepresentativeKey(scenario string) string { return MetaKey(scenario, "representative.json") }
+
+// QuarantineKey is where an original is copied when it is rejected.
+func QuarantineKey(original string) string { return QuarantineRoot + original }
+
+// Filename is the last path element of a key, as the API reports it.
+func Filename(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
+
+// String rebuilds the key.
+func (k Key) String() string {
+	switch k.Kind {
+	case Original:
+		return OriginalKey(k.Scenario, k.ID, k.Ext)
+	case Thumbnail:
+		return ThumbnailKey(k.Scenario, k.ID, k.Size, k.Ext)
+	case Meta:
+		return MetaKey(k.Scenario, k.Name)
+	case Quarantine:
+		return QuarantineKey(OriginalKey(k.Scenario, k.ID, k.Ext))
+	}
+	return ""
+}
+
+// OriginalKey returns the key of the original a thumbnail or quarantine copy belongs to.
+func (k Key) OriginalKey() string { return OriginalKey(k.Scenario, k.ID, k.Ext) }
+
+// Parse parses any key of the layout. Anything else, including keys that differ only by case,
+// encoding or extra path elements, is an error.
+func Parse(s string) (Key, error) {
+	bad := func(why string) (Key, error) { return Key{}, fmt.Errorf("%w: %s: %q", ErrInvalid, why, s) }
+	if rest, ok := strings.CutPrefix(s, QuarantineRoot); ok {
+		k, err := Parse(rest)
+		if err != nil || k.Kind != Original {
+			return bad("quarantine key of a non-original")
+		}
+		k.Kind = Quarantine
+		return k, nil
+	}
+	rest, ok := strings.CutPrefix(s, Root+"scenario_")
+	if !ok {
+		return bad("outside " + Root)
+	}
+	scenario, rest, ok := strings.Cut(rest, "/")
+	if !ok || !ValidScenario(scenario) {
+		return bad("scenario")
+	}
+	switch {
+	case strings.HasPrefix(rest, thumbDir):
+		name := strings.TrimPrefix(rest, thumbDir)
+		stem, ext, ok := splitExt(name)
+		if !ok || (ext != "jpg" && ext != "png") {
+			return bad("thumbnail extension")
+		}
+		i := strings.LastIndexByte(stem, '_')
+		if i < 0 || !ValidID(stem[:i]) {
+			return bad("thumbnail id")
+		}
+		size, err := strconv.Atoi(stem[i+1:])
+		if err != nil || !isThumbnailSize(size) || strconv.Itoa(size) != stem[i+1:] {
+			return bad("thumbnail size")
+		}
+		return Key{Kind: Thumbnail, Scenario: scenario, ID: stem[:i], Ext: ext, Size: size}, nil
+	case strings.HasPrefix(rest, metaDir):
+		name := strings.TrimPrefix(rest, metaDir)
+		if !metaNameRE.MatchString(name) {
+			return bad("meta name")
+		}
+		return Key{Kind: Meta, Scenario: scenario, Name: name}, nil
+	}
+	stem, ext, ok := splitExt(rest)
+	if !ok || !ValidID(stem) {
+		return bad("original name")
+	}
+	if _, ok := imagepolicy.ByExt(ext); !ok || ext != strings.ToLower(ext) {
+		return bad("original extension")
+	}
+	return Key{Kind: Original, Scenario: scenario, ID: stem, Ext: ext}, nil
+}
+
+// ParseOriginal parses s and requires it to be an original of the given scenario.
+func ParseOriginal(s, scenario string) (Key, error) {
+	k, err := Parse(s)
+	if err != nil {
+		return Key{}, err
+	}
+	if k.Kind != Original {
+		return Key{}, fmt.Errorf("%w: a %s, not an original: %q", ErrInvalid, k.Kind, s)
+	}
+	if k.Scenario != scenario {
+		return Key{}, fmt.Errorf("%w: belongs to another scenario: %q", ErrInvalid, s)
+	}
+	return k, nil
+}
+
+func splitExt(name string) (stem, ext string, ok bool) {
+	i := strings.LastIndexByte(name, '.')
+	if i <= 0 || i == len(name)-1 {
+		return "", "", false
+	}
+	return name[:i], name[i+1:], true
+}
+
+func isThumbnailSize(n int) bool {
+	for _, s := range imagepolicy.ThumbnailSizes {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,191 @@
+// Package versity runs a local versitygw S3 server: the real S3 implementation behind `make run`
+// and every integration test. It is a process, started and stopped like one.
+package versity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Options configures one server.
+type Options struct {
+	Bin        string // versitygw binary; FindBinary() when empty
+	Dir        string // posix backend root; created if missing
+	Addr       string // listen address, e.g. 127.0.0.1:7070; a free loopback port when empty
+	AccessKey  string
+	SecretKey  string
+	Region     string
+	WebhookURL string    // event notifications go here when set
+	Output     io.Writer // the server's stdout/stderr; discarded when nil
+}
+
+// Server is a running versitygw.
+type Server struct {
+	Endpoint string // http://host:port
+	Options  Options
+	cmd      *exec.Cmd
+	done     chan error
+}
+
+// FindBinary locates versitygw: $VERSITYGW, then .tools/bin under the module root, then $PATH.
+func FindBinary() (string, error) {
+	if p := os.Getenv("VERSITYGW"); p != "" {
+		return p, nil
+	}
+	if root, err := ModuleRoot(); err == nil {
+		p := filepath.Join(root, ".tools", "bin", "versitygw")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("versitygw not found: run `make tools` (it installs it into .tools/bin) or set VERSITYGW")
+}
+
+// ModuleRoot walks up from the working directory to the folder holding go.mod.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// Start launches versitygw and waits until it answers HTTP.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	var err error
+	if o.Bin == "" {
+		if o.Bin, err = FindBinary(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Addr == "" {
+		if o.Addr, err = FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{"--access", o.AccessKey, "--secret", o.SecretKey, "--region", o.Region,
+		"--port", o.Addr, "--quiet", "--keep-alive"}
+	if o.WebhookURL != "" {
+		args = append(args, "--event-webhook-url", o.WebhookURL)
+	}
+	args = append(args, "posix", o.Dir)
+	cmd := exec.Command(o.Bin, args...)
+	out := o.Output
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start versitygw: %w", err)
+	}
+	s := &Server{Endpoint: "http://" + o.Addr, Options: o, cmd: cmd, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	if err := s.waitReady(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return fmt.Errorf("versitygw exited at start (is the webhook receiver up, is the port free?): %v", err)
+		default:
+		}
+		// Any HTTP answer (an S3 error for an unsigned request) means it is serving.
+		if resp, err := client.Get(s.Endpoint + "/"); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("versitygw on %s did not answer: %w", s.Options.Addr, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Done is closed-with-value when the process exits.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Stop ends the process and waits for it.
+func (s *Server) Stop() error {
+	if s.cmd.Process == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	return nil
+}
+
+// Env returns the environment variables that point this project's binaries at the server.
+func (s *Server) Env(bucket string) []string {
+	return []string{
+		"S3_ENDPOINT=" + s.Endpoint,
+		"S3_BUCKET=" + bucket,
+		"S3_PATH_STYLE=true",
+		"AWS_REGION=" + s.Options.Region,
+		"AWS_ACCESS_KEY_ID=" + s.Options.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s.Options.SecretKey,
+	}
+}
+
+// Getenv looks name up in env (KEY=VALUE lines), for config loaders in tests.
+func Getenv(env []string) func(string) string {
+	return func(name string) string {
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
+}
