@@ -1,0 +1,512 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/shared/config"
+	"medicpx/shared/keys"
+	"medicpx/shared/versity/versitytest"
+)
+
+const (
+	id1 = "11111111-1111-4111-8111-111111111111"
+	id2 = "22222222-2222-4222-8222-222222222222"
+	id3 = "33333333-3333-4333-8333-333333333333"
+)
+
+func uploadBody(filename, ctype string, length any, method string) map[string]any {
+	b := map[string]any{"filename": filename, "content_type": ctype, "content_length": length}
+	if method != "" {
+		b["method"] = method
+	}
+	return b
+}
+
+// TestAuthorization covers every route with no token, a bad token, a student and a professor.
+func TestAuthorization(t *testing.T) {
+	st := newStack(t)
+	key := st.original("1", id1, true)
+	prof, student := st.token("professor"), st.token("student")
+	routes := []struct {
+		method, path string
+		body         any
+		staffOnly    bool
+	}{
+		{"GET", "/patient-images/scenarios/1/images", nil, false},
+		{"GET", "/patient-images/scenarios/1/images/" + id1 + ".jpg", nil, false},
+		{"GET", "/patient-images/scenarios/1/image", nil, false},
+		{"PUT", "/patient-images/scenarios/1/image", map[string]any{"s3_key": key}, true},
+		{"POST", "/patient-images/upload-url/1", uploadBody("a.jpg", "image/jpeg", 10, "PUT"), true},
+		{"POST", "/patient-images/download-url/1", map[string]any{"s3_key": key}, false},
+		{"DELETE", "/patient-images/1?s3_key=" + url.QueryEscape(keys.OriginalKey("1", id2, "jpg")), nil, true},
+	}
+	for _, r := range routes {
+		t.Run(r.method+" "+r.path, func(t *testing.T) {
+			for _, tok := range []string{"", "garbage"} {
+				resp := st.call(r.method, r.path, tok, r.body)
+				if resp.Status != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") || resp.str("detail") == "" {
+					t.Errorf("token %q: %d %s, want 401 with WWW-Authenticate", tok, resp.Status, resp.Raw)
+				}
+			}
+			resp := st.call(r.method, r.path, student, r.body)
+			if r.staffOnly && (resp.Status != http.StatusForbidden || resp.str("detail") != msgForbidden) {
+				t.Errorf("student: %d %s, want 403", resp.Status, resp.Raw)
+			}
+			if !r.staffOnly && resp.Status != http.StatusOK {
+				t.Errorf("student: %d %s, want 200", resp.Status, resp.Raw)
+			}
+			if resp := st.call(r.method, r.path, prof, r.body); resp.Status >= 400 && resp.Status != http.StatusNotFound {
+				t.Errorf("professor: %d %s", resp.Status, resp.Raw)
+			}
+		})
+	}
+	if !st.exists(key) {
+		t.Fatal("a refused request changed data")
+	}
+}
+
+// TestBadInput sends every malformed request the issue lists; each gets a clear error and leaves
+// the bucket as it was.
+func TestBadInput(t *testing.T) {
+	st := newStack(t)
+	key1 := st.original("1", id1, true)
+	key2 := st.original("2", id2, true)
+	prof := st.token("professor")
+	long := strings.Repeat("a", 65)
+	type tc struct {
+		name, method, path string
+		body               any
+		status             int
+		detail             string // substring
+	}
+	up := "/patient-images/upload-url/1"
+	down := "/patient-images/download-url/1"
+	tests := []tc{
+		{"scenario with ..", "GET", "/patient-images/scenarios/../images", nil, 400, "시나리오 ID"},
+		{"scenario with space", "GET", "/patient-images/scenarios/a%20b/images", nil, 400, "시나리오 ID"},
+		{"scenario over 64", "GET", "/patient-images/scenarios/" + long + "/images", nil, 400, "시나리오 ID"},
+		{"scenario with encoded slash", "POST", "/patient-images/upload-url/a%2Fb", uploadBody("a.jpg", "image/jpeg", 1, ""), 400, "시나리오 ID"},
+		{"scenario with slash", "GET", "/patient-images/scenarios/a/b/images", nil, 404, ""},
+		{"filename with path", "POST", up, uploadBody("../etc/passwd.jpg", "image/jpeg", 10, ""), 422, "파일 이름"},
+		{"filename with backslash", "POST", up, uploadBody(`C:\x.jpg`, "image/jpeg", 10, ""), 422, "파일 이름"},
+		{"filename with control char", "POST", up, uploadBody("a\x01.jpg", "image/jpeg", 10, ""), 422, "파일 이름"},
+		{"filename of 300 chars", "POST", up, uploadBody(strings.Repeat("가", 100)+".jpg", "image/jpeg", 10, ""), 422, "파일 이름"},
+		{"filename without extension", "POST", up, uploadBody("photo", "image/jpeg", 10, ""), 422, "파일 이름"},
+		{"type outside the set", "POST", up, uploadBody("a.bmp", "image/bmp", 10, ""), 415, "JPEG, PNG"},
+		{"svg", "POST", up, uploadBody("a.svg", "image/svg+xml", 10, ""), 415, "JPEG, PNG"},
+		{"extension outside the set", "POST", up, uploadBody("a.exe", "image/jpeg", 10, ""), 415, "JPEG, PNG"},
+		{"extension and type disagree", "POST", up, uploadBody("a.png", "image/jpeg", 10, ""), 422, "일치하지"},
+		{"length 0", "POST", up, uploadBody("a.jpg", "image/jpeg", 0, ""), 422, "content_length"},
+		{"length negative", "POST", up, uploadBody("a.jpg", "image/jpeg", -5, ""), 422, "content_length"},
+		{"length not an integer", "POST", up, uploadBody("a.jpg", "image/jpeg", 1.5, ""), 422, "content_length"},
+		{"length as string", "POST", up, uploadBody("a.jpg", "image/jpeg", "100", ""), 422, "content_length"},
+		{"length 10 MiB + 1", "POST", up, uploadBody("a.jpg", "image/jpeg", 10<<20+1, ""), 413, "10MB"},
+		{"unknown method", "POST", up, uploadBody("a.jpg", "image/jpeg", 10, "PATCH"), 422, "method"},
+		{"missing filename", "POST", up, map[string]any{"content_type": "image/jpeg", "content_length": 1}, 422, "filename"},
+		{"filename not a string", "POST", up, map[string]any{"filename": 5, "content_type": "image/jpeg", "content_length": 1}, 422, "filename"},
+		{"malformed JSON", "POST", up, `{"filename": "a.jpg",`, 400, "JSON"},
+		{"two JSON values", "POST", up, `{} {}`, 400, "JSON"},
+		{"1 MB body", "POST", up, `{"filename": "` + strings.Repeat("a", 1<<20) + `"}`, 413, "너무 큽니다"},
+		{"key of another scenario", "POST", down, map[string]any{"s3_key": key2}, 422, "s3_key"},
+		{"thumbnail key", "POST", down, map[string]any{"s3_key": keys.ThumbnailKey("1", id1, 320, "jpg")}, 422, "s3_key"},
+		{"quarantine key", "POST", down, map[string]any{"s3_key": keys.QuarantineKey(key1)}, 422, "s3_key"},
+		{"meta key", "POST", down, map[string]any{"s3_key": keys.RepresentativeKey("1")}, 422, "s3_key"},
+		{"dot-dot key", "POST", down, map[string]any{"s3_key": "patient_images/scenario_1/../scenario_2/" + id2 + ".jpg"}, 422, "s3_key"},
+		{"url-encoded slash key", "POST", down, map[string]any{"s3_key": "patient_images%2Fscenario_1%2F" + id1 + ".jpg"}, 422, "s3_key"},
+		{"missing key", "POST", down, map[string]any{}, 422, "s3_key"},
+		{"expires_in 0", "POST", down, map[string]any{"s3_key": key1, "expires_in": 0}, 422, "1 이상"},
+		{"expires_in negative", "POST", down, map[string]any{"s3_key": key1, "expires_in": -1}, 422, "1 이상"},
+		{"expires_in over max", "POST", down, map[string]any{"s3_key": key1, "expires_in": 604801}, 422, "최대 604800초"},
+		{"expires_in fraction", "POST", down, map[string]any{"s3_key": key1, "expires_in": 1.5}, 422, "정수"},
+		{"unknown key", "POST", down, map[string]any{"s3_key": keys.OriginalKey("1", id3, "jpg")}, 404, "찾을 수 없습니다"},
+		{"delete without key", "DELETE", "/patient-images/1", nil, 422, "s3_key"},
+		{"delete key of another scenario", "DELETE", "/patient-images/1?s3_key=" + url.QueryEscape(key2), nil, 422, "s3_key"},
+		{"delete thumbnail", "DELETE", "/patient-images/1?s3_key=" + url.QueryEscape(keys.ThumbnailKey("1", id1, 320, "jpg")), nil, 422, "s3_key"},
+		{"delete double-encoded slash", "DELETE", "/patient-images/1?s3_key=patient_images%252Fscenario_1%252F" + id1 + ".jpg", nil, 422, "s3_key"},
+		{"delete unknown", "DELETE", "/patient-images/1?s3_key=" + url.QueryEscape(keys.OriginalKey("1", id3, "jpg")), nil, 404, "찾을 수 없습니다"},
+		{"pin another scenario's key", "PUT", "/patient-images/scenarios/1/image", map[string]any{"s3_key": key2}, 422, "s3_key"},
+		{"status of a bad filename", "GET", "/patient-images/scenarios/1/images/..%2Fx.jpg", nil, 400, "파일 이름"},
+		{"unknown route", "GET", "/nope", nil, 404, "경로"},
+		{"wrong method", "PATCH", "/patient-images/scenarios/1/images", nil, 405, "메서드"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := st.call(tt.method, tt.path, prof, tt.body)
+			if resp.Status != tt.status || !strings.Contains(resp.str("detail"), tt.detail) {
+				t.Fatalf("%d %s, want %d with detail containing %q", resp.Status, resp.Raw, tt.status, tt.detail)
+			}
+			if resp.str("detail") == "" && tt.status != 404 {
+				t.Fatal("no detail")
+			}
+		})
+	}
+	for _, k := range []string{key1, key2, keys.ThumbnailKey("1", id1, 320, "jpg")} {
+		if !st.exists(k) {
+			t.Errorf("%s was removed by a refused request", k)
+		}
+	}
+}
+
+// TestPresignedPut proves S3 itself enforces what the API signed: type, length and expiry.
+func TestPresignedPut(t *testing.T) {
+	st := newStack(t, func(c *config.API) { c.UploadTTL = 2 * time.Second })
+	prof := st.token("professor")
+	body := []byte("0123456789")
+	resp := st.call("POST", "/patient-images/upload-url/7", prof, uploadBody("환자 사진.JPEG", "image/jpeg", len(body), "PUT"))
+	if resp.Status != 200 {
+		t.Fatalf("%d %s", resp.Status, resp.Raw)
+	}
+	key := resp.str("s3_key")
+	k, err := keys.ParseOriginal(key, "7")
+	if err != nil || k.Ext != "jpg" || resp.str("stored_filename") != k.ID+".jpg" || resp.str("original_filename") != "환자 사진.JPEG" {
+		t.Fatalf("key %q (%v), response %s", key, err, resp.Raw)
+	}
+	if resp.str("upload_method") != "PUT" || resp.Body["file_size"] != float64(len(body)) || resp.str("file_type") != "image/jpeg" {
+		t.Fatalf("response %s", resp.Raw)
+	}
+	if !strings.HasSuffix(resp.str("s3_url"), "/"+key) {
+		t.Fatalf("s3_url %q", resp.str("s3_url"))
+	}
+	u := resp.str("upload_url")
+	cases := []struct {
+		name   string
+		ctype  string
+		body   []byte
+		status int
+	}{
+		{"wrong type", "image/png", body, 403},
+		{"wrong length", "image/jpeg", append(body, 'x'), 403},
+		{"shorter body", "image/jpeg", body[:5], 403},
+		{"as signed", "image/jpeg", body, 200},
+	}
+	for _, c := range cases {
+		if got := httpPut(t, u, c.ctype, c.body); got != c.status {
+			t.Errorf("%s: %d, want %d", c.name, got, c.status)
+		}
+	}
+	if !st.exists(key) {
+		t.Fatal("upload did not land")
+	}
+	time.Sleep(3 * time.Second)
+	if got := httpPut(t, u, "image/jpeg", body); got != 403 {
+		t.Errorf("expired URL: %d, want 403", got)
+	}
+}
+
+func httpPut(t *testing.T, u, ctype string, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", u, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestPresignedPost proves the POST policy pins key, type and the 1..10 MiB range.
+func TestPresignedPost(t *testing.T) {
+	st := newStack(t)
+	prof := st.token("admin")
+	resp := st.call("POST", "/patient-images/upload-url/1", prof, uploadBody("x.png", "image/png", 100, "post"))
+	if resp.Status != 200 || resp.str("upload_method") != "POST" {
+		t.Fatalf("%d %s", resp.Status, resp.Raw)
+	}
+	fields := map[string]string{}
+	for k, v := range resp.Body["upload_fields"].(map[string]any) {
+		fields[k] = v.(string)
+	}
+	if fields["key"] != resp.str("s3_key") || fields["Content-Type"] != "image/png" {
+		t.Fatalf("fields %v", fields)
+	}
+	post := func(override map[string]string, size int) int {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			if o, ok := override[k]; ok {
+				v = o
+			}
+			w.WriteField(k, v)
+		}
+		fw, _ := w.CreateFormFile("file", "x.png")
+		fw.Write(bytes.Repeat([]byte{1}, size))
+		w.Close()
+		r, err := http.Post(resp.str("upload_url"), w.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if got := post(map[string]string{"Content-Type": "image/jpeg"}, 100); got != 403 {
+		t.Errorf("wrong type: %d", got)
+	}
+	if got := post(map[string]string{"key": keys.OriginalKey("1", id3, "png")}, 100); got != 403 {
+		t.Errorf("other key: %d", got)
+	}
+	if got := post(nil, 10<<20+1); got < 400 {
+		t.Errorf("body over the range: %d", got)
+	}
+	if st.exists(resp.str("s3_key")) || st.exists(keys.OriginalKey("1", id3, "png")) {
+		t.Fatal("a refused POST stored an object")
+	}
+	if got := post(nil, 100); got != 204 && got != 200 {
+		t.Fatalf("valid POST: %d", got)
+	}
+	if !st.exists(resp.str("s3_key")) {
+		t.Fatal("upload did not land")
+	}
+}
+
+// TestListing covers visibility by role, the seed's fields, and URL stability within a window.
+func TestListing(t *testing.T) {
+	st := newStack(t)
+	st.setNow(time.Now().Truncate(time.Hour).Add(5 * time.Minute))
+	ready := st.original("1", id1, true)
+	time.Sleep(1100 * time.Millisecond) // distinct Last-Modified seconds: order is by age
+	processing := st.original("1", id2, false)
+	st.original("2", id3, true) // another scenario never shows up
+	st.put(keys.RepresentativeKey("1"), "application/json", []byte(`{}`), nil)
+
+	prof := st.call("GET", "/patient-images/scenarios/1/images", st.token("professor"), nil)
+	if prof.Status != 200 || prof.Body["total_count"] != float64(2) {
+		t.Fatalf("professor: %d %s", prof.Status, prof.Raw)
+	}
+	imgs := prof.Body["images"].([]any)
+	first, second := imgs[0].(map[string]any), imgs[1].(map[string]any)
+	if first["s3_key"] != ready || first["status"] != "ready" || second["s3_key"] != processing || second["status"] != "processing" {
+		t.Fatalf("order/status: %s", prof.Raw)
+	}
+	if second["thumbnail_url"] != nil || first["thumbnail_url"] == nil || first["display_url"] == nil {
+		t.Fatalf("thumbnail URLs: %s", prof.Raw)
+	}
+	if first["filename"] != id1+".jpg" || first["file_size"] != float64(len("original "+id1)) || first["etag"] == "" {
+		t.Fatalf("seed fields: %v", first)
+	}
+	if prof.str("message") != "시나리오 1의 환자 이미지 2개를 조회했습니다." {
+		t.Fatalf("message %q", prof.str("message"))
+	}
+
+	stud := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil)
+	if stud.Body["total_count"] != float64(1) || stud.Body["images"].([]any)[0].(map[string]any)["s3_key"] != ready {
+		t.Fatalf("student sees: %s", stud.Raw)
+	}
+	// Every URL really fetches the object it names.
+	for field, want := range map[string]string{"url": "original " + id1, "thumbnail_url": "thumb", "display_url": "thumb"} {
+		if got := httpGet(t, first[field].(string)); got != want {
+			t.Errorf("%s fetched %q, want %q", field, got, want)
+		}
+	}
+	// Same window → identical URLs; next window → new ones.
+	st.setNow(st.clock().Add(50 * time.Minute))
+	again := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil)
+	if !bytes.Equal(stripMessage(again.Raw), stripMessage(stud.Raw)) {
+		t.Fatalf("listing changed within the window:\n%s\n%s", stud.Raw, again.Raw)
+	}
+	st.setNow(st.clock().Add(10 * time.Minute))
+	later := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil)
+	if bytes.Equal(later.Raw, stud.Raw) {
+		t.Fatal("URLs did not change in the next window")
+	}
+	empty := st.call("GET", "/patient-images/scenarios/none/images", st.token("student"), nil)
+	if empty.Status != 200 || empty.Body["total_count"] != float64(0) || len(empty.Body["images"].([]any)) != 0 {
+		t.Fatalf("empty scenario: %s", empty.Raw)
+	}
+}
+
+func stripMessage(b []byte) []byte { return b }
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// TestRepresentative: none → null; oldest ready; a pin wins; deleting the pinned image falls back.
+func TestRepresentative(t *testing.T) {
+	st := newStack(t)
+	stud, prof := st.token("student"), st.token("professor")
+	path := "/patient-images/scenarios/1/image"
+	if r := st.call("GET", path, stud, nil); r.Status != 200 || r.Body["image"] != nil || !strings.Contains(string(r.Raw), `"image":null`) {
+		t.Fatalf("no images: %d %s", r.Status, r.Raw)
+	}
+	st.original("1", id3, false) // processing: never representative
+	time.Sleep(1100 * time.Millisecond)
+	oldest := st.original("1", id1, true)
+	time.Sleep(1100 * time.Millisecond)
+	newer := st.original("1", id2, true)
+	rep := func() string {
+		r := st.call("GET", path, stud, nil)
+		if r.Status != 200 || r.Body["image"] == nil {
+			t.Fatalf("%d %s", r.Status, r.Raw)
+		}
+		return r.Body["image"].(map[string]any)["s3_key"].(string)
+	}
+	if got := rep(); got != oldest {
+		t.Fatalf("representative %s, want oldest ready %s", got, oldest)
+	}
+	if r := st.call("PUT", path, prof, map[string]any{"s3_key": keys.OriginalKey("1", id3, "jpg")}); r.Status != 409 {
+		t.Fatalf("pin processing: %d %s", r.Status, r.Raw)
+	}
+	if r := st.call("PUT", path, prof, map[string]any{"s3_key": newer}); r.Status != 200 {
+		t.Fatalf("pin: %d %s", r.Status, r.Raw)
+	}
+	if got := rep(); got != newer {
+		t.Fatalf("representative %s, want pinned %s", got, newer)
+	}
+	if r := st.call("DELETE", "/patient-images/1?s3_key="+url.QueryEscape(newer), prof, nil); r.Status != 200 {
+		t.Fatalf("delete: %d %s", r.Status, r.Raw)
+	}
+	if st.exists(keys.RepresentativeKey("1")) {
+		t.Fatal("pin of a deleted image kept")
+	}
+	if got := rep(); got != oldest {
+		t.Fatalf("after deleting the pinned image: %s, want %s", got, oldest)
+	}
+}
+
+// TestStatusAndDelete follows one upload through processing, ready, rejected and deletion.
+func TestStatusAndDelete(t *testing.T) {
+	st := newStack(t)
+	stud, prof := st.token("student"), st.token("professor")
+	status := func(tok, id string) response {
+		return st.call("GET", "/patient-images/scenarios/1/images/"+id+".jpg", tok, nil)
+	}
+	key := st.original("1", id1, false)
+	if r := status(prof, id1); r.str("status") != "processing" {
+		t.Fatalf("%s", r.Raw)
+	}
+	if r := status(stud, id1); r.Status != 404 {
+		t.Fatalf("student sees a processing upload: %s", r.Raw)
+	}
+	st.markReady(key)
+	if r := status(stud, id1); r.str("status") != "ready" || r.Body["image"] == nil {
+		t.Fatalf("%s", r.Raw)
+	}
+	st.put(keys.QuarantineKey(keys.OriginalKey("1", id2, "jpg")), "image/jpeg", []byte("x"), map[string]string{"reason": "type_mismatch"})
+	r := status(prof, id2)
+	if r.str("status") != "rejected" || r.str("reason") != "type_mismatch" || !strings.Contains(r.str("message"), "확장자") {
+		t.Fatalf("rejected: %s", r.Raw)
+	}
+	if r := status(stud, id2); r.Status != 404 {
+		t.Fatalf("student sees a rejection: %s", r.Raw)
+	}
+	if r := status(prof, id3); r.Status != 404 {
+		t.Fatalf("unknown: %s", r.Raw)
+	}
+	// A student may not download an upload that is still processing.
+	st.original("1", id3, false)
+	if r := st.call("POST", "/patient-images/download-url/1", stud, map[string]any{"s3_key": keys.OriginalKey("1", id3, "jpg")}); r.Status != 404 {
+		t.Fatalf("student download of processing: %s", r.Raw)
+	}
+	d := st.call("POST", "/patient-images/download-url/1", stud, map[string]any{"s3_key": key, "expires_in": 60})
+	if d.Status != 200 || d.Body["expires_in"] != float64(60) || httpGet(t, d.str("download_url")) != "original "+id1 {
+		t.Fatalf("download: %s", d.Raw)
+	}
+	del := st.call("DELETE", "/patient-images/1?s3_key="+key, prof, nil)
+	if del.Status != 200 || del.str("message") != "환자 이미지가 성공적으로 삭제되었습니다." {
+		t.Fatalf("delete: %s", del.Raw)
+	}
+	for _, k := range []string{key, keys.ThumbnailKey("1", id1, 320, "jpg"), keys.ThumbnailKey("1", id1, 1280, "jpg")} {
+		if st.exists(k) {
+			t.Errorf("%s survived the delete", k)
+		}
+	}
+	if r := st.call("DELETE", "/patient-images/1?s3_key="+key, prof, nil); r.Status != 404 {
+		t.Fatalf("second delete: %d", r.Status)
+	}
+	if !st.exists(keys.OriginalKey("1", id3, "jpg")) {
+		t.Fatal("delete touched another image")
+	}
+}
+
+// TestLargeListing lists 2,500 images: correct, no duplicates, and O(pages) S3 calls.
+func TestLargeListing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 3,750 objects; run without -short")
+	}
+	st := newStack(t)
+	const n = 2500
+	ids := make([]string, n)
+	work := make(chan int)
+	errc := make(chan error, 16)
+	for w := 0; w < 16; w++ {
+		go func() {
+			var err error
+			for i := range work {
+				if err != nil {
+					continue
+				}
+				ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+				k := keys.OriginalKey("big", ids[i], "jpg")
+				_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(k), Body: strings.NewReader("x")})
+				if err == nil && i%2 == 0 { // half are ready
+					for _, size := range []int{320, 1280} {
+						_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.ThumbnailKey("big", ids[i], size, "jpg")), Body: strings.NewReader("t")})
+					}
+				}
+			}
+			errc <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	for w := 0; w < 16; w++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		role       string
+		want       int
+		wantS3Call int64
+	}{
+		// 2,500 originals = 3 pages; 2,500 thumbnails = 3 pages.
+		{"professor", n, 6},
+		{"student", n / 2, 6},
+	} {
+		before := st.calls.Load()
+		r := st.call("GET", "/patient-images/scenarios/big/images", st.token(c.role), nil)
+		calls := st.calls.Load() - before
+		imgs := r.Body["images"].([]any)
+		if r.Body["total_count"] != float64(c.want) || len(imgs) != c.want {
+			t.Fatalf("%s: total_count %v, %d images, want %d", c.role, r.Body["total_count"], len(imgs), c.want)
+		}
+		seen := map[string]bool{}
+		for _, im := range imgs {
+			k := im.(map[string]any)["s3_key"].(string)
+			if seen[k] {
+				t.Fatalf("duplicate %s", k)
+			}
+			seen[k] = true
+		}
+		if calls != c.wantS3Call {
+			t.Fatalf("%s: %d S3 calls, want %d (one per page)", c.role, calls, c.wantS3Call)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+// Command medicpx-api serves the patient-image API: as a local HTTP server, or, when
+// AWS_LAMBDA_RUNTIME_API is set, behind API Gateway (HTTP API, payload v2) with the same router.
+//
+//	medicpx-api                 serve (env: see README)
+//	medicpx-api token -role R   print a token signed with JWT_SECRET (local stack and tests)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"medicpx/api"
+	"medicpx/shared/config"
+	"medicpx/shared/s3client"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		os.Exit(token(os.Args[2:]))
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("api stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := config.LoadAPI(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	client, err := s3client.New(ctx, cfg.S3)
+	if err != nil {
+		return err
+	}
+	verifier, err := api.NewVerifier(ctx, cfg.JWT)
+	if err != nil {
+		return err
+	}
+	srv := api.New(cfg, client, verifier, log)
+
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.StartWithOptions(httpadapter.NewV2(srv).ProxyWithContext, lambda.WithContext(ctx))
+		return nil
+	}
+	hs := &http.Server{Addr: cfg.Addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("api listening", "addr", cfg.Addr, "bucket", cfg.S3.Bucket, "endpoint", cfg.S3.Endpoint)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func token(args []string) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	role := fs.String("role", "professor", "role claim: admin, professor or student")
+	sub := fs.String("sub", "", "subject (default: local-<role>)")
+	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	secret := os.Getenv("JWT_SECRET")
+	if secret == "" {
+		fmt.Fprintln(os.Stderr, "token: JWT_SECRET is not set")
+		return 2
+	}
+	if *sub == "" {
+		*sub = "local-" + *role
+	}
+	tok, err := api.SignHS256([]byte(secret), *sub, *role, *ttl, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "token:", err)
+		return 1
+	}
+	fmt.Println(tok)
+	return 0
+}

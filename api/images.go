@@ -1,0 +1,422 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/gorilla/mux"
+
+	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
+)
+
+// Status of an upload, as the API reports it.
+const (
+	statusProcessing = "processing"
+	statusReady      = "ready"
+	statusRejected   = "rejected"
+)
+
+// image is one listed image. The first six fields are the seed's contract; the rest are additions.
+type image struct {
+	S3Key        string `json:"s3_key"`
+	S3URL        string `json:"s3_url"`
+	Filename     string `json:"filename"`
+	FileSize     int64  `json:"file_size"`
+	LastModified string `json:"last_modified"`
+	ETag         string `json:"etag"`
+	Status       string `json:"status"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
+	DisplayURL   string `json:"display_url,omitempty"`
+}
+
+// thumbs holds the thumbnail keys found for one upload, by size.
+type thumbs map[int]string
+
+func (t thumbs) complete() bool {
+	for _, size := range imagepolicy.ThumbnailSizes {
+		if t[size] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// original is an original as listed, with what the listing says of its thumbnails.
+type original struct {
+	key    keys.Key
+	obj    types.Object
+	thumbs thumbs
+}
+
+func (o original) ready() bool { return o.thumbs.complete() }
+
+func scenarioID(r *http.Request) (string, error) {
+	id := mux.Vars(r)["scenario_id"]
+	if !keys.ValidScenario(id) {
+		return "", newError(EInvalid, msgBadScenario)
+	}
+	return id, nil
+}
+
+// scan lists a scenario's originals and thumbnails: two paginated listings run side by side, so
+// the cost is O(pages), never a call per image. Originals come back oldest first.
+func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) {
+	type thumbResult struct {
+		byID map[string]thumbs
+		err  error
+	}
+	tc := make(chan thumbResult, 1)
+	go func() {
+		byID := map[string]thumbs{}
+		err := s.list(ctx, keys.ThumbnailPrefix(scenario), false, func(o types.Object) {
+			k, err := keys.Parse(aws.ToString(o.Key))
+			if err != nil || k.Kind != keys.Thumbnail {
+				return
+			}
+			if byID[k.ID] == nil {
+				byID[k.ID] = thumbs{}
+			}
+			byID[k.ID][k.Size] = k.String()
+		})
+		tc <- thumbResult{byID, err}
+	}()
+
+	var out []original
+	err := s.list(ctx, keys.ScenarioPrefix(scenario), true, func(o types.Object) {
+		k, err := keys.Parse(aws.ToString(o.Key))
+		if err != nil || k.Kind != keys.Original {
+			return // a stray object is not an image of ours; never list it
+		}
+		out = append(out, original{key: k, obj: o})
+	})
+	t := <-tc
+	if err = errors.Join(err, t.err); err != nil {
+		return nil, wrapError(EInternal, msgInternal, err)
+	}
+	for i := range out {
+		out[i].thumbs = t.byID[out[i].key.ID]
+	}
+	slices.SortFunc(out, func(a, b original) int {
+		if c := aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key.String(), b.key.String())
+	})
+	return out, nil
+}
+
+func (s *Server) list(ctx context.Context, prefix string, delimit bool, each func(types.Object)) error {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.cfg.S3.Bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1000)}
+	if delimit {
+		in.Delimiter = aws.String("/")
+	}
+	pages := s3.NewListObjectsV2Paginator(s.store, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			each(o)
+		}
+	}
+	return nil
+}
+
+// item renders an original for a response. Its URLs are signed for the current window so repeated
+// listings return identical URLs that browsers can cache.
+func (s *Server) item(ctx context.Context, o original) (image, error) {
+	key := o.key.String()
+	it := image{
+		S3Key:        key,
+		S3URL:        s.publicURL(key),
+		Filename:     keys.Filename(key),
+		FileSize:     aws.ToInt64(o.obj.Size),
+		LastModified: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
+		ETag:         strings.Trim(aws.ToString(o.obj.ETag), `"`),
+		Status:       statusProcessing,
+	}
+	var err error
+	if it.URL, err = s.windowURL(ctx, key); err != nil {
+		return image{}, err
+	}
+	if o.ready() {
+		it.Status = statusReady
+		if it.ThumbnailURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[0]]); err != nil {
+			return image{}, err
+		}
+		if it.DisplayURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[1]]); err != nil {
+			return image{}, err
+		}
+	}
+	return it, nil
+}
+
+func (s *Server) publicURL(key string) string {
+	return s.cfg.S3.PublicURL + "/" + (&url.URL{Path: key}).EscapedPath()
+}
+
+// visible filters what a principal may see: staff see everything, others only ready images.
+func visible(p Principal, all []original) []original {
+	if p.IsStaff() {
+		return all
+	}
+	return slices.DeleteFunc(slices.Clone(all), func(o original) bool { return !o.ready() })
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	all, err := s.scan(r.Context(), scenario)
+	if err != nil {
+		return err
+	}
+	shown := visible(principalFrom(r.Context()), all)
+	items := make([]image, 0, len(shown))
+	for _, o := range shown {
+		it, err := s.item(r.Context(), o)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"scenario_id": scenario,
+		"images":      items,
+		"total_count": len(items),
+		"message":     fmt.Sprintf("시나리오 %s의 환자 이미지 %d개를 조회했습니다.", scenario, len(items)),
+	})
+	return nil
+}
+
+// pinRecord is what _meta/representative.json holds.
+type pinRecord struct {
+	S3Key    string `json:"s3_key"`
+	PinnedBy string `json:"pinned_by,omitempty"`
+	PinnedAt string `json:"pinned_at"`
+}
+
+// pinned returns the scenario's pinned key, or "" when none is pinned.
+func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
+	out, err := s.store.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
+	})
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrapError(EInternal, msgInternal, err)
+	}
+	defer out.Body.Close()
+	var rec pinRecord
+	if err := json.NewDecoder(io.LimitReader(out.Body, maxBodyBytes)).Decode(&rec); err != nil {
+		s.log.Warn("unreadable pin record; ignoring it", "scenario", scenario, "error", err)
+		return "", nil
+	}
+	return rec.S3Key, nil
+}
+
+// lookup finds one original with its thumbnails in three calls, without listing the scenario.
+func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
+	key := k.String()
+	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
+	if isNotFound(err) {
+		return original{}, newError(ENotFound, msgNotFound)
+	}
+	if err != nil {
+		return original{}, wrapError(EInternal, msgInternal, err)
+	}
+	o := original{key: k, thumbs: thumbs{}, obj: types.Object{
+		Key: aws.String(key), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
+	}}
+	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
+		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
+			o.thumbs[t.Size] = t.String()
+		}
+	})
+	if err != nil {
+		return original{}, wrapError(EInternal, msgInternal, err)
+	}
+	return o, nil
+}
+
+func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var chosen *original
+	pin, err := s.pinned(ctx, scenario)
+	if err != nil {
+		return err
+	}
+	if k, perr := keys.ParseOriginal(pin, scenario); pin != "" && perr == nil {
+		o, err := s.lookup(ctx, k)
+		switch {
+		case err == nil && o.ready():
+			chosen = &o
+		case err != nil && asError(err).Code != ENotFound:
+			return err
+		}
+	}
+	if chosen == nil {
+		// No usable pin: the oldest ready image, which stays the same as more are added.
+		all, err := s.scan(ctx, scenario)
+		if err != nil {
+			return err
+		}
+		for i := range all {
+			if all[i].ready() {
+				chosen = &all[i]
+				break
+			}
+		}
+	}
+	resp := map[string]any{"scenario_id": scenario, "image": nil,
+		"message": fmt.Sprintf("시나리오 %s의 대표 환자 이미지가 없습니다.", scenario)}
+	if chosen != nil {
+		it, err := s.item(ctx, *chosen)
+		if err != nil {
+			return err
+		}
+		resp["image"], resp["message"] = it, "대표 환자 이미지를 조회했습니다."
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		S3Key *string `json:"s3_key"`
+	}
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.S3Key == nil {
+		return newError(EUnprocessable, "s3_key가 필요합니다.")
+	}
+	k, err := keys.ParseOriginal(*body.S3Key, scenario)
+	if err != nil {
+		return wrapError(EUnprocessable, msgBadKey, err)
+	}
+	ctx := r.Context()
+	o, err := s.lookup(ctx, k)
+	if err != nil {
+		return err
+	}
+	if !o.ready() {
+		return newError(EConflict, msgNotReady)
+	}
+	rec, _ := json.Marshal(pinRecord{S3Key: k.String(), PinnedBy: principalFrom(ctx).Subject, PinnedAt: s.Now().UTC().Format(time.RFC3339)})
+	_, err = s.store.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
+		Body: strings.NewReader(string(rec)), ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
+	it, err := s.item(ctx, o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"scenario_id": scenario, "image": it, "message": "대표 환자 이미지를 지정했습니다."})
+	return nil
+}
+
+// reasonMessages explains a processor rejection to a professor, in plain Korean.
+var reasonMessages = map[string]string{
+	"empty":            "빈 파일입니다.",
+	"too_large":        "파일이 10MB를 넘습니다.",
+	"unsupported_type": "지원하지 않는 형식의 파일입니다. JPEG, PNG, GIF, WebP 이미지만 올릴 수 있습니다.",
+	"type_mismatch":    "파일 내용이 확장자와 다른 형식입니다. 실제 이미지 형식에 맞는 확장자로 올려 주세요.",
+	"too_many_pixels":  "이미지 해상도가 너무 큽니다. 최대 5천만 화소, 한 변 20,000픽셀까지 가능합니다.",
+	"too_many_frames":  "애니메이션 프레임이 너무 많습니다.",
+	"corrupt":          "이미지 파일이 손상되어 열 수 없습니다.",
+	"trailing_data":    "이미지 뒤에 알 수 없는 데이터가 붙어 있습니다.",
+	"bad_key":          "잘못된 위치에 올라간 파일입니다.",
+}
+
+func reasonMessage(reason string) string {
+	if m, ok := reasonMessages[reason]; ok {
+		return m
+	}
+	return "이미지를 처리할 수 없습니다."
+}
+
+func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	filename := mux.Vars(r)["filename"]
+	k, err := keys.ParseOriginal(keys.ScenarioPrefix(scenario)+filename, scenario)
+	if err != nil {
+		return wrapError(EInvalid, fmt.Sprintf(msgBadFilenameFmt, "업로드 URL이 준 stored_filename이어야 합니다."), err)
+	}
+	ctx := r.Context()
+	p := principalFrom(ctx)
+	resp := map[string]any{"scenario_id": scenario, "s3_key": k.String(), "filename": filename}
+	o, err := s.lookup(ctx, k)
+	switch {
+	case err == nil && (o.ready() || p.IsStaff()):
+		it, err := s.item(ctx, o)
+		if err != nil {
+			return err
+		}
+		resp["status"], resp["image"] = it.Status, it
+		resp["message"] = map[bool]string{true: "이미지 처리가 끝났습니다.", false: msgStillThere}[o.ready()]
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	case err == nil, asError(err).Code == ENotFound:
+	default:
+		return err
+	}
+	if !p.IsStaff() {
+		return newError(ENotFound, msgNotFound)
+	}
+	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.QuarantineKey(k.String()))})
+	if isNotFound(err) {
+		return newError(ENotFound, msgNotFound)
+	}
+	if err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
+	reason := head.Metadata["reason"]
+	resp["status"], resp["reason"], resp["message"] = statusRejected, reason, reasonMessage(reason)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func isNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
+}

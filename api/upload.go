@@ -1,0 +1,289 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
+)
+
+// decodeBody reads a bounded JSON object into v, classifying what went wrong for the caller.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	err := dec.Decode(v)
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return newError(EInvalid, msgBadJSON)
+		}
+		return nil
+	case errors.As(err, &maxErr):
+		return wrapError(ETooLarge, msgBodyTooLarge, err)
+	case errors.As(err, &typeErr):
+		return wrapError(EUnprocessable, fmt.Sprintf("%s 값의 형식이 잘못되었습니다.", typeErr.Field), err)
+	default:
+		return wrapError(EInvalid, msgBadJSON, err)
+	}
+}
+
+var integerRE = regexp.MustCompile(`^-?[0-9]{1,18}$`)
+
+// jsonInt reads a JSON integer strictly: 1.5, "7", 1e3 and true are not integers.
+func jsonInt(raw json.RawMessage) (int64, bool) {
+	s := strings.TrimSpace(string(raw))
+	if !integerRE.MatchString(s) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+type uploadRequest struct {
+	Filename      *string         `json:"filename"`
+	ContentType   *string         `json:"content_type"`
+	ContentLength json.RawMessage `json:"content_length"`
+	Method        *string         `json:"method"`
+}
+
+func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	var req uploadRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Filename == nil:
+		return newError(EUnprocessable, "filename이 필요합니다.")
+	case req.ContentType == nil:
+		return newError(EUnprocessable, "content_type이 필요합니다.")
+	case req.ContentLength == nil:
+		return newError(EUnprocessable, "content_length가 필요합니다.")
+	}
+	length, ok := jsonInt(req.ContentLength)
+	if !ok {
+		return newError(EUnprocessable, "content_length는 바이트 수를 나타내는 정수여야 합니다.")
+	}
+	method := "PUT"
+	if req.Method != nil {
+		method = strings.ToUpper(*req.Method)
+	}
+	if method != "PUT" && method != "POST" {
+		return newError(EUnprocessable, msgBadMethod)
+	}
+	typ, err := imagepolicy.Check(imagepolicy.Declared{Filename: *req.Filename, ContentType: *req.ContentType, ContentLength: length})
+	switch {
+	case errors.Is(err, imagepolicy.ErrFilename):
+		return wrapError(EUnprocessable, fmt.Sprintf(msgBadFilenameFmt, "경로, 제어 문자 없이 확장자를 포함한 255바이트 이하여야 합니다."), err)
+	case errors.Is(err, imagepolicy.ErrUnsupported):
+		return wrapError(EUnsupported, msgUnsupported, err)
+	case errors.Is(err, imagepolicy.ErrMismatch):
+		return wrapError(EUnprocessable, msgTypeMismatch, err)
+	case errors.Is(err, imagepolicy.ErrTooLarge):
+		return wrapError(ETooLarge, msgTooLarge, err)
+	case errors.Is(err, imagepolicy.ErrEmpty):
+		return wrapError(EUnprocessable, msgEmpty, err)
+	case err != nil:
+		return wrapError(EUnprocessable, err.Error(), err)
+	}
+
+	key := keys.OriginalKey(scenario, s.NewID(), typ.Ext)
+	ctx := r.Context()
+	ttl := s.cfg.UploadTTL
+	resp := map[string]any{
+		"scenario_id":       scenario,
+		"original_filename": *req.Filename,
+		"stored_filename":   keys.Filename(key),
+		"upload_method":     method,
+		"file_type":         typ.MIME,
+		"file_size":         length,
+		"expires_in":        int64(ttl / time.Second),
+		"s3_url":            s.publicURL(key),
+		"s3_key":            key,
+		"status_url":        "/patient-images/scenarios/" + scenario + "/images/" + keys.Filename(key),
+	}
+	bucket := aws.String(s.cfg.S3.Bucket)
+	if method == "PUT" {
+		// Content-Type and Content-Length are signed: S3 refuses any other type or size.
+		req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
+			Bucket: bucket, Key: aws.String(key), ContentType: aws.String(typ.MIME), ContentLength: aws.Int64(length),
+		}, s3.WithPresignExpires(ttl))
+		if err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+		resp["upload_url"] = req.URL
+		resp["upload_headers"] = map[string]string{"Content-Type": typ.MIME}
+		resp["message"] = "업로드 URL이 생성되었습니다. 이 URL로 PUT 요청을 보내 파일을 업로드하세요."
+	} else {
+		// The policy pins the key, the type and the size range; the form must carry these fields.
+		post, err := s.presign.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String(key)},
+			func(o *s3.PresignPostOptions) {
+				o.Expires = ttl
+				o.Conditions = []any{
+					[]any{"content-length-range", 1, imagepolicy.MaxBytes},
+					map[string]string{"Content-Type": typ.MIME},
+				}
+			})
+		if err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+		fields := map[string]string{"Content-Type": typ.MIME}
+		for k, v := range post.Values {
+			fields[k] = v
+		}
+		resp["upload_url"] = post.URL
+		resp["upload_fields"] = fields
+		resp["message"] = "업로드 URL이 생성되었습니다. upload_fields를 모두 폼 필드로 넣고 파일을 마지막 'file' 필드로 하여 이 URL로 POST(multipart/form-data) 요청을 보내 파일을 업로드하세요."
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+type downloadRequest struct {
+	S3Key     *string         `json:"s3_key"`
+	ExpiresIn json.RawMessage `json:"expires_in"`
+}
+
+func (s *Server) downloadURL(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	var req downloadRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if req.S3Key == nil {
+		return newError(EUnprocessable, "s3_key가 필요합니다.")
+	}
+	k, err := keys.ParseOriginal(*req.S3Key, scenario)
+	if err != nil {
+		return wrapError(EUnprocessable, msgBadKey, err)
+	}
+	maxTTL := int64(s.cfg.DownloadMaxTTL / time.Second)
+	expires := int64(3600)
+	if req.ExpiresIn != nil {
+		n, ok := jsonInt(req.ExpiresIn)
+		switch {
+		case !ok:
+			return newError(EUnprocessable, "expires_in은 초 단위 정수여야 합니다.")
+		case n <= 0:
+			return newError(EUnprocessable, "expires_in은 1 이상이어야 합니다.")
+		case n > maxTTL:
+			return newError(EUnprocessable, fmt.Sprintf("expires_in은 최대 %d초(%s)까지 가능합니다.", maxTTL, s.cfg.DownloadMaxTTL))
+		}
+		expires = n
+	}
+	ctx := r.Context()
+	o, err := s.lookup(ctx, k)
+	if err != nil {
+		return err
+	}
+	if !o.ready() && !principalFrom(ctx).IsStaff() {
+		return newError(ENotFound, msgNotFound) // students never reach an unvalidated upload
+	}
+	req2, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(k.String())},
+		s3.WithPresignExpires(time.Duration(expires)*time.Second))
+	if err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"scenario_id":  scenario,
+		"s3_key":       k.String(),
+		"download_url": req2.URL,
+		"expires_in":   expires,
+		"message":      "다운로드 URL이 생성되었습니다.",
+	})
+	return nil
+}
+
+func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
+	scenario, err := scenarioID(r)
+	if err != nil {
+		return err
+	}
+	raw, ok := r.URL.Query()["s3_key"]
+	if !ok || len(raw) != 1 || raw[0] == "" {
+		return newError(EUnprocessable, "s3_key 쿼리 파라미터가 하나 필요합니다.")
+	}
+	k, err := keys.ParseOriginal(raw[0], scenario)
+	if err != nil {
+		return wrapError(EUnprocessable, msgBadKey, err)
+	}
+	ctx := r.Context()
+	o, err := s.lookup(ctx, k)
+	if err != nil {
+		return err
+	}
+	bucket := aws.String(s.cfg.S3.Bucket)
+	// Thumbnails first: if the original's deletion then fails, a retry still finds it and
+	// finishes; the reverse order could strand thumbnails that nothing lists.
+	for _, t := range o.thumbs {
+		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t)}); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+	}
+	if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(k.String())}); err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
+	pin, err := s.pinned(ctx, scenario)
+	if err != nil {
+		return err
+	}
+	if pin == k.String() {
+		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(keys.RepresentativeKey(scenario))}); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": "환자 이미지가 성공적으로 삭제되었습니다.", "s3_key": k.String()})
+	return nil
+}
+
+// windowURL presigns a GET whose signing time is the start of the current window, so every
+// listing within one window returns byte-identical URLs (cacheable by browsers and CDNs). Each URL
+// stays valid for at least one full window after it is handed out.
+func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
+	window := s.cfg.ListURLWindow
+	start := s.Now().UTC().Truncate(window)
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)},
+		func(o *s3.PresignOptions) {
+			o.Expires = 2 * window
+			o.Presigner = fixedTimeSigner{signer: windowSigner, at: start}
+		})
+	if err != nil {
+		return "", wrapError(EInternal, msgInternal, err)
+	}
+	return req.URL, nil
+}
+
+// windowSigner is configured as the S3 client's own presigner (S3 paths are not double-escaped).
+var windowSigner = v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+
+// fixedTimeSigner signs as of a fixed time instead of now.
+type fixedTimeSigner struct {
+	signer *v4.Signer
+	at     time.Time
+}
+
+func (f fixedTimeSigner) PresignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string,
+	_ time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
+	return f.signer.PresignHTTP(ctx, creds, r, payloadHash, service, region, f.at, optFns...)
+}
+
+var _ s3.HTTPPresignerV4 = fixedTimeSigner{}
