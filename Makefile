@@ -1,0 +1,60 @@
+# medicpx patient images. The two commands: `make run` and `make test`.
+# Everything they need is installed here, into .tools/ (git-ignored).
+
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+BIN := $(TOOLS)/bin
+LOCAL_BIN := $(CURDIR)/.local/bin
+
+VERSITYGW_VERSION := v1.8.0
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+AXIOS_VERSION := 1.21.1
+
+# Tests and the local stack find the tools through these.
+export VERSITYGW := $(BIN)/versitygw
+export AWS_LAMBDA_RIE := $(BIN)/aws-lambda-rie
+export NODE_PATH := $(TOOLS)/node/node_modules
+
+ROLE ?= professor
+
+.PHONY: run test bench token tools build clean
+
+## run: start the local stack (S3 + processor + API) until Ctrl-C
+run: tools build
+	@go run ./infra/cmd/medicpx-local -bin "$(LOCAL_BIN)"
+
+## token: print a token for ROLE (professor, student, admin), signed with the local stack's secret
+token:
+	@mkdir -p .local && [ -s .local/jwt-secret ] || (head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > .local/jwt-secret)
+	@JWT_SECRET=$$(cat .local/jwt-secret) go run ./api/cmd/medicpx-api token -role "$(ROLE)"
+
+## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium
+test: tools
+	go vet ./...
+	go test -count=1 -timeout 30m ./...
+
+## bench: benchmarks, each beside its baseline (see README)
+bench: tools
+	go test -run '^$$' -bench . -benchmem -count 1 ./api/ ./processor/...
+
+build:
+	@mkdir -p "$(LOCAL_BIN)"
+	go build -tags devlogin -o "$(LOCAL_BIN)/" ./api/cmd/medicpx-api
+	go build -o "$(LOCAL_BIN)/" ./processor/cmd/medicpx-processor
+
+tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json
+
+$(BIN)/versitygw:
+	@echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes the first time)"
+	GOBIN=$(BIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(BIN)/aws-lambda-rie:
+	GOBIN=$(BIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+$(NODE_PATH)/axios/package.json:
+	npm install --silent --no-audit --no-fund --prefix "$(TOOLS)/node" axios@$(AXIOS_VERSION)
+
+clean:
+	rm -rf .local/bin dist
+
+-include infra/deploy.mk

@@ -1,0 +1,64 @@
+// Command medicpx-local runs the whole service on this machine (`make run`): the processor's
+// event receiver, versitygw and the API, until Ctrl-C. Data persists under the data folder.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"medicpx/infra/stack"
+)
+
+func main() {
+	env := func(name, def string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	data := flag.String("data", env("LOCAL_DATA", ".local"), "data folder (S3 objects, JWT secret)")
+	bin := flag.String("bin", env("LOCAL_BIN", ".local/bin"), "folder with the built binaries")
+	apiAddr := flag.String("api", env("API_ADDR", "127.0.0.1:8080"), "API listen address")
+	s3Addr := flag.String("s3", env("S3_ADDR", "127.0.0.1:7070"), "S3 (versitygw) listen address")
+	procAddr := flag.String("processor", env("PROCESSOR_ADDR", "127.0.0.1:8090"), "processor receiver address")
+	origins := flag.String("origins", env("WEB_ORIGINS", ""), "extra browser origins allowed by bucket CORS, comma-separated")
+	flag.Parse()
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	var extra []string
+	if *origins != "" {
+		extra = strings.Split(*origins, ",")
+	}
+	st, err := stack.Start(ctx, stack.Options{
+		DataDir: *data, APIBin: filepath.Join(*bin, "medicpx-api"), ProcessorBin: filepath.Join(*bin, "medicpx-processor"),
+		APIAddr: *apiAddr, S3Addr: *s3Addr, ProcessorAddr: *procAddr, WebOrigins: extra,
+		ReconcileEvery: 15 * time.Second, Output: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "medicpx-local:", err)
+		os.Exit(1)
+	}
+	fmt.Printf(`
+medicpx is running.
+  Web pages and API  %[1]s      (OpenAPI document: %[1]s/openapi.yaml)
+  S3 (versitygw)     %[2]s      bucket "medicpx", access key "medicpx-local"
+  Processor          %[3]s      (receives versitygw's bucket events)
+
+Get a token (in another terminal):  make token ROLE=professor     (or student, admin)
+Try it:
+  curl -H "Authorization: Bearer $(make -s token ROLE=student)" %[1]s/patient-images/scenarios/1/images
+
+Data is kept in %[4]s (uploads survive a restart). Ctrl-C stops everything.
+`, st.APIURL, st.S3URL, st.ProcessorURL, filepath.Join(*data, "s3"))
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "stopping…")
+	st.Stop()
+}

@@ -1,0 +1,284 @@
+// Package stack runs the whole service locally: the processor's event receiver, versitygw
+// sending it bucket events, and the API. `make run` uses it, and so do the end-to-end tests, so
+// what a developer runs is what the tests prove.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"medicpx/shared/config"
+	"medicpx/shared/s3client"
+	"medicpx/shared/versity"
+)
+
+// Options says where things run. Empty addresses mean free loopback ports.
+type Options struct {
+	DataDir       string // S3 data and the JWT secret live here; reused across runs
+	APIBin        string // built medicpx-api
+	ProcessorBin  string // built medicpx-processor
+	APIAddr       string
+	S3Addr        string
+	ProcessorAddr string
+	Bucket        string
+	// WebOrigins may PUT/POST/GET the bucket from a browser (bucket CORS).
+	WebOrigins []string
+	// ReconcileEvery runs the processor's sweep periodically: locally it is what picks up POST
+	// uploads, whose versitygw events carry no key.
+	ReconcileEvery time.Duration
+	Output         io.Writer // the children's logs
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	APIURL, S3URL, ProcessorURL string
+	Secret                      string
+	Env                         []string // what the binaries were given
+	S3                          *s3.Client
+	proc, api                   *exec.Cmd
+	s3srv                       *versity.Server
+	stopReconcile               context.CancelFunc
+	opts                        Options
+}
+
+const (
+	accessKey = "medicpx-local"
+	secretKey = "medicpx-local-secret"
+	region    = "us-east-1"
+)
+
+// Start brings the stack up in dependency order: receiver first (versitygw exits when its
+// webhook is down), then versitygw, the bucket and its CORS, then the API.
+func Start(ctx context.Context, o Options) (st *Stack, err error) {
+	if o.Bucket == "" {
+		o.Bucket = "medicpx"
+	}
+	if o.Output == nil {
+		o.Output = io.Discard
+	}
+	for _, a := range []*string{&o.APIAddr, &o.S3Addr, &o.ProcessorAddr} {
+		if *a == "" {
+			if *a, err = versity.FreeAddr(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	secret, err := loadSecret(filepath.Join(o.DataDir, "jwt-secret"))
+	if err != nil {
+		return nil, err
+	}
+	st = &Stack{
+		APIURL: "http://" + o.APIAddr, S3URL: "http://" + o.S3Addr, ProcessorURL: "http://" + o.ProcessorAddr,
+		Secret: secret, opts: o,
+	}
+	defer func() {
+		if err != nil {
+			st.Stop()
+			st = nil
+		}
+	}()
+	st.Env = append(os.Environ(),
+		"S3_ENDPOINT="+st.S3URL, "S3_BUCKET="+o.Bucket, "S3_PATH_STYLE=true", "AWS_REGION="+region,
+		"AWS_ACCESS_KEY_ID="+accessKey, "AWS_SECRET_ACCESS_KEY="+secretKey,
+		"AWS_EC2_METADATA_DISABLED=true", "JWT_SECRET="+secret,
+		"API_ADDR="+o.APIAddr, "PROCESSOR_ADDR="+o.ProcessorAddr, "DEV_LOGIN=true",
+		"RECONCILE_GRACE=5s",
+	)
+
+	if st.proc, err = st.spawn(o.ProcessorBin, "serve"); err != nil {
+		return st, err
+	}
+	if err := waitHTTP(ctx, st.ProcessorURL+"/healthz"); err != nil {
+		return st, fmt.Errorf("processor: %w", err)
+	}
+	st.s3srv, err = versity.Start(ctx, versity.Options{
+		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
+		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
+	})
+	if err != nil {
+		return st, err
+	}
+	cfg, err := config.LoadProcessor(versity.Getenv(st.Env))
+	if err != nil {
+		return st, err
+	}
+	st.S3, err = s3client.New(ctx, cfg.S3, func(so *s3.Options) {
+		so.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}, nil
+		})
+	})
+	if err != nil {
+		return st, err
+	}
+	if err := st.ensureBucket(ctx); err != nil {
+		return st, err
+	}
+	if st.api, err = st.spawn(o.APIBin); err != nil {
+		return st, err
+	}
+	if err := waitHTTP(ctx, st.APIURL+"/healthz"); err != nil {
+		return st, fmt.Errorf("api: %w", err)
+	}
+	if o.ReconcileEvery > 0 {
+		rctx, cancel := context.WithCancel(context.Background())
+		st.stopReconcile = cancel
+		go st.reconcileLoop(rctx, o.ReconcileEvery)
+	}
+	return st, nil
+}
+
+func (st *Stack) ensureBucket(ctx context.Context) error {
+	b := aws.String(st.opts.Bucket)
+	_, err := st.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	if err != nil && !errors.As(err, &owned) && !errors.As(err, &exists) {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	origins := append([]string{st.APIURL}, st.opts.WebOrigins...)
+	_, err = st.S3.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: b, CORSConfiguration: &types.CORSConfiguration{
+		CORSRules: []types.CORSRule{{
+			AllowedOrigins: origins,
+			AllowedMethods: []string{"GET", "PUT", "POST", "HEAD"},
+			AllowedHeaders: []string{"Content-Type", "Content-Length", "x-amz-*"},
+			ExposeHeaders:  []string{"ETag"},
+			MaxAgeSeconds:  aws.Int32(3600),
+		}},
+	}})
+	if err != nil {
+		return fmt.Errorf("bucket CORS: %w", err)
+	}
+	return nil
+}
+
+func (st *Stack) spawn(bin string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = st.Env
+	cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	}
+	return cmd, nil
+}
+
+func (st *Stack) reconcileLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cmd := exec.CommandContext(ctx, st.opts.ProcessorBin, "reconcile")
+			cmd.Env = st.Env
+			cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
+			_ = cmd.Run()
+		}
+	}
+}
+
+// Token signs a token for role with the stack's secret.
+func (st *Stack) Token(role string) (string, error) {
+	out, err := exec.Command(st.opts.APIBin, "token", "-role", role).Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Stop ends everything it started, in reverse order (the receiver last: versitygw notifies it
+// until it is gone), and waits for each.
+func (st *Stack) Stop() {
+	if st.stopReconcile != nil {
+		st.stopReconcile()
+	}
+	stop(st.api)
+	if st.s3srv != nil {
+		st.s3srv.Stop()
+	}
+	stop(st.proc)
+}
+
+func stop(p *exec.Cmd) {
+	if p == nil || p.Process == nil {
+		return
+	}
+	_ = p.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.Process.Kill()
+		<-done
+	}
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer: %w", url, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// loadSecret reads the local stack's JWT secret, creating a random one on first use: no secret is
+// ever committed, and tokens stay valid across restarts.
+func loadSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	s := base64.RawURLEncoding.EncodeToString(raw)
+	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
+}
+
+// Build compiles the stack's two binaries into dir, as `make build` does. The local stack's API is
+// built with the "devlogin" tag, which adds the one-click sign-in; the Lambda build never has it.
+func Build(dir string) error {
+	root, err := versity.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	for _, b := range []struct{ pkg, tags string }{
+		{"./api/cmd/medicpx-api", "devlogin"},
+		{"./processor/cmd/medicpx-processor", ""},
+	} {
+		cmd := exec.Command("go", "build", "-tags", b.tags, "-o", dir+"/", b.pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/shared/versity"
+)
+
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Build(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func startStack(t *testing.T, bin, data string) *Stack {
+	t.Helper()
+	var out io.Writer = io.Discard
+	if testing.Verbose() {
+		out = os.Stderr
+	}
+	st, err := Start(context.Background(), Options{
+		DataDir: data, APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
+		Output: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func testJPEG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "patient_photo.jpg")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSeedFrontend runs the seed's own axios functions under Node against the whole local stack:
+// professor upload → processor → student list → representative → download → delete.
+func TestSeedFrontend(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required (the machine ships Node 20)")
+	}
+	root, _ := versity.ModuleRoot()
+	nodePath := os.Getenv("NODE_PATH")
+	if nodePath == "" {
+		nodePath = filepath.Join(root, ".tools", "node", "node_modules")
+	}
+	if _, err := os.Stat(filepath.Join(nodePath, "axios")); err != nil {
+		t.Fatalf("axios is not installed under %s: run `make tools`", nodePath)
+	}
+	st := startStack(t, buildBinaries(t), t.TempDir())
+	defer st.Stop()
+	prof, err := st.Token("professor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stud, err := st.Token("student")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "testdata/seed-frontend.cjs")
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "BASE_URL="+st.APIURL, "PROFESSOR_TOKEN="+prof,
+		"STUDENT_TOKEN="+stud, "IMAGE_PATH="+testJPEG(t), "SCENARIO_ID=seed1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "seed frontend flow: ok") {
+		t.Fatalf("seed frontend: %v\n%s", err, out)
+	}
+}
+
+// TestRestartKeepsData: a second start on the same data folder serves what the first stored, with
+// the same secret (tokens stay valid).
+func TestRestartKeepsData(t *testing.T) {
+	bin, data := buildBinaries(t), t.TempDir()
+	st := startStack(t, bin, data)
+	key := "patient_images/scenario_1/11111111-1111-4111-8111-111111111111.jpg"
+	img, err := os.ReadFile(testJPEG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.S3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String("medicpx"), Key: aws.String(key), Body: bytes.NewReader(img), ContentType: aws.String("image/jpeg"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := st.Token("professor")
+	st.Stop()
+	if resp, err := http.Get(st.APIURL + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatal("API still answering after Stop")
+	}
+
+	st2 := startStack(t, bin, data)
+	defer st2.Stop()
+	if st2.Secret != st.Secret {
+		t.Fatal("secret changed across restarts")
+	}
+	req, _ := http.NewRequest("GET", st2.APIURL+"/patient-images/scenarios/1/images", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), key) {
+		t.Fatalf("after restart: %d %s", resp.StatusCode, body)
+	}
+}
