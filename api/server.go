@@ -53,6 +53,7 @@ type Server struct {
 	auth    *Verifier
 	log     *slog.Logger
 	router  *mux.Router
+	urls    urlCache
 
 	// Now and NewID are injected so tests control time and keys.
 	Now   func() time.Time

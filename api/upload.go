@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -257,10 +258,15 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 
 // windowURL presigns a GET whose signing time is the start of the current window, so every
 // listing within one window returns byte-identical URLs (cacheable by browsers and CDNs). Each URL
-// stays valid for at least one full window after it is handed out.
+// stays valid for at least one full window after it is handed out. Since the URL depends only on
+// the key and the window, it is signed once per window and then served from memory: signing
+// through the SDK's middleware stack is most of a listing's CPU time.
 func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
 	window := s.cfg.ListURLWindow
 	start := s.Now().UTC().Truncate(window)
+	if u, ok := s.urls.get(start, key); ok {
+		return u, nil
+	}
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)},
 		func(o *s3.PresignOptions) {
 			o.Expires = 2 * window
@@ -269,7 +275,39 @@ func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", wrapError(EInternal, msgInternal, err)
 	}
+	s.urls.put(start, key, req.URL)
 	return req.URL, nil
+}
+
+// urlCache holds the current window's signed URLs; it empties when the window moves on, and
+// stops growing at maxCachedURLs (a bound on memory, not on correctness: misses just sign again).
+type urlCache struct {
+	mu     sync.Mutex
+	window time.Time
+	urls   map[string]string
+}
+
+const maxCachedURLs = 100_000
+
+func (c *urlCache) get(window time.Time, key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.window.Equal(window) {
+		return "", false
+	}
+	u, ok := c.urls[key]
+	return u, ok
+}
+
+func (c *urlCache) put(window time.Time, key, u string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.window.Equal(window) {
+		c.window, c.urls = window, make(map[string]string)
+	}
+	if len(c.urls) < maxCachedURLs {
+		c.urls[key] = u
+	}
 }
 
 // windowSigner is configured as the S3 client's own presigner (S3 paths are not double-escaped).

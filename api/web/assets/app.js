@@ -1,0 +1,145 @@
+// Entry point: reads the address and the token, then shows sign-in, the scenario picker, or a
+// scenario (professor/admin: manage; anyone else: view).
+import {h, errorBox} from './dom.js';
+import {token, setToken, takeFlash, signOut, claims, roleOf, isStaff, expired, ROLE_NAMES} from './api.js';
+import {renderProfessor} from './professor.js';
+import {renderStudent} from './student.js';
+
+const SCENARIO_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const main = document.getElementById('main');
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+function header(c, role) {
+  const who = document.getElementById('who');
+  const out = document.getElementById('sign-out');
+  if (!c) {
+    who.textContent = '';
+    out.hidden = true;
+    return;
+  }
+  who.textContent = `${ROLE_NAMES[role] || role || '역할 없음'}${c.sub ? ` · ${c.sub}` : ''}`;
+  out.hidden = false;
+  out.onclick = () => signOut('로그아웃했습니다.');
+}
+
+// safeNext keeps the return address on this site's scenario pages only.
+function safeNext() {
+  const next = new URLSearchParams(location.search).get('next') || '';
+  return /^\/scenarios\/[A-Za-z0-9_-]{1,64}$/.test(next) ? next : '/';
+}
+
+function renderSignIn(flash) {
+  document.title = '로그인 · medicpx 환자 이미지';
+  const err = errorBox();
+  const area = h('textarea', {id: 'token-input', name: 'token', rows: 4, required: true, autocomplete: 'off',
+    spellcheck: 'false', 'aria-describedby': 'token-help'});
+  const accept = (tok) => {
+    const c = claims(tok);
+    if (!c) return err.show('토큰 형식이 올바르지 않습니다. 점(.)으로 나뉜 세 부분으로 된 JWT를 붙여 넣어 주세요.');
+    if (expired(c)) return err.show('만료된 토큰입니다. 새 토큰을 받아 다시 붙여 넣어 주세요.');
+    setToken(tok);
+    location.assign(safeNext());
+  };
+  const form = h('form', {class: 'card', onsubmit: (e) => { e.preventDefault(); err.clear(); accept(area.value.trim()); }},
+    h('label', {for: 'token-input'}, '접속 토큰'),
+    h('p', {id: 'token-help', class: 'hint'}, 'CPX 플랫폼에서 받은 접속 토큰(JWT)을 붙여 넣으세요. 토큰은 이 탭에만 저장되고 탭을 닫으면 지워집니다.'),
+    area,
+    h('button', {type: 'submit', class: 'primary'}, '로그인'));
+  const parts = [h('h1', {}, '로그인')];
+  if (flash) parts.push(h('p', {class: 'notice', role: 'status'}, flash));
+  parts.push(err.el, form);
+  if (document.body.dataset.devlogin === 'true') {
+    const dev = async (role) => {
+      err.clear();
+      try {
+        const resp = await fetch('/dev/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({role})});
+        const data = await resp.json().catch(() => ({}));
+        if (!resp.ok || !data.token) throw new Error(data.detail || `HTTP ${resp.status}`);
+        accept(data.token);
+      } catch (e) {
+        err.show(`개발용 로그인에 실패했습니다: ${e.message}`);
+      }
+    };
+    parts.push(h('section', {class: 'card dev', 'aria-labelledby': 'dev-title'},
+      h('h2', {id: 'dev-title'}, '로컬 개발용 로그인'),
+      h('p', {class: 'hint'}, '로컬 스택에서만 보입니다. 운영 서버에는 이 기능이 없습니다.'),
+      h('div', {class: 'row'},
+        h('button', {type: 'button', id: 'dev-professor', onclick: () => dev('professor')}, '교수로 로그인'),
+        h('button', {type: 'button', id: 'dev-student', onclick: () => dev('student')}, '학생으로 로그인'))));
+  }
+  show(...parts);
+}
+
+function renderPicker(role) {
+  document.title = '시나리오 선택 · medicpx 환자 이미지';
+  const err = errorBox();
+  const input = h('input', {id: 'scenario-input', name: 'scenario', required: true, inputmode: 'text',
+    autocomplete: 'off', 'aria-describedby': 'scenario-help'});
+  const form = h('form', {class: 'card', onsubmit: (e) => {
+    e.preventDefault();
+    const id = input.value.trim();
+    if (!SCENARIO_RE.test(id)) {
+      err.show('시나리오 ID는 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자입니다.');
+      input.focus();
+      return;
+    }
+    location.assign(`/scenarios/${id}`);
+  }},
+  h('label', {for: 'scenario-input'}, '시나리오 ID'),
+  h('p', {id: 'scenario-help', class: 'hint'}, '예: 1, 2, 3'),
+  h('div', {class: 'row'}, input, h('button', {type: 'submit', class: 'primary'}, '열기')));
+  show(h('h1', {}, '시나리오 선택'),
+    h('p', {}, isStaff(role)
+      ? '환자 이미지를 올리거나 관리할 시나리오를 여세요.'
+      : '실습할 시나리오의 환자 이미지를 보려면 시나리오를 여세요.'),
+    err.el, form);
+}
+
+function renderNotFound(text) {
+  document.title = '찾을 수 없음 · medicpx 환자 이미지';
+  show(h('h1', {}, '페이지를 찾을 수 없습니다'), h('p', {class: 'error', role: 'alert'}, text),
+    h('p', {}, h('a', {href: '/'}, '처음 화면으로')));
+}
+
+function start() {
+  const tok = token();
+  let c = tok ? claims(tok) : null;
+  let flash = takeFlash();
+  if (tok && expired(c)) {
+    // Expired before any call: same path as a 401 from the API.
+    signOut('로그인이 만료되었습니다. 다시 로그인해 주세요.');
+    return;
+  }
+  const role = roleOf(c);
+  header(c, role);
+  const path = location.pathname;
+  if (path === '/') {
+    if (!c) renderSignIn(flash);
+    else renderPicker(role);
+    return;
+  }
+  const m = path.match(/^\/scenarios\/([^/]*)$/);
+  if (!m) return renderNotFound('주소를 확인해 주세요.');
+  const id = m[1];
+  if (!SCENARIO_RE.test(id)) {
+    return renderNotFound('잘못된 시나리오 ID입니다. 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자여야 합니다.');
+  }
+  if (!c) {
+    signOut(flash || '먼저 로그인해 주세요.');
+    return;
+  }
+  if (isStaff(role)) renderProfessor(main, id);
+  else renderStudent(main, id);
+}
+
+try {
+  start();
+} catch (e) {
+  // Never a blank page: whatever went wrong is said.
+  show(h('h1', {}, '문제가 발생했습니다'), h('p', {class: 'error', role: 'alert'}, `페이지를 표시하지 못했습니다: ${e.message}`),
+    h('p', {}, h('a', {href: '/'}, '처음 화면으로')));
+}

@@ -1,0 +1,178 @@
+// Package web serves the pages professors and students use: sign-in, a professor's upload and
+// management view, and a student's viewer. They are plain HTML, CSS and ES modules embedded in the
+// binary (no build step) and talk to the API on the same origin.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"medicpx/shared/keys"
+)
+
+//go:embed assets
+var assetFS embed.FS
+
+//go:embed page.html
+var pageSource string
+
+// contentSecurityPolicy allows only our own scripts and styles. Images and uploads go to S3 through
+// presigned URLs whose origin is only known from the URLs themselves, hence http:/https: there.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' http: https: blob: data:; connect-src 'self' http: https:; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// assetTypes is explicit so the answer does not depend on the host's MIME tables.
+var assetTypes = map[string]string{
+	".js":  "text/javascript; charset=utf-8",
+	".css": "text/css; charset=utf-8",
+	".svg": "image/svg+xml",
+}
+
+// asset is one embedded file, ready to serve.
+type asset struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// site holds what Mount serves: the assets and the page shell.
+type site struct {
+	assets map[string]asset
+	// version is a hash of all assets together. Assets are served under /static/{version}/, so
+	// relative ES module imports stay within one version and a deploy changes every URL at once.
+	version  string
+	page     *template.Template
+	devLogin bool
+}
+
+// registerDevLogin is set by devlogin.go, which only binaries built with -tags devlogin contain.
+var registerDevLogin func(r *mux.Router, secret []byte) bool
+
+// Mount adds the pages to the API's router (same origin as the API; no CORS needed).
+// secret is the HS256 JWT secret; it is used only by the dev sign-in, which exists only in
+// binaries built with -tags devlogin; pass nil in production.
+func Mount(r *mux.Router, secret []byte) {
+	s := newSite()
+	if registerDevLogin != nil && len(secret) > 0 {
+		s.devLogin = registerDevLogin(r, secret)
+	}
+	r.Handle("/", http.HandlerFunc(s.servePage)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/scenarios/{id}", http.HandlerFunc(s.servePage)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/static/{version}/{name}", http.HandlerFunc(s.serveAsset)).Methods(http.MethodGet, http.MethodHead)
+}
+
+func newSite() *site {
+	s := &site{assets: map[string]asset{}}
+	all := sha256.New()
+	err := fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := assetFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		name := path.Base(p)
+		all.Write([]byte(name))
+		all.Write(sum[:])
+		s.assets[name] = asset{body: body, ctype: assetTypes[path.Ext(name)], etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	if err != nil {
+		panic("web: embedded assets: " + err.Error()) // the embed is fixed at build time
+	}
+	s.version = hex.EncodeToString(all.Sum(nil)[:6])
+	s.page = template.Must(template.New("page").Parse(pageSource))
+	return s
+}
+
+// pageHeaders are the security headers every page carries.
+func pageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (s *site) servePage(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	if id, ok := mux.Vars(r)["id"]; ok && !keys.ValidScenario(id) {
+		// The shell still loads, so the person reads a message instead of a bare error.
+		status = http.StatusNotFound
+	}
+	var buf bytes.Buffer
+	err := s.page.Execute(&buf, struct {
+		Static   string
+		DevLogin bool
+	}{"/static/" + s.version + "/", s.devLogin})
+	if err != nil {
+		http.Error(w, "page template: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	pageHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// The shell names the current asset version, so it must be revalidated every time.
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+func (s *site) serveAsset(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	a, ok := s.assets[v["name"]]
+	if !ok {
+		writeDetail(w, http.StatusNotFound, "요청한 파일이 없습니다.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", a.etag)
+	if v["version"] == s.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		// A page from before a deploy asks for its old version: serve what we have, uncached.
+		h.Set("Cache-Control", "no-cache")
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(a.body)
+	}
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeDetail answers an error the way the API does, as {"detail": …}.
+func writeDetail(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"detail": detail})
+}
