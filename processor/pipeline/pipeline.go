@@ -1,0 +1,71 @@
+// Package pipeline decides, by content alone, whether an uploaded image is acceptable, and makes
+// what is stored for an accepted one: the original without identifying metadata, and thumbnails.
+// It does no I/O: the processor feeds it bytes from S3, the `check` command bytes from files.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"medicpx/shared/imagepolicy"
+)
+
+// Reason says why an upload was rejected. The values are stored in quarantine metadata and shown
+// by the API, so they never change.
+type Reason string
+
+const (
+	ReasonEmpty         Reason = "empty"
+	ReasonTooLarge      Reason = "too_large"
+	ReasonUnsupported   Reason = "unsupported_type"
+	ReasonMismatch      Reason = "type_mismatch"
+	ReasonTooManyPixels Reason = "too_many_pixels"
+	ReasonTooManyFrames Reason = "too_many_frames"
+	ReasonCorrupt       Reason = "corrupt"
+	ReasonBadKey        Reason = "bad_key"
+	// ReasonTrailingData: bytes after the image's end marker, the usual way to smuggle a payload
+	// (a ZIP, a script) past a check that only decodes the picture.
+	ReasonTrailingData Reason = "trailing_data"
+)
+
+// Rejected is the error for an invalid upload: a normal outcome, never retried.
+type Rejected struct {
+	Reason Reason
+	Detail string // for logs and operators; not shown to students
+}
+
+func (r *Rejected) Error() string { return fmt.Sprintf("rejected: %s: %s", r.Reason, r.Detail) }
+
+// Reject builds a *Rejected.
+func Reject(reason Reason, format string, args ...any) *Rejected {
+	return &Rejected{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// AsRejected reports whether err is a rejection, and which.
+func AsRejected(err error) (*Rejected, bool) {
+	var r *Rejected
+	ok := errors.As(err, &r)
+	return r, ok
+}
+
+// SniffLen is how many leading bytes Sniff needs; the processor fetches only these before deciding
+// whether to download the whole object.
+const SniffLen = 512
+
+// Thumbnail is one encoded thumbnail.
+type Thumbnail struct {
+	Size          int    // the longest-edge target, one of imagepolicy.ThumbnailSizes
+	Ext           string // "jpg" or "png"
+	ContentType   string
+	Width, Height int // actual pixels, after orientation
+	Data          []byte
+}
+
+// Result is what an accepted upload turns into.
+type Result struct {
+	Type          imagepolicy.Type
+	Width, Height int    // of the original as displayed (orientation applied)
+	Frames        int    // 1 for still images
+	Original      []byte // the original with identifying metadata removed, pixels untouched
+	Thumbnails    []Thumbnail
+}

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"slices"
+
+	"golang.org/x/image/webp"
+
+	"medicpx/processor/metastrip"
+	"medicpx/shared/imagepolicy"
+)
+
+// Run decides whether data, stored under a key with extension ext, is an acceptable image, and
+// makes what is stored for it. The rules run cheapest first so that a hostile file costs as
+// little as possible: size, magic bytes, header dimensions (before any pixel is decoded), frame
+// limits, full decode, trailing data; then metadata stripping and thumbnails.
+//
+// An invalid image returns a *Rejected; any other error is a bug.
+func Run(data []byte, ext string) (*Result, error) {
+	switch n := int64(len(data)); {
+	case n == 0:
+		return nil, Reject(ReasonEmpty, "0 bytes")
+	case n > imagepolicy.MaxBytes:
+		return nil, Reject(ReasonTooLarge, "%d bytes > %d", n, imagepolicy.MaxBytes)
+	}
+	t, err := Sniff(data, ext)
+	if err != nil {
+		return nil, err
+	}
+	f := formats[t.MIME]
+
+	cfg, err := f.config(bytes.NewReader(data))
+	if err != nil {
+		return nil, Reject(ReasonCorrupt, "header: %v", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, Reject(ReasonCorrupt, "header says %dx%d", cfg.Width, cfg.Height)
+	}
+	if err := imagepolicy.CheckDimensions(cfg.Width, cfg.Height); err != nil {
+		return nil, Reject(ReasonTooManyPixels, "%v", err)
+	}
+
+	l, layoutErr := f.layout(data)
+	if l.frames > MaxFrames {
+		return nil, Reject(ReasonTooManyFrames, "more than %d frames", MaxFrames)
+	}
+	if l.framePixels > MaxFramePixels {
+		return nil, Reject(ReasonTooManyFrames, "frames hold more than %d pixels in all", MaxFramePixels)
+	}
+	if l.animated {
+		return nil, Reject(ReasonUnsupported, "animated WebP")
+	}
+
+	img, err := f.decode(data)
+	if err != nil {
+		return nil, Reject(ReasonCorrupt, "decode: %v", err)
+	}
+	if layoutErr != nil {
+		return nil, Reject(ReasonCorrupt, "structure: %v", layoutErr)
+	}
+	if extra := len(data) - l.end; extra > 0 {
+		return nil, Reject(ReasonTrailingData, "%d bytes after the end of the image", extra)
+	}
+
+	stripped, err := metastrip.Strip(data, t.MIME)
+	if err != nil {
+		if errors.Is(err, metastrip.ErrTrailingData) {
+			return nil, Reject(ReasonTrailingData, "%v", err)
+		}
+		// The pixels decoded but the metadata could not be parsed: storing the file as it is
+		// could publish what we promised to remove.
+		return nil, Reject(ReasonCorrupt, "metadata: %v", err)
+	}
+	orientation := metastrip.Orientation(data, t.MIME)
+
+	thumbs, err := thumbnails(img, orientation)
+	if err != nil {
+		return nil, err
+	}
+	w, h := cfg.Width, cfg.Height
+	if swapsAxes(orientation) {
+		w, h = h, w
+	}
+	return &Result{
+		Type:       t,
+		Width:      w,
+		Height:     h,
+		Frames:     max(l.frames, 1),
+		Original:   stripped,
+		Thumbnails: thumbs,
+	}, nil
+}
+
+// format is how each allowed type is checked and decoded.
+type format struct {
+	config func(r *bytes.Reader) (image.Config, error)
+	layout func(data []byte) (layout, error)
+	decode func(data []byte) (image.Image, error)
+}
+
+var formats = map[string]format{
+	"image/jpeg": {
+		config: func(r *bytes.Reader) (image.Config, error) { return jpeg.DecodeConfig(r) },
+		layout: jpegLayout,
+		decode: func(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) },
+	},
+	"image/png": {
+		config: func(r *bytes.Reader) (image.Config, error) { return png.DecodeConfig(r) },
+		layout: pngLayout,
+		decode: func(data []byte) (image.Image, error) { return png.Decode(bytes.NewReader(data)) },
+	},
+	"image/gif": {
+		config: func(r *bytes.Reader) (image.Config, error) { return gif.DecodeConfig(r) },
+		layout: gifLayout,
+		decode: decodeGIF,
+	},
+	"image/webp": {
+		config: func(r *bytes.Reader) (image.Config, error) { return webp.DecodeConfig(r) },
+		layout: webpLayout,
+		decode: func(data []byte) (image.Image, error) { return webp.Decode(bytes.NewReader(data)) },
+	},
+}
+
+// decodeGIF decodes every frame (the file must decode fully) and returns the first one as it is
+// displayed: drawn on the logical screen, transparent where the frame does not cover it.
+func decodeGIF(data []byte) (image.Image, error) {
+	g, err := gif.DecodeAll(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if len(g.Image) == 0 {
+		return nil, errors.New("no frames")
+	}
+	first := g.Image[0]
+	screen := image.Rect(0, 0, g.Config.Width, g.Config.Height)
+	if first.Rect == screen {
+		return first, nil
+	}
+	// A small first frame on a large screen: the canvas is paletted (one byte a pixel, with a
+	// transparent entry for the uncovered area), so a tiny file declaring a 50-megapixel screen
+	// costs 50 MB, not the 200 MB of an RGBA canvas.
+	palette := first.Palette
+	clearIndex := -1
+	for i, c := range palette {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			clearIndex = i
+			break
+		}
+	}
+	if clearIndex < 0 {
+		if len(palette) >= 256 {
+			canvas := image.NewNRGBA(screen)
+			draw.Draw(canvas, first.Rect, first, first.Rect.Min, draw.Src)
+			return canvas, nil
+		}
+		palette = append(slices.Clip(palette), color.NRGBA{})
+		clearIndex = len(palette) - 1
+	}
+	canvas := image.NewPaletted(screen, palette)
+	if clearIndex != 0 {
+		for i := range canvas.Pix {
+			canvas.Pix[i] = uint8(clearIndex)
+		}
+	}
+	r := first.Rect.Intersect(screen)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(canvas.Pix[canvas.PixOffset(r.Min.X, y):canvas.PixOffset(r.Max.X, y)], first.Pix[first.PixOffset(r.Min.X, y):])
+	}
+	return canvas, nil
+}

@@ -1,0 +1,332 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"slices"
+
+	"github.com/disintegration/imaging"
+
+	"medicpx/shared/imagepolicy"
+)
+
+// JPEGQuality of thumbnails: visually clean at thumbnail sizes, about half the bytes of 95.
+const JPEGQuality = 82
+
+// thumbnails makes one thumbnail per imagepolicy.ThumbnailSizes, largest first, each smaller one
+// from the previous result so the full-size image is read once. Orientation (the EXIF value,
+// 1..8) is applied to the small image, where it costs almost nothing.
+func thumbnails(img image.Image, orientation int) ([]Thumbnail, error) {
+	sizes := slices.Clone(imagepolicy.ThumbnailSizes)
+	slices.SortFunc(sizes, func(a, b int) int { return b - a })
+
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	dispW, dispH := sw, sh
+	if swapsAxes(orientation) {
+		dispW, dispH = sh, sw
+	}
+	transparent := !isOpaque(img)
+
+	// The largest thumbnail, in stored orientation: an integer box shrink that keeps at least the
+	// target size (cheap, reads every source pixel once, no full-size copy), then a Lanczos step
+	// for the remaining factor of less than two.
+	tw, th := fit(sw, sh, sizes[0])
+	k := max(1, min(sw/tw, sh/th))
+	cur := shrink(img, k)
+	if cur.Rect.Dx() != tw || cur.Rect.Dy() != th {
+		cur = imaging.Resize(cur, tw, th, imaging.Lanczos)
+	}
+	cur = orient(cur, orientation)
+
+	thumbs := make([]Thumbnail, 0, len(sizes))
+	for _, size := range sizes {
+		w, h := fit(dispW, dispH, size)
+		if w != cur.Rect.Dx() || h != cur.Rect.Dy() {
+			cur = imaging.Resize(cur, w, h, imaging.Lanczos)
+		}
+		var t Thumbnail
+		if n := len(thumbs); n > 0 && thumbs[n-1].Width == w && thumbs[n-1].Height == h {
+			t = thumbs[n-1] // never upscaled: a small source gives the same picture for every size
+			t.Size = size
+		} else {
+			var err error
+			if t, err = encode(cur, transparent); err != nil {
+				return nil, fmt.Errorf("thumbnail %d: %w", size, err)
+			}
+			t.Size = size
+		}
+		thumbs = append(thumbs, t)
+	}
+	// Callers expect the order of imagepolicy.ThumbnailSizes.
+	slices.SortFunc(thumbs, func(a, b Thumbnail) int {
+		return slices.Index(imagepolicy.ThumbnailSizes, a.Size) - slices.Index(imagepolicy.ThumbnailSizes, b.Size)
+	})
+	return thumbs, nil
+}
+
+// fit scales w x h so that its longest edge is at most size, never up.
+func fit(w, h, size int) (int, int) {
+	if w <= size && h <= size {
+		return w, h
+	}
+	if w >= h {
+		return size, max(1, (h*size+w/2)/w)
+	}
+	return max(1, (w*size+h/2)/h), size
+}
+
+func swapsAxes(orientation int) bool { return orientation >= 5 && orientation <= 8 }
+
+// orient turns an image stored with an EXIF orientation into the upright one.
+func orient(img *image.NRGBA, orientation int) *image.NRGBA {
+	switch orientation {
+	case 2:
+		return imaging.FlipH(img)
+	case 3:
+		return imaging.Rotate180(img)
+	case 4:
+		return imaging.FlipV(img)
+	case 5:
+		return imaging.Transpose(img)
+	case 6:
+		return imaging.Rotate270(img) // 270° counter-clockwise: a quarter turn clockwise
+	case 7:
+		return imaging.Transverse(img)
+	case 8:
+		return imaging.Rotate90(img)
+	}
+	return img
+}
+
+func isOpaque(img image.Image) bool {
+	if o, ok := img.(interface{ Opaque() bool }); ok {
+		return o.Opaque()
+	}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func encode(img *image.NRGBA, transparent bool) (Thumbnail, error) {
+	var buf bytes.Buffer
+	t := Thumbnail{Width: img.Rect.Dx(), Height: img.Rect.Dy()}
+	if transparent {
+		t.Ext, t.ContentType = "png", "image/png"
+		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+			return t, err
+		}
+	} else {
+		t.Ext, t.ContentType = "jpg", "image/jpeg"
+		// Every pixel is opaque, so the NRGBA bytes are also valid premultiplied RGBA, which
+		// image/jpeg encodes on its fast path instead of calling At per pixel.
+		rgba := &image.RGBA{Pix: img.Pix, Stride: img.Stride, Rect: img.Rect}
+		if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: JPEGQuality}); err != nil {
+			return t, err
+		}
+	}
+	t.Data = buf.Bytes()
+	return t, nil
+}
+
+// shrink averages k x k boxes (partial at the right and bottom edges) into an 8-bit NRGBA image.
+// It reads the source in its own layout, row by row, so no full-size converted copy is made.
+func shrink(img image.Image, k int) *image.NRGBA {
+	b := img.Bounds()
+	dw, dh := (b.Dx()+k-1)/k, (b.Dy()+k-1)/k
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	if src, ok := img.(*image.YCbCr); ok {
+		shrinkYCbCr(dst, src, k)
+	} else {
+		shrinkRGBA(dst, img, k)
+	}
+	return dst
+}
+
+// shrinkYCbCr averages in YCbCr, which is linear in RGB, and converts once per output pixel:
+// the box sums stay on the planes' bytes, a few adds per source pixel.
+func shrinkYCbCr(dst *image.NRGBA, src *image.YCbCr, k int) {
+	r := src.Rect
+	sw, sh := r.Dx(), r.Dy()
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	// Chroma column of each luma column, relative to the row's first one: covers every
+	// subsampling ratio.
+	base := src.COffset(r.Min.X, r.Min.Y)
+	cx := make([]int, sw)
+	for x := range cx {
+		cx[x] = src.COffset(r.Min.X+x, r.Min.Y) - base
+	}
+	sums := make([]uint32, 3*dw)
+	for oy := range dh {
+		clear(sums)
+		y0, y1 := oy*k, min(oy*k+k, sh)
+		for y := y0; y < y1; y++ {
+			yrow := src.Y[src.YOffset(r.Min.X, r.Min.Y+y):][:sw]
+			c0 := src.COffset(r.Min.X, r.Min.Y+y)
+			cb, cr := src.Cb[c0:], src.Cr[c0:]
+			for ox := range dw {
+				x0, x1 := ox*k, min(ox*k+k, sw)
+				var sy, sb, sr uint32
+				for x := x0; x < x1; x++ {
+					c := cx[x]
+					sy += uint32(yrow[x])
+					sb += uint32(cb[c])
+					sr += uint32(cr[c])
+				}
+				s := sums[3*ox : 3*ox+3 : 3*ox+3]
+				s[0] += sy
+				s[1] += sb
+				s[2] += sr
+			}
+		}
+		row := dst.Pix[oy*dst.Stride:]
+		for ox := range dw {
+			n := uint32((y1 - y0) * (min(ox*k+k, sw) - ox*k))
+			s := sums[3*ox : 3*ox+3 : 3*ox+3]
+			rr, gg, bb := color.YCbCrToRGB(uint8((s[0]+n/2)/n), uint8((s[1]+n/2)/n), uint8((s[2]+n/2)/n))
+			p := row[4*ox : 4*ox+4 : 4*ox+4]
+			p[0], p[1], p[2], p[3] = rr, gg, bb, 0xff
+		}
+	}
+}
+
+// shrinkRGBA averages premultiplied 16-bit RGBA, so transparent pixels do not bleed their colour
+// and 16-bit sources keep their precision until the final rounding.
+func shrinkRGBA(dst *image.NRGBA, img image.Image, k int) {
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	scan := rowScanner(img)
+	line := make([]uint32, 4*sw)
+	sums := make([]uint32, 4*dw)
+	for oy := range dh {
+		clear(sums)
+		y0, y1 := oy*k, min(oy*k+k, sh)
+		for y := y0; y < y1; y++ {
+			scan(b.Min.Y+y, line)
+			for x := range sw {
+				s := sums[4*(x/k) : 4*(x/k)+4 : 4*(x/k)+4]
+				p := line[4*x : 4*x+4 : 4*x+4]
+				s[0] += p[0]
+				s[1] += p[1]
+				s[2] += p[2]
+				s[3] += p[3]
+			}
+		}
+		row := dst.Pix[oy*dst.Stride:]
+		for ox := range dw {
+			n := uint32((y1 - y0) * (min(ox*k+k, sw) - ox*k))
+			s := sums[4*ox : 4*ox+4 : 4*ox+4]
+			a := (s[3] + n/2) / n
+			p := row[4*ox : 4*ox+4 : 4*ox+4]
+			if a == 0 {
+				p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+				continue
+			}
+			for c := range 3 {
+				v := (s[c] + n/2) / n // premultiplied, 16-bit
+				p[c] = uint8(min(0xffff, uint64(v)*0xffff/uint64(a)) >> 8)
+			}
+			p[3] = uint8(a >> 8)
+		}
+	}
+}
+
+// rowScanner returns a function that writes row y of img as premultiplied 16-bit RGBA into line
+// (4 values a pixel). The common decoder outputs get a direct loop; the rest go through At.
+func rowScanner(img image.Image) func(y int, line []uint32) {
+	b := img.Bounds()
+	switch src := img.(type) {
+	case *image.NRGBA:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				p := pix[4*x : 4*x+4 : 4*x+4]
+				a := uint32(p[3])
+				line[4*x] = uint32(p[0]) * a * 0x101 / 0xff
+				line[4*x+1] = uint32(p[1]) * a * 0x101 / 0xff
+				line[4*x+2] = uint32(p[2]) * a * 0x101 / 0xff
+				line[4*x+3] = a * 0x101
+			}
+		}
+	case *image.RGBA:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for i := range 4 * b.Dx() {
+				line[i] = uint32(pix[i]) * 0x101
+			}
+		}
+	case *image.Gray:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				v := uint32(pix[x]) * 0x101
+				line[4*x], line[4*x+1], line[4*x+2], line[4*x+3] = v, v, v, 0xffff
+			}
+		}
+	case *image.Paletted:
+		var lut [256][4]uint32 // indices past the palette stay transparent black
+		for i, c := range src.Palette {
+			r, g, bb, a := c.RGBA()
+			lut[i] = [4]uint32{r, g, bb, a}
+		}
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				copy(line[4*x:4*x+4], lut[pix[x]][:])
+			}
+		}
+	case *image.CMYK:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				p := pix[4*x : 4*x+4 : 4*x+4]
+				r, g, bb := color.CMYKToRGB(p[0], p[1], p[2], p[3])
+				line[4*x], line[4*x+1], line[4*x+2], line[4*x+3] = uint32(r)*0x101, uint32(g)*0x101, uint32(bb)*0x101, 0xffff
+			}
+		}
+	case *image.Gray16:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				v := uint32(pix[2*x])<<8 | uint32(pix[2*x+1])
+				line[4*x], line[4*x+1], line[4*x+2], line[4*x+3] = v, v, v, 0xffff
+			}
+		}
+	case *image.NRGBA64:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				p := pix[8*x : 8*x+8 : 8*x+8]
+				a := uint32(p[6])<<8 | uint32(p[7])
+				for c := range 3 {
+					line[4*x+c] = uint32(uint64(uint32(p[2*c])<<8|uint32(p[2*c+1])) * uint64(a) / 0xffff)
+				}
+				line[4*x+3] = a
+			}
+		}
+	case *image.RGBA64:
+		return func(y int, line []uint32) {
+			pix := src.Pix[src.PixOffset(b.Min.X, y):]
+			for i := range 4 * b.Dx() {
+				line[i] = uint32(pix[2*i])<<8 | uint32(pix[2*i+1])
+			}
+		}
+	}
+	return func(y int, line []uint32) {
+		for x := range b.Dx() {
+			r, g, bb, a := img.At(b.Min.X+x, y).RGBA()
+			line[4*x], line[4*x+1], line[4*x+2], line[4*x+3] = r, g, bb, a
+		}
+	}
+}
