@@ -33,9 +33,12 @@ test: tools
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
 
-## bench: benchmarks, each beside its baseline (see README)
+## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools
-	go test -run '^$$' -bench . -benchmem -count 1 ./api/ ./processor/...
+	sh infra/samples.sh > /dev/null
+	go test -run '^$$' -bench . -benchmem -benchtime 2000x ./api/
+	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
+	go test -run '^$$' -bench . -benchmem ./processor/metastrip/
 
 build:
 	@mkdir -p "$(LOCAL_BIN)"
