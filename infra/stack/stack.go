@@ -193,7 +193,9 @@ func (st *Stack) reconcileLoop(ctx context.Context, every time.Duration) {
 
 // Token signs a token for role with the stack's secret.
 func (st *Stack) Token(role string) (string, error) {
-	out, err := exec.Command(st.opts.APIBin, "token", "-role", role).Output()
+	cmd := exec.Command(st.opts.APIBin, "token", "-role", role)
+	cmd.Env = st.Env
+	out, err := cmd.Output()
 	if err != nil {
 		return "", err
 	}
