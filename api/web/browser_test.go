@@ -168,7 +168,12 @@ func TestBrowser(t *testing.T) {
 	shot := func(name string, ctx context.Context) {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		buf, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+		// A modal dialog's backdrop covers the viewport only: shoot what the person sees.
+		capture := chromedp.FullScreenshot(100)
+		if open, _ := chromedp.Run(c, chromedp.Evaluate[bool](`!!document.querySelector('dialog[open]')`)); open {
+			capture = chromedp.CaptureScreenshot()
+		}
+		buf, err := chromedp.Run(c, capture)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		}
@@ -241,6 +246,8 @@ func TestBrowser(t *testing.T) {
 	if err := os.WriteFile(notes, []byte("not an image"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	prof.wait("the file input is reachable by keyboard", `(() => { const i = document.querySelector('#file-input');
+		i.focus(); return document.activeElement === i && i.labels.length > 0 && i.multiple; })()`, 2*time.Second)
 	prof.do("pick a text file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{notes}))
 	prof.wait("browser-side refusal", `[...document.querySelectorAll('#uploads li[data-state=invalid]')].some(li =>
 		li.dataset.file === 'notes.txt' && li.textContent.includes('지원하지 않는 파일 형식'))`, 5*time.Second)
@@ -318,9 +325,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	prof.do("pin", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#images li.tile[data-key=%q] button.pin`, keys.Other))))
-	prof.wait("pinned one shown as representative, first", fmt.Sprintf(`(() => {
-		const first = document.querySelector('#images li.tile');
-		return first && first.dataset.key === %q && first.dataset.rep === 'true' && first.querySelector('.badge') !== null;
+	prof.wait("pinned one shown as the representative", fmt.Sprintf(`(() => {
+		const reps = document.querySelectorAll('#images li.tile[data-rep=true]');
+		return reps.length === 1 && reps[0].dataset.key === %q && reps[0].querySelector('.badge') !== null;
 	})()`, keys.Other), 10*time.Second)
 	shot("06-pinned", prof.ctx)
 	pinned, other := keys.Other, keys.Rep
@@ -344,7 +351,8 @@ func TestBrowser(t *testing.T) {
 	}
 	studentSees("student sees the pinned image large and the other as a thumbnail", pinned, []string{other})
 	shot("07-student", stud.ctx)
-	stud.do("open the thumbnail", chromedp.Click(chromedp.CSS("#others button.thumb")))
+	// Keyboard: focus the thumbnail and press Enter.
+	stud.do("open the thumbnail with Enter", chromedp.Focus(chromedp.CSS("#others button.thumb")), chromedp.KeyEvent(kb.Enter))
 	stud.wait("large view", `document.querySelector('#large').open && document.querySelector('#large img').naturalWidth > 320`, 10*time.Second)
 	shot("08-student-large", stud.ctx)
 	stud.do("close with Escape", chromedp.KeyEvent(kb.Escape))
@@ -356,7 +364,7 @@ func TestBrowser(t *testing.T) {
 	prof.wait("confirmation dialog", `document.querySelector('#confirm-delete').open`, 5*time.Second)
 	prof.do("cancel", chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	prof.wait("dialog closed, nothing deleted", `!document.querySelector('#confirm-delete').open && document.querySelectorAll('#images li.tile').length === 2`, 5*time.Second)
-	prof.do("ask to delete again", chromedp.Click(del))
+	prof.do("ask to delete again, with the keyboard", chromedp.Focus(del), chromedp.KeyEvent(kb.Enter))
 	prof.wait("confirmation dialog", `document.querySelector('#confirm-delete').open`, 5*time.Second)
 	shot("09-confirm-delete", prof.ctx)
 	prof.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))

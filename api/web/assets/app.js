@@ -136,6 +136,13 @@ function start() {
   else renderStudent(main, id);
 }
 
+// Never a blank page: a failure nothing else caught is said on the page.
+window.addEventListener('unhandledrejection', (e) => {
+  if (e.reason && e.reason.status === 401) return; // already on the way to sign-in
+  const p = h('p', {class: 'error', role: 'alert'}, `문제가 발생했습니다: ${e.reason && e.reason.message ? e.reason.message : e.reason}`);
+  main.prepend(p);
+});
+
 try {
   start();
 } catch (e) {

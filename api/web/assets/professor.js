@@ -31,7 +31,7 @@ export function renderProfessor(main, id) {
     err.el,
     h('section', {'aria-labelledby': 'upload-title'}, h('h2', {id: 'upload-title'}, '이미지 올리기'), drop, uploads),
     h('section', {'aria-labelledby': 'images-title'},
-      h('h2', {id: 'images-title'}, '등록된 이미지 ', count), grid),
+      h('h2', {id: 'images-title', tabindex: -1}, '등록된 이미지 ', count), grid),
     confirm.el);
 
   let refreshTimer = 0;
@@ -64,9 +64,8 @@ export function renderProfessor(main, id) {
       grid.replaceChildren(h('li', {class: 'empty'}, '아직 등록된 이미지가 없습니다. 위에서 이미지를 올려 주세요.'));
       return;
     }
-    // The representative first, as students see it.
-    const ordered = [...images].sort((a, b) => (b.s3_key === repKey) - (a.s3_key === repKey));
-    grid.replaceChildren(...ordered.map((im, i) => card(im, i + 1, im.s3_key === repKey)));
+    // Upload order (oldest first), so an image keeps its number when another is pinned.
+    grid.replaceChildren(...images.map((im, i) => card(im, i + 1, im.s3_key === repKey)));
   }
 
   function card(im, n, isRep) {
@@ -95,7 +94,8 @@ export function renderProfessor(main, id) {
         const resp = await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(im.s3_key)}`);
         announce(resp.message || '삭제했습니다.');
         await reload();
-        document.getElementById('images-title').focus?.();
+        // The pressed button is gone: keep keyboard focus on the list.
+        document.getElementById('images-title').focus();
       } catch (e) {
         if (e.status !== 401) err.show(e.message);
         del.disabled = false;
