@@ -37,10 +37,7 @@ type Options struct {
 	Bucket        string
 	// WebOrigins may PUT/POST/GET the bucket from a browser (bucket CORS).
 	WebOrigins []string
-	// ReconcileEvery runs the processor's sweep periodically: locally it is what picks up POST
-	// uploads, whose versitygw events carry no key.
-	ReconcileEvery time.Duration
-	Output         io.Writer // the children's logs
+	Output     io.Writer // the children's logs
 }
 
 // Stack is a running local stack.
@@ -51,7 +48,6 @@ type Stack struct {
 	S3                          *s3.Client
 	proc, api                   *exec.Cmd
 	s3srv                       *versity.Server
-	stopReconcile               context.CancelFunc
 	opts                        Options
 }
 
@@ -133,11 +129,6 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if err := waitHTTP(ctx, st.APIURL+"/healthz"); err != nil {
 		return st, fmt.Errorf("api: %w", err)
 	}
-	if o.ReconcileEvery > 0 {
-		rctx, cancel := context.WithCancel(context.Background())
-		st.stopReconcile = cancel
-		go st.reconcileLoop(rctx, o.ReconcileEvery)
-	}
 	return st, nil
 }
 
@@ -175,22 +166,6 @@ func (st *Stack) spawn(bin string, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-func (st *Stack) reconcileLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			cmd := exec.CommandContext(ctx, st.opts.ProcessorBin, "reconcile")
-			cmd.Env = st.Env
-			cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
-			_ = cmd.Run()
-		}
-	}
-}
-
 // Token signs a token for role with the stack's secret.
 func (st *Stack) Token(role string) (string, error) {
 	cmd := exec.Command(st.opts.APIBin, "token", "-role", role)
@@ -205,9 +180,6 @@ func (st *Stack) Token(role string) (string, error) {
 // Stop ends everything it started, in reverse order (the receiver last: versitygw notifies it
 // until it is gone), and waits for each.
 func (st *Stack) Stop() {
-	if st.stopReconcile != nil {
-		st.stopReconcile()
-	}
 	stop(st.api)
 	if st.s3srv != nil {
 		st.s3srv.Stop()

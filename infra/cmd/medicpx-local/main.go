@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"medicpx/infra/stack"
 )
@@ -40,7 +39,7 @@ func main() {
 	st, err := stack.Start(ctx, stack.Options{
 		DataDir: *data, APIBin: filepath.Join(*bin, "medicpx-api"), ProcessorBin: filepath.Join(*bin, "medicpx-processor"),
 		APIAddr: *apiAddr, S3Addr: *s3Addr, ProcessorAddr: *procAddr, WebOrigins: extra,
-		ReconcileEvery: 15 * time.Second, Output: os.Stderr,
+		Output: os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "medicpx-local:", err)

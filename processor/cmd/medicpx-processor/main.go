@@ -1,0 +1,147 @@
+// Command medicpx-processor runs the upload processor: as an AWS Lambda function (S3 events and
+// the reconcile schedule), as the local stack's receiver of versitygw events (serve), as a one-off
+// sweep (reconcile), or on local files (check).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"medicpx/processor"
+	"medicpx/shared/config"
+	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
+)
+
+const usage = `usage:
+  medicpx-processor serve                    receive versitygw events on PROCESSOR_ADDR
+  medicpx-processor reconcile [-prefix P] [-grace D]
+                                             process originals that have no thumbnails
+  medicpx-processor check [-out DIR] FILE... run the pipeline on local files
+With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as a Lambda function.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		return runLambda(stderr)
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	switch args[0] {
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
+	case "serve", "reconcile":
+	default:
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	cfg, err := config.LoadProcessor(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	client, err := s3client.New(ctx, cfg.S3)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	p := processor.New(client, log, cfg.S3.Bucket, cfg.ReconcileGrace)
+	if args[0] == "serve" {
+		return runServe(ctx, p, cfg, stderr)
+	}
+	return runReconcile(ctx, p, cfg, args[1:], stdout, stderr)
+}
+
+func runLambda(stderr io.Writer) int {
+	cfg, err := config.LoadProcessor(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+		return 2
+	}
+	client, err := s3client.New(context.Background(), cfg.S3)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	// The Lambda logger adds the invocation's request id to every line logged with its context.
+	p := processor.New(client, lambdacontext.NewLogger(), cfg.S3.Bucket, cfg.ReconcileGrace)
+	lambda.Start(p.HandleLambda)
+	return 0
+}
+
+func runServe(ctx context.Context, p *processor.Processor, cfg config.Processor, stderr io.Writer) int {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	// Sweeps recover events dropped on a full queue or sent while the receiver was down.
+	interval := max(cfg.ReconcileGrace, time.Minute)
+	r := processor.NewReceiver(p, cfg.Workers, cfg.Queue)
+	if err := r.Run(ctx, ln, interval, 30*time.Second); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func runReconcile(ctx context.Context, p *processor.Processor, cfg config.Processor, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	prefix := fs.String("prefix", keys.Root, "key prefix to sweep")
+	grace := fs.Duration("grace", cfg.ReconcileGrace, "skip originals younger than this")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	sum, err := p.Reconcile(ctx, cfg.S3.Bucket, *prefix, *grace)
+	fmt.Fprintf(stdout, "listed %d, complete %d, young %d, processed %d: ready %d, unchanged %d, rejected %d, gone %d, errors %d\n",
+		sum.Listed, sum.Complete, sum.Young, len(sum.Pending), sum.Outcomes[processor.Ready], sum.Outcomes[processor.Unchanged],
+		sum.Outcomes[processor.Rejected], sum.Outcomes[processor.Gone], sum.Outcomes[processor.Failed])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "write the stripped original and thumbnails into this directory")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if err := processor.CheckFiles(stdout, *out, fs.Args()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,361 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	_ "golang.org/x/image/webp"
+
+	"medicpx/processor/pipeline"
+	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
+	"medicpx/shared/versity/versitytest"
+)
+
+type thumbWant struct{ w, h int }
+
+// uploadCase is one upload and what must exist afterwards.
+type uploadCase struct {
+	file    string // under testdata/images
+	data    []byte // instead of file
+	direct  bool   // PutObject instead of a presigned PUT (bypasses the API's limits)
+	reason  pipeline.Reason
+	ext     string // thumbnail extension of a ready image
+	thumbs  map[int]thumbWant
+	strips  bool // the stored original must differ from the upload
+	key     string
+	payload []byte
+}
+
+var uploadCases = []uploadCase{
+	{file: "valid/orient6.jpg", ext: "jpg", thumbs: map[int]thumbWant{320: {200, 320}, 1280: {500, 800}}},
+	{file: "valid/alpha.png", ext: "png", thumbs: map[int]thumbWant{320: {120, 80}, 1280: {120, 80}}},
+	{file: "valid/opaque.png", ext: "jpg", thumbs: map[int]thumbWant{320: {200, 100}, 1280: {200, 100}}},
+	{file: "valid/still.gif", ext: "jpg", thumbs: map[int]thumbWant{320: {64, 48}, 1280: {64, 48}}},
+	{file: "valid/animated.gif", ext: "jpg", thumbs: map[int]thumbWant{320: {64, 48}, 1280: {64, 48}}},
+	{file: "valid/lossy.webp", ext: "jpg", thumbs: map[int]thumbWant{320: {150, 100}, 1280: {150, 100}}},
+	{file: "valid/lossless.webp", ext: "png", thumbs: map[int]thumbWant{320: {75, 100}, 1280: {75, 100}}},
+	{file: "valid/cmyk.jpg", ext: "jpg", thumbs: map[int]thumbWant{320: {150, 103}, 1280: {150, 103}}},
+	{file: "valid/16bit.png", ext: "jpg", thumbs: map[int]thumbWant{320: {100, 60}, 1280: {100, 60}}},
+	{file: "metadata/gps-serial-orientation6.jpg", strips: true, thumbs: map[int]thumbWant{320: {120, 160}, 1280: {120, 160}}},
+	{file: "metadata/text-exif.png", strips: true, thumbs: map[int]thumbWant{320: {48, 64}, 1280: {48, 64}}},
+	{file: "metadata/exif-xmp.webp", strips: true, thumbs: map[int]thumbWant{320: {32, 48}, 1280: {32, 48}}},
+	{file: "metadata/comment-xmp.gif", strips: true, thumbs: map[int]thumbWant{320: {32, 24}, 1280: {32, 24}}},
+
+	{file: "hostile/empty.jpg", reason: pipeline.ReasonEmpty},
+	{file: "hostile/html.jpg", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/svg.png", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/pdf.jpg", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/elf.jpg", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/png-as.jpg", reason: pipeline.ReasonMismatch},
+	{file: "hostile/truncated.jpg", reason: pipeline.ReasonCorrupt},
+	{file: "hostile/garbage.jpg", reason: pipeline.ReasonCorrupt},
+	{file: "hostile/trailing-zip.jpg", reason: pipeline.ReasonTrailingData},
+	{file: "hostile/bomb.png", reason: pipeline.ReasonTooManyPixels},
+	{file: "hostile/frames.gif", reason: pipeline.ReasonTooManyFrames},
+	{file: "hostile/broken-chunk.webp", reason: pipeline.ReasonCorrupt},
+	{file: "hostile/animated.webp", reason: pipeline.ReasonUnsupported},
+	{file: "generated/too-large.jpg", direct: true, reason: pipeline.ReasonTooLarge,
+		data: append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, imagepolicy.MaxBytes+1-11)...)},
+}
+
+// TestEndToEnd uploads every fixture the way the product does and lets versitygw's real events
+// drive the receiver; then it checks exactly which objects exist.
+func TestEndToEnd(t *testing.T) {
+	s := startStack(t, true)
+	cases := slices.Clone(uploadCases)
+	for i := range cases {
+		c := &cases[i]
+		c.payload = c.data
+		if c.payload == nil {
+			c.payload = readImage(t, c.file)
+		}
+		ext := c.file[strings.LastIndexByte(c.file, '.')+1:]
+		c.key = keys.OriginalKey(fmt.Sprintf("e2e-%02d", i), uuid.NewString(), ext)
+		if c.direct {
+			s.put(t, c.key, "image/jpeg", c.payload)
+		} else {
+			s.presignedPut(t, c.key, c.payload)
+		}
+	}
+	want := func(c uploadCase) (originals, quarantined []string) {
+		if c.reason != "" {
+			return nil, []string{keys.QuarantineKey(c.key)}
+		}
+		k, _ := keys.Parse(c.key)
+		// Sorted: "thumbnails/" sorts after the uuid, "_1280" before "_320".
+		return []string{c.key, keys.ThumbnailKey(k.Scenario, k.ID, 1280, c.ext), keys.ThumbnailKey(k.Scenario, k.ID, 320, c.ext)}, nil
+	}
+	waitFor(t, "every upload to settle", func() bool {
+		if !s.recv.idle() {
+			return false
+		}
+		for _, c := range cases {
+			k, _ := keys.Parse(c.key)
+			orig, quar := want(c)
+			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
+			if c.ext == "" && c.reason == "" && len(got) == 3 { // thumbnail type decided by content
+				continue
+			}
+			if !slices.Equal(got, orig) || !slices.Equal(s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(k.Scenario))), quar) {
+				return false
+			}
+		}
+		return true
+	})
+
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			k, _ := keys.Parse(c.key)
+			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
+			gotQ := s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(k.Scenario)))
+			if c.reason != "" {
+				if len(got) != 0 || !slices.Equal(gotQ, []string{keys.QuarantineKey(c.key)}) {
+					t.Fatalf("objects = %v, quarantine = %v; want only the quarantine copy", got, gotQ)
+				}
+				h := s.head(t, keys.QuarantineKey(c.key))
+				if r := h.Metadata[MetaReason]; r != string(c.reason) {
+					t.Errorf("reason = %q, want %q (detail %q)", r, c.reason, h.Metadata[MetaDetail])
+				}
+				if h.Metadata[MetaDetail] == "" && c.reason != pipeline.ReasonEmpty {
+					t.Errorf("no detail")
+				}
+				if *h.ContentLength != int64(len(c.payload)) {
+					t.Errorf("quarantine copy has %d bytes, want %d", *h.ContentLength, len(c.payload))
+				}
+				return
+			}
+			if len(gotQ) != 0 {
+				t.Fatalf("quarantine = %v, want none", gotQ)
+			}
+			ext := c.ext
+			if ext == "" {
+				last := got[len(got)-1] // a thumbnail: "thumbnails/" sorts after the uuid
+				ext = last[strings.LastIndexByte(last, '.')+1:]
+			}
+			wantKeys := []string{c.key, keys.ThumbnailKey(k.Scenario, k.ID, 1280, ext), keys.ThumbnailKey(k.Scenario, k.ID, 320, ext)}
+			if !slices.Equal(got, wantKeys) {
+				t.Fatalf("objects = %v, want %v", got, wantKeys)
+			}
+			orig := s.head(t, c.key)
+			stored := s.get(t, c.key)
+			if c.strips && bytes.Equal(stored, c.payload) {
+				t.Errorf("original still has its metadata: stored bytes equal the upload")
+			}
+			if typ, _ := imagepolicy.ByExt(k.Ext); *orig.ContentType != typ.MIME {
+				t.Errorf("original Content-Type = %q, want %q", *orig.ContentType, typ.MIME)
+			}
+			for size, dims := range c.thumbs {
+				tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
+				h := s.head(t, tkey)
+				if h.Metadata[MetaSourceETag] != unquote(*orig.ETag) {
+					t.Errorf("%s: source-etag %q, original's ETag %s", tkey, h.Metadata[MetaSourceETag], *orig.ETag)
+				}
+				if deref(h.CacheControl) != ThumbnailCacheControl {
+					t.Errorf("%s: Cache-Control %q", tkey, deref(h.CacheControl))
+				}
+				wantType := map[string]string{"jpg": "image/jpeg", "png": "image/png"}[ext]
+				if deref(h.ContentType) != wantType {
+					t.Errorf("%s: Content-Type %q, want %q", tkey, deref(h.ContentType), wantType)
+				}
+				cfg, format, err := image.DecodeConfig(bytes.NewReader(s.get(t, tkey)))
+				if err != nil {
+					t.Fatalf("%s: %v", tkey, err)
+				}
+				if map[string]string{"jpeg": "jpg", "png": "png"}[format] != ext || cfg.Width != dims.w || cfg.Height != dims.h {
+					t.Errorf("%s: %s %dx%d, want %s %dx%d", tkey, format, cfg.Width, cfg.Height, ext, dims.w, dims.h)
+				}
+			}
+		})
+	}
+
+	t.Run("too large is never downloaded", func(t *testing.T) {
+		key := cases[len(cases)-1].key
+		for _, c := range s.calls.since(0) {
+			if c.Key == key && c.Method == "GET" {
+				t.Errorf("the processor downloaded the %d-byte object: %+v", imagepolicy.MaxBytes+1, c)
+			}
+		}
+	})
+	t.Run("invalid content is only range-read", func(t *testing.T) {
+		key := cases[slices.IndexFunc(cases, func(c uploadCase) bool { return c.file == "hostile/html.jpg" })].key
+		var gets []call
+		for _, c := range s.calls.since(0) {
+			if c.Key == key && c.Method == "GET" {
+				gets = append(gets, c)
+			}
+		}
+		if len(gets) != 1 || !gets[0].Ranged {
+			t.Errorf("GETs of a file rejected by its magic bytes = %+v, want one ranged GET", gets)
+		}
+	})
+	t.Run("one log line per object with the stable keys", func(t *testing.T) {
+		key := cases[0].key
+		var lines []map[string]any
+		for _, line := range strings.Split(s.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "processed" && m["key"] == key {
+				lines = append(lines, m)
+			}
+		}
+		if len(lines) == 0 {
+			t.Fatal("no processed line")
+		}
+		for _, name := range []string{"bucket", "key", "outcome", "reason", "bytes", "pixels", "ms"} {
+			if _, ok := lines[0][name]; !ok {
+				t.Errorf("log line lacks %q: %v", name, lines[0])
+			}
+		}
+		if lines[0]["outcome"] != string(Ready) || lines[0]["pixels"] != float64(500*800) {
+			t.Errorf("first line = %v, want outcome ready, pixels %d", lines[0], 500*800)
+		}
+	})
+}
+
+// TestRedeliveredEvents covers what S3 delivery does in practice: duplicates, late events after
+// the outputs exist, events for deleted objects, several events for one key at once, and events
+// for the processor's own outputs.
+func TestRedeliveredEvents(t *testing.T) {
+	s := startStack(t, true)
+	ctx := context.Background()
+	jpeg := readImage(t, "metadata/gps-serial-orientation6.jpg")
+	id := uuid.NewString()
+	key := keys.OriginalKey("redeliver", id, "jpg")
+	s.presignedPut(t, key, jpeg)
+	thumbs := []string{keys.ThumbnailKey("redeliver", id, 1280, "jpg"), keys.ThumbnailKey("redeliver", id, 320, "jpg")}
+	ready := append([]string{key}, thumbs...)
+	slices.Sort(ready)
+	waitFor(t, "ready", func() bool { return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("redeliver")), ready) })
+	etag := *s.head(t, key).ETag
+
+	t.Run("duplicated events change nothing", func(t *testing.T) {
+		n := s.calls.len()
+		for range 3 {
+			s.postEvent(t, "s3:ObjectCreated:Put", key)
+		}
+		waitFor(t, "idle", s.recv.idle)
+		assertNoWrites(t, s.calls.since(n))
+		if got := *s.head(t, key).ETag; got != etag {
+			t.Errorf("original rewritten: ETag %s → %s", etag, got)
+		}
+	})
+	t.Run("late event is unchanged", func(t *testing.T) {
+		n := s.calls.len()
+		out, err := s.p.Process(ctx, versitytest.Bucket, key)
+		if err != nil || out != Unchanged {
+			t.Fatalf("Process = %s, %v; want unchanged", out, err)
+		}
+		assertNoWrites(t, s.calls.since(n))
+	})
+	t.Run("event for a deleted object", func(t *testing.T) {
+		gone := keys.OriginalKey("redeliver", uuid.NewString(), "png")
+		out, err := s.p.Process(ctx, versitytest.Bucket, gone)
+		if err != nil || out != Gone {
+			t.Fatalf("Process = %s, %v; want gone, nil", out, err)
+		}
+	})
+	t.Run("late event after quarantine", func(t *testing.T) {
+		bad := keys.OriginalKey("redeliver-q", uuid.NewString(), "jpg")
+		s.presignedPut(t, bad, readImage(t, "hostile/html.jpg"))
+		waitFor(t, "quarantined", func() bool {
+			return s.recv.idle() && len(s.list(t, keys.QuarantineRoot+keys.ScenarioPrefix("redeliver-q"))) == 1
+		})
+		out, err := s.p.Process(ctx, versitytest.Bucket, bad)
+		if err != nil || out != Gone {
+			t.Fatalf("Process = %s, %v; want gone, nil", out, err)
+		}
+		if got := s.list(t, keys.ScenarioPrefix("redeliver-q")); len(got) != 0 {
+			t.Errorf("objects after quarantine: %v", got)
+		}
+	})
+	t.Run("events for non-originals make no S3 call", func(t *testing.T) {
+		others := []string{
+			thumbs[0], thumbs[1],
+			keys.RepresentativeKey("redeliver"),
+			keys.QuarantineKey(key),
+			"patient_images/scenario_redeliver/a b c.jpg",
+			"patient_images/scenario_redeliver/" + strings.ToUpper(id) + ".jpg",
+			"elsewhere/" + id + ".jpg",
+		}
+		n := s.calls.len()
+		for _, other := range others {
+			if out, err := s.p.Process(ctx, versitytest.Bucket, other); out != Ignored || err != nil {
+				t.Errorf("Process(%q) = %s, %v; want ignored", other, out, err)
+			}
+			s.postEvent(t, "s3:ObjectCreated:Put", other)
+		}
+		waitFor(t, "idle", s.recv.idle)
+		if got := s.calls.since(n); len(got) != 0 {
+			t.Errorf("S3 calls for non-originals: %+v", got)
+		}
+	})
+	t.Run("events for one key at once through the receiver", func(t *testing.T) {
+		key := keys.OriginalKey("at-once", uuid.NewString(), "jpg")
+		n := s.calls.len()
+		var wg sync.WaitGroup
+		wg.Go(func() { s.presignedPut(t, key, jpeg) })
+		for range 4 {
+			wg.Go(func() { s.postEvent(t, "s3:ObjectCreated:Put", key) })
+		}
+		wg.Wait()
+		k, _ := keys.Parse(key)
+		want := []string{key, keys.ThumbnailKey(k.Scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(k.Scenario, k.ID, 320, "jpg")}
+		slices.Sort(want)
+		waitFor(t, "ready", func() bool { return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("at-once")), want) })
+		puts := 0
+		for _, c := range s.calls.since(n) {
+			if c.Method == "PUT" && strings.Contains(c.Key, "/thumbnails/") {
+				puts++
+			}
+		}
+		if puts != 2 {
+			t.Errorf("%d thumbnail PUTs, want one set (2)", puts)
+		}
+	})
+	t.Run("concurrent Process calls as in Lambda", func(t *testing.T) {
+		key := keys.OriginalKey("lambda-race", uuid.NewString(), "jpg")
+		s.put(t, key, "image/jpeg", jpeg) // its own event is processed too: a third contender
+		var wg sync.WaitGroup
+		outs := make([]Outcome, 3)
+		errs := make([]error, 3)
+		for i := range outs {
+			wg.Go(func() { outs[i], errs[i] = s.p.Process(ctx, versitytest.Bucket, key) })
+		}
+		wg.Wait()
+		for i := range outs {
+			if errs[i] != nil || !slices.Contains([]Outcome{Ready, Unchanged, Gone}, outs[i]) {
+				t.Errorf("Process #%d = %s, %v", i, outs[i], errs[i])
+			}
+		}
+		k, _ := keys.Parse(key)
+		want := []string{key, keys.ThumbnailKey(k.Scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(k.Scenario, k.ID, 320, "jpg")}
+		slices.Sort(want)
+		waitFor(t, "settled", func() bool { return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("lambda-race")), want) })
+		etag := unquote(*s.head(t, key).ETag)
+		for _, tk := range want[1:] {
+			if got := s.head(t, tk).Metadata[MetaSourceETag]; got != etag {
+				t.Errorf("%s: source-etag %q, original %q", tk, got, etag)
+			}
+		}
+	})
+}
+
+func assertNoWrites(t *testing.T, calls []call) {
+	t.Helper()
+	for _, c := range calls {
+		if c.Method != "HEAD" {
+			t.Errorf("unexpected %s %s (Range %v): only HEADs expected", c.Method, c.Key, c.Ranged)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"medicpx/shared/keys"
+)
+
+// maxEventBody bounds a webhook body; versitygw sends one record per request, about 1 KB.
+const maxEventBody = 1 << 20
+
+// Receiver is the local stand-in for S3 → Lambda: it takes versitygw's event webhook, answers at
+// once (versitygw waits 3 s and never retries), and processes from a bounded queue. Work is
+// serialised per object so that two events for one key yield one set of outputs; a key that is
+// already queued is not queued twice, and one that is being processed is processed once more
+// afterwards (the event may be for a newer upload).
+type Receiver struct {
+	p     *Processor
+	queue chan object
+	sweep chan struct{}
+	stop  chan struct{} // closed by Drain: ends the sweeper
+
+	mu     sync.Mutex
+	closed bool
+	states map[object]*keyState
+
+	workers sync.WaitGroup
+	ctx     context.Context // the work's context: cancelled only if draining takes too long
+	cancel  context.CancelFunc
+}
+
+type keyState struct {
+	running bool
+	again   bool
+}
+
+// NewReceiver starts workers that process from a queue of the given capacity.
+func NewReceiver(p *Processor, workers, capacity int) *Receiver {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Receiver{
+		p: p, queue: make(chan object, capacity), sweep: make(chan struct{}, 1), stop: make(chan struct{}),
+		states: map[object]*keyState{}, ctx: ctx, cancel: cancel,
+	}
+	for range workers {
+		r.workers.Add(1)
+		go r.work()
+	}
+	r.workers.Add(1)
+	go r.sweeper()
+	return r
+}
+
+// ServeHTTP answers versitygw's webhook (any POST path) and GET /healthz.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch {
+	case req.Method == http.MethodGet && req.URL.Path == "/healthz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+		return
+	case req.Method != http.MethodPost:
+		http.Error(w, "POST S3 event notifications here", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxEventBody))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	ev, keyless, err := NormalizeVersity(body)
+	if err != nil {
+		r.p.Log.Warn("bad event", "err", err)
+		http.Error(w, "not an S3 event notification", http.StatusBadRequest)
+		return
+	}
+	for _, o := range r.p.createdObjects(req.Context(), ev) {
+		r.Enqueue(o.bucket, o.key)
+	}
+	if keyless > 0 {
+		// A POST upload: the object exists but we are not told which. Sweep for it.
+		r.RequestSweep()
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Enqueue queues an object unless it is already waiting. A full queue drops the event with a
+// warning: the periodic sweep picks the object up later.
+func (r *Receiver) Enqueue(bucket, key string) bool {
+	o := object{bucket: bucket, key: key}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		r.p.Log.Warn("shutting down, event dropped", "bucket", bucket, "key", key)
+		return false
+	}
+	if st, ok := r.states[o]; ok {
+		if st.running {
+			st.again = true
+		}
+		return true
+	}
+	select {
+	case r.queue <- o:
+		r.states[o] = &keyState{}
+		return true
+	default:
+		r.p.Log.Warn("queue full, event dropped", "bucket", bucket, "key", key, "queue", cap(r.queue))
+		return false
+	}
+}
+
+func (r *Receiver) work() {
+	defer r.workers.Done()
+	for o := range r.queue {
+		r.mu.Lock()
+		st := r.states[o]
+		st.running = true
+		r.mu.Unlock()
+		for {
+			// Errors are logged by Process; the sweep retries what is still unprocessed.
+			r.p.Process(r.ctx, o.bucket, o.key)
+			r.mu.Lock()
+			if !st.again {
+				delete(r.states, o)
+				r.mu.Unlock()
+				break
+			}
+			st.again = false
+			r.mu.Unlock()
+		}
+	}
+}
+
+// RequestSweep asks for a sweep of the processor's bucket with no grace period; requests that
+// arrive while one is pending are merged into it. Racing an object's own event is harmless:
+// both go through the queue, which serialises and de-duplicates per key.
+func (r *Receiver) RequestSweep() {
+	select {
+	case r.sweep <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Receiver) sweeper() {
+	defer r.workers.Done()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.sweep:
+			r.Sweep(r.ctx, 0)
+		}
+	}
+}
+
+// Sweep queues the processor bucket's originals that lack thumbnails and are older than grace.
+func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
+	sw, err := r.p.Pending(ctx, r.p.Bucket, keys.Root, grace)
+	if err != nil {
+		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+		return
+	}
+	for _, key := range sw.Pending {
+		r.Enqueue(r.p.Bucket, key)
+	}
+	r.p.Log.Info("swept", "bucket", r.p.Bucket, "listed", sw.Listed, "pending", len(sw.Pending))
+}
+
+// Drain stops taking work, lets the workers finish what is queued, and returns when they are
+// done or ctx ends (then the work in progress is cancelled).
+func (r *Receiver) Drain(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+		close(r.stop)
+	}
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		r.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Run serves the receiver on ln until ctx ends, sweeping the bucket every interval (none when
+// interval is 0) for objects whose events were lost; then it shuts the listener down and drains
+// the queue, giving the work at most drainTimeout.
+func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTimeout time.Duration) error {
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	r.p.Log.Info("receiver listening", "addr", ln.Addr().String(), "bucket", r.p.Bucket)
+	for {
+		select {
+		case err := <-serveErr:
+			r.Drain(context.Background())
+			return err
+		case <-tick:
+			r.Sweep(ctx, r.p.ReconcileGrace)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if derr := r.Drain(shutdownCtx); derr != nil {
+		err = errors.Join(err, derr)
+	}
+	r.p.Log.Info("receiver stopped")
+	return err
+}

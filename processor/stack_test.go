@@ -1,0 +1,281 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/shared/imagepolicy"
+	"medicpx/shared/s3client"
+	"medicpx/shared/versity/versitytest"
+)
+
+// stack is a real versitygw whose events go to a real Receiver, and a Processor whose S3 client
+// records every request it makes.
+type stack struct {
+	env   *versitytest.Env
+	p     *Processor
+	recv  *Receiver // nil without a webhook
+	calls *callLog
+	logs  *lockedBuffer
+	hook  string
+}
+
+// startStack starts the receiver's HTTP endpoint first (versitygw sends a test event at start
+// and exits if nobody answers), then versitygw, then wires the processor to it.
+func startStack(t *testing.T, withReceiver bool) *stack {
+	t.Helper()
+	s := &stack{calls: &callLog{}, logs: &lockedBuffer{}}
+	var handler atomic.Pointer[Receiver]
+	webhook := ""
+	if withReceiver {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if recv := handler.Load(); recv != nil {
+				recv.ServeHTTP(w, r)
+				return
+			}
+			// Only versitygw's start-up test event arrives before the receiver is wired.
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(srv.Close)
+		webhook = srv.URL + "/events"
+		s.hook = webhook
+	}
+	s.env = versitytest.Start(t, webhook)
+	client, err := s3client.New(context.Background(), s.env.S3, func(o *s3.Options) {
+		o.HTTPClient = &http.Client{Transport: s.calls.wrap(http.DefaultTransport)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out io.Writer = s.logs
+	if testing.Verbose() {
+		out = io.MultiWriter(s.logs, os.Stderr)
+	}
+	s.p = &Processor{S3: client, Log: slog.New(slog.NewJSONHandler(out, nil)), Now: time.Now,
+		Bucket: versitytest.Bucket, ReconcileGrace: time.Hour}
+	if withReceiver {
+		s.recv = NewReceiver(s.p, 2, 64)
+		handler.Store(s.recv)
+		t.Cleanup(func() { s.recv.Drain(context.Background()) })
+	}
+	return s
+}
+
+// idle reports whether the receiver has nothing queued or running.
+func (r *Receiver) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.states) == 0 && len(r.queue) == 0
+}
+
+// waitFor polls cond until it has held on three polls in a row (events arrive asynchronously, so
+// one idle moment proves little), or fails after a bounded time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	held := 0
+	for held < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		if cond() {
+			held++
+		} else {
+			held = 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// presignedPut uploads the way a browser does with the URL the API hands out: a presigned PUT
+// that signs Content-Type and Content-Length.
+func (s *stack) presignedPut(t *testing.T, key string, data []byte) {
+	t.Helper()
+	ctx := context.Background()
+	ext := key[strings.LastIndexByte(key, '.')+1:]
+	typ, _ := imagepolicy.ByExt(ext)
+	req, err := s3.NewPresignClient(s.env.Client).PresignPutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(versitytest.Bucket), Key: &key,
+		ContentType: aws.String(typ.MIME), ContentLength: aws.Int64(int64(len(data))),
+	}, s3.WithPresignExpires(15*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body io.Reader = http.NoBody
+	if len(data) > 0 {
+		body = bytes.NewReader(data)
+	}
+	hr, err := http.NewRequest(req.Method, req.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, vs := range req.SignedHeader {
+		for _, v := range vs {
+			hr.Header.Add(name, v)
+		}
+	}
+	hr.ContentLength = int64(len(data))
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("presigned PUT %s: %s %s", key, resp.Status, b)
+	}
+}
+
+// put writes an object directly, bypassing the API's limits.
+func (s *stack) put(t *testing.T, key, contentType string, data []byte) {
+	t.Helper()
+	_, err := s.env.Client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(versitytest.Bucket), Key: &key, Body: bytes.NewReader(data),
+		ContentType: &contentType, ContentLength: aws.Int64(int64(len(data))),
+	})
+	if err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+}
+
+// list returns every key under prefix, sorted.
+func (s *stack) list(t *testing.T, prefix string) []string {
+	t.Helper()
+	var out []string
+	pages := s3.NewListObjectsV2Paginator(s.env.Client, &s3.ListObjectsV2Input{Bucket: aws.String(versitytest.Bucket), Prefix: &prefix})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, *o.Key)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *stack) head(t *testing.T, key string) *s3.HeadObjectOutput {
+	t.Helper()
+	h, err := s.env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: &key})
+	if err != nil {
+		t.Fatalf("head %s: %v", key, err)
+	}
+	return h
+}
+
+func (s *stack) get(t *testing.T, key string) []byte {
+	t.Helper()
+	out, err := s.env.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(versitytest.Bucket), Key: &key})
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// postEvent sends a versitygw-shaped event for key to the receiver, as versitygw would.
+func (s *stack) postEvent(t *testing.T, eventName, key string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"Records":[{"eventVersion":"2.2","eventSource":"aws:s3","awsRegion":"us-east-1",`+
+		`"eventTime":"2026-11-26T01:18:24Z","eventName":%q,"s3":{"s3SchemaVersion":"1.0",`+
+		`"bucket":{"name":%q},"object":{"key":%q,"size":1,"eTag":"\"x\"","sequencer":"9"}},`+
+		`"glacierEventData":{"restoreEventData":{"lifecycleRestorationExpiryTime":"","lifecycleRestoreStorageClass":""}}}]}`,
+		eventName, versitytest.Bucket, key)
+	resp, err := http.Post(s.hook, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("receiver answered %s", resp.Status)
+	}
+}
+
+// call is one HTTP request the processor made to S3.
+type call struct {
+	Method, Key string
+	Ranged      bool
+}
+
+type callLog struct {
+	mu    sync.Mutex
+	calls []call
+}
+
+func (c *callLog) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		// Path-style: /bucket/key.
+		key := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/"+versitytest.Bucket), "/")
+		c.mu.Lock()
+		c.calls = append(c.calls, call{Method: r.Method, Key: key, Ranged: r.Header.Get("Range") != ""})
+		c.mu.Unlock()
+		return next.RoundTrip(r)
+	})
+}
+
+// since returns the calls made after the first n.
+func (c *callLog) since(n int) []call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls[n:])
+}
+
+func (c *callLog) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.calls)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// readImage reads a fixture under testdata/images.
+func readImage(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "images", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
