@@ -17,7 +17,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean
+.PHONY: run test bench token tools build clean chromium
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C
 run: tools build
@@ -45,7 +45,7 @@ build:
 	go build -tags devlogin -o "$(LOCAL_BIN)/" ./api/cmd/medicpx-api
 	go build -o "$(LOCAL_BIN)/" ./processor/cmd/medicpx-processor
 
-tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json
+tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json chromium
 
 $(BIN)/versitygw:
 	@echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes the first time)"
@@ -56,6 +56,18 @@ $(BIN)/aws-lambda-rie:
 
 $(NODE_PATH)/axios/package.json:
 	npm install --silent --no-audit --no-fund --prefix "$(TOOLS)/node" axios@$(AXIOS_VERSION)
+
+# Browser tests drive Debian's Chromium. Installed when missing and we are root; otherwise the
+# browser tests fail loudly (they never pass without a browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing chromium (Debian)"; \
+			(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)); \
+		else \
+			echo "WARNING: /usr/bin/chromium is missing and this is not root: the browser tests will FAIL (not skip)." >&2; \
+		fi; \
+	fi
 
 clean:
 	rm -rf .local/bin dist

@@ -21,6 +21,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"medicpx/api"
+	"medicpx/api/web"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
 )
@@ -52,6 +53,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	srv := api.New(cfg, client, verifier, log)
+	// The pages share the API's origin and router; the dev sign-in exists only in -tags devlogin builds.
+	web.Mount(srv.Router(), []byte(cfg.JWT.Secret))
 
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		lambda.StartWithOptions(httpadapter.NewV2(srv).ProxyWithContext, lambda.WithContext(ctx))

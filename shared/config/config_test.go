@@ -1,0 +1,66 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) Getenv { return func(k string) string { return kv[k] } }
+
+func TestLoadAPIDefaults(t *testing.T) {
+	c, err := LoadAPI(env(map[string]string{"JWT_SECRET": strings.Repeat("s", 32)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.S3.Bucket != "medicpx" || c.S3.Region != "ap-northeast-2" || c.S3.PathStyle || c.Addr != "127.0.0.1:8080" ||
+		c.UploadTTL != time.Hour || c.DownloadMaxTTL != 7*24*time.Hour || c.ListURLWindow != time.Hour || c.DevLogin {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.S3.PublicURL != "https://medicpx.s3.ap-northeast-2.amazonaws.com" {
+		t.Fatalf("public URL %q", c.S3.PublicURL)
+	}
+}
+
+func TestLoadAPIEndpoint(t *testing.T) {
+	c, err := LoadAPI(env(map[string]string{"JWT_JWKS_URL": "https://example.com/jwks.json", "S3_ENDPOINT": "http://127.0.0.1:7070/", "S3_BUCKET": "b-1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.S3.PathStyle || c.S3.Endpoint != "http://127.0.0.1:7070" || c.S3.PublicURL != "http://127.0.0.1:7070/b-1" {
+		t.Fatalf("%+v", c.S3)
+	}
+}
+
+// TestLoadAPIReportsEverything: one start-up shows every mistake at once.
+func TestLoadAPIReportsEverything(t *testing.T) {
+	_, err := LoadAPI(env(map[string]string{
+		"JWT_SECRET": "short", "S3_ENDPOINT": "ftp://x", "S3_BUCKET": "Bad_Bucket", "S3_PATH_STYLE": "maybe",
+		"UPLOAD_URL_TTL": "forever", "DOWNLOAD_URL_MAX_TTL": "800h", "LIST_URL_WINDOW": "1s", "DEV_LOGIN": "2",
+	}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"JWT_SECRET must be at least 32", "S3_ENDPOINT", "S3_BUCKET", "S3_PATH_STYLE",
+		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "DEV_LOGIN"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s:\n%v", want, err)
+		}
+	}
+	if _, err := LoadAPI(env(nil)); err == nil || !strings.Contains(err.Error(), "JWT_SECRET or JWT_JWKS_URL") {
+		t.Errorf("no auth configured: %v", err)
+	}
+}
+
+func TestLoadProcessor(t *testing.T) {
+	c, err := LoadProcessor(env(nil))
+	if err != nil || c.Workers != 2 || c.Queue != 1024 || c.ReconcileGrace != 5*time.Minute || c.Addr != "127.0.0.1:8090" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = LoadProcessor(env(map[string]string{"PROCESSOR_WORKERS": "0", "PROCESSOR_QUEUE": "x", "RECONCILE_GRACE": "-1s"}))
+	for _, want := range []string{"PROCESSOR_WORKERS", "PROCESSOR_QUEUE", "RECONCILE_GRACE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package keys
+
+import (
+	"errors"
+	"testing"
+)
+
+const id = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		key  string
+		want Key // zero Kind = must be rejected
+	}{
+		{"patient_images/scenario_1/" + id + ".jpg", Key{Kind: Original, Scenario: "1", ID: id, Ext: "jpg"}},
+		{"patient_images/scenario_A-b_9/" + id + ".webp", Key{Kind: Original, Scenario: "A-b_9", ID: id, Ext: "webp"}},
+		{"patient_images/scenario_1/" + id + ".jpeg", Key{Kind: Original, Scenario: "1", ID: id, Ext: "jpeg"}},
+		{"patient_images/scenario_1/thumbnails/" + id + "_320.jpg", Key{Kind: Thumbnail, Scenario: "1", ID: id, Ext: "jpg", Size: 320}},
+		{"patient_images/scenario_1/thumbnails/" + id + "_1280.png", Key{Kind: Thumbnail, Scenario: "1", ID: id, Ext: "png", Size: 1280}},
+		{"patient_images/scenario_1/_meta/representative.json", Key{Kind: Meta, Scenario: "1", Name: "representative.json"}},
+		{"quarantine/patient_images/scenario_1/" + id + ".png", Key{Kind: Quarantine, Scenario: "1", ID: id, Ext: "png"}},
+		// Everything else is refused.
+		{"", Key{}},
+		{"patient_images/scenario_1/", Key{}},
+		{"patient_images/scenario_1/" + id, Key{}},
+		{"patient_images/scenario_1/" + id + ".JPG", Key{}},
+		{"patient_images/scenario_1/" + id + ".bmp", Key{}},
+		{"patient_images/scenario_1/uuid1.jpg", Key{}},
+		{"patient_images/scenario_1/" + id + ".jpg/x", Key{}},
+		{"patient_images/scenario_1/../scenario_2/" + id + ".jpg", Key{}},
+		{"patient_images/scenario_a b/" + id + ".jpg", Key{}},
+		{"patient_images/scenario_/" + id + ".jpg", Key{}},
+		{"patient_images%2Fscenario_1%2F" + id + ".jpg", Key{}},
+		{"/patient_images/scenario_1/" + id + ".jpg", Key{}},
+		{"patient_images/scenario_1/thumbnails/" + id + "_640.jpg", Key{}},
+		{"patient_images/scenario_1/thumbnails/" + id + "_0320.jpg", Key{}},
+		{"patient_images/scenario_1/thumbnails/" + id + "_320.gif", Key{}},
+		{"patient_images/scenario_1/thumbnails/" + id + ".jpg", Key{}},
+		{"patient_images/scenario_1/_meta/../x.json", Key{}},
+		{"quarantine/patient_images/scenario_1/thumbnails/" + id + "_320.jpg", Key{}},
+		{"quarantine/quarantine/patient_images/scenario_1/" + id + ".jpg", Key{}},
+		{"other/" + id + ".jpg", Key{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got, err := Parse(tt.key)
+			if tt.want.Kind == 0 {
+				if err == nil || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Parse accepted %q as %+v", tt.key, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Parse = %+v, %v; want %+v", got, err, tt.want)
+			}
+			if got.String() != tt.key {
+				t.Fatalf("String() = %q, want %q", got.String(), tt.key)
+			}
+		})
+	}
+}
+
+func TestParseOriginal(t *testing.T) {
+	orig := OriginalKey("1", id, "jpg")
+	if _, err := ParseOriginal(orig, "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, scenario string }{
+		{orig, "2"},
+		{ThumbnailKey("1", id, 320, "jpg"), "1"},
+		{QuarantineKey(orig), "1"},
+		{RepresentativeKey("1"), "1"},
+	} {
+		if _, err := ParseOriginal(c.key, c.scenario); err == nil {
+			t.Errorf("ParseOriginal(%q, %q) accepted", c.key, c.scenario)
+		}
+	}
+}
+
+func TestListingPrefixes(t *testing.T) {
+	if ScenarioPrefix("1") != "patient_images/scenario_1/" || ThumbnailPrefix("1") != "patient_images/scenario_1/thumbnails/" {
+		t.Fatal(ScenarioPrefix("1"), ThumbnailPrefix("1"))
+	}
+	if Filename(OriginalKey("1", id, "png")) != id+".png" {
+		t.Fatal(Filename(OriginalKey("1", id, "png")))
+	}
+}
