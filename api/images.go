@@ -313,12 +313,9 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	if body.S3Key == nil {
-		return newError(EUnprocessable, "s3_key가 필요합니다.")
-	}
-	k, err := keys.ParseOriginal(*body.S3Key, scenario)
+	k, err := requireOriginal(body.S3Key, scenario)
 	if err != nil {
-		return wrapError(EUnprocessable, msgBadKey, err)
+		return err
 	}
 	ctx := r.Context()
 	o, err := s.lookup(ctx, k)
@@ -406,6 +403,18 @@ func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
 	resp["status"], resp["reason"], resp["message"] = statusRejected, reason, reasonMessage(reason)
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// requireOriginal confines a caller-supplied s3_key to an original of the scenario in the path.
+func requireOriginal(raw *string, scenario string) (keys.Key, error) {
+	if raw == nil || *raw == "" {
+		return keys.Key{}, newError(EUnprocessable, "s3_key가 필요합니다.")
+	}
+	k, err := keys.ParseOriginal(*raw, scenario)
+	if err != nil {
+		return keys.Key{}, wrapError(EUnprocessable, msgBadKey, err)
+	}
+	return k, nil
 }
 
 func isNotFound(err error) bool {

@@ -170,12 +170,9 @@ func (s *Server) downloadURL(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if req.S3Key == nil {
-		return newError(EUnprocessable, "s3_key가 필요합니다.")
-	}
-	k, err := keys.ParseOriginal(*req.S3Key, scenario)
+	k, err := requireOriginal(req.S3Key, scenario)
 	if err != nil {
-		return wrapError(EUnprocessable, msgBadKey, err)
+		return err
 	}
 	maxTTL := int64(s.cfg.DownloadMaxTTL / time.Second)
 	expires := int64(3600)
@@ -219,13 +216,13 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	raw, ok := r.URL.Query()["s3_key"]
-	if !ok || len(raw) != 1 || raw[0] == "" {
+	raw := r.URL.Query()["s3_key"]
+	if len(raw) != 1 {
 		return newError(EUnprocessable, "s3_key 쿼리 파라미터가 하나 필요합니다.")
 	}
-	k, err := keys.ParseOriginal(raw[0], scenario)
+	k, err := requireOriginal(&raw[0], scenario)
 	if err != nil {
-		return wrapError(EUnprocessable, msgBadKey, err)
+		return err
 	}
 	ctx := r.Context()
 	o, err := s.lookup(ctx, k)

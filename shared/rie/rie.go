@@ -17,22 +17,8 @@ import (
 	"medicpx/shared/versity"
 )
 
-// FindBinary locates aws-lambda-rie: $AWS_LAMBDA_RIE, then .tools/bin under the module root, then $PATH.
-func FindBinary() (string, error) {
-	if p := os.Getenv("AWS_LAMBDA_RIE"); p != "" {
-		return p, nil
-	}
-	if root, err := versity.ModuleRoot(); err == nil {
-		p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("aws-lambda-rie not found: run `make tools` or set AWS_LAMBDA_RIE")
-}
+// FindBinary locates aws-lambda-rie.
+func FindBinary() (string, error) { return versity.FindTool("AWS_LAMBDA_RIE", "aws-lambda-rie") }
 
 // BuildBootstrap builds pkg (e.g. ./api/cmd/medicpx-api) for this host as a Lambda bootstrap,
 // with the same tags as the deployed one.

@@ -36,21 +36,25 @@ type Server struct {
 	done     chan error
 }
 
-// FindBinary locates versitygw: $VERSITYGW, then .tools/bin under the module root, then $PATH.
-func FindBinary() (string, error) {
-	if p := os.Getenv("VERSITYGW"); p != "" {
+// FindBinary locates versitygw.
+func FindBinary() (string, error) { return FindTool("VERSITYGW", "versitygw") }
+
+// FindTool locates a tool the Makefile installs: $envVar, then .tools/bin under the module root,
+// then $PATH.
+func FindTool(envVar, name string) (string, error) {
+	if p := os.Getenv(envVar); p != "" {
 		return p, nil
 	}
 	if root, err := ModuleRoot(); err == nil {
-		p := filepath.Join(root, ".tools", "bin", "versitygw")
+		p := filepath.Join(root, ".tools", "bin", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	return "", errors.New("versitygw not found: run `make tools` (it installs it into .tools/bin) or set VERSITYGW")
+	return "", fmt.Errorf("%s not found: run `make tools` (it installs it into .tools/bin) or set %s", name, envVar)
 }
 
 // ModuleRoot walks up from the working directory to the folder holding go.mod.
