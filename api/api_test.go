@@ -323,6 +323,16 @@ func TestListing(t *testing.T) {
 	if bytes.Equal(later.Raw, stud.Raw) {
 		t.Fatal("URLs did not change in the next window")
 	}
+	// New bytes over a ready original's key (a reused presigned URL): old thumbnails do not vouch
+	// for them, so the image is processing again and students lose sight of it.
+	time.Sleep(1100 * time.Millisecond)
+	st.put(ready, "image/jpeg", []byte("replaced"), nil)
+	if r := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil); r.Body["total_count"] != float64(0) {
+		t.Fatalf("student sees a replaced, unprocessed original: %s", r.Raw)
+	}
+	if r := st.call("GET", "/patient-images/scenarios/1/images/"+id1+".jpg", st.token("professor"), nil); r.str("status") != "processing" {
+		t.Fatalf("replaced original: %s", r.Raw)
+	}
 	empty := st.call("GET", "/patient-images/scenarios/none/images", st.token("student"), nil)
 	if empty.Status != 200 || empty.Body["total_count"] != float64(0) || len(empty.Body["images"].([]any)) != 0 {
 		t.Fatalf("empty scenario: %s", empty.Raw)

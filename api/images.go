@@ -43,16 +43,17 @@ type image struct {
 	DisplayURL   string `json:"display_url,omitempty"`
 }
 
-// thumbs holds the thumbnail keys found for one upload, by size.
-type thumbs map[int]string
+// thumb is a thumbnail as listed.
+type thumb struct {
+	key      string
+	modified time.Time
+}
 
-func (t thumbs) complete() bool {
-	for _, size := range imagepolicy.ThumbnailSizes {
-		if t[size] == "" {
-			return false
-		}
-	}
-	return true
+// thumbs holds the thumbnails found for one upload, by size.
+type thumbs map[int]thumb
+
+func (t thumbs) add(k keys.Key, o types.Object) {
+	t[k.Size] = thumb{key: k.String(), modified: aws.ToTime(o.LastModified)}
 }
 
 // original is an original as listed, with what the listing says of its thumbnails.
@@ -62,7 +63,19 @@ type original struct {
 	thumbs thumbs
 }
 
-func (o original) ready() bool { return o.thumbs.complete() }
+// ready: both thumbnails exist and none is older than the original. The processor writes them
+// after storing the stripped original, so an original uploaded again over the same key (a
+// presigned URL can be reused until it expires) is "processing" again until its own thumbnails
+// exist; the old ones never vouch for new, unchecked bytes.
+func (o original) ready() bool {
+	for _, size := range imagepolicy.ThumbnailSizes {
+		t, ok := o.thumbs[size]
+		if !ok || t.modified.Before(aws.ToTime(o.obj.LastModified)) {
+			return false
+		}
+	}
+	return true
+}
 
 func scenarioID(r *http.Request) (string, error) {
 	id := mux.Vars(r)["scenario_id"]
@@ -90,7 +103,7 @@ func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) 
 			if byID[k.ID] == nil {
 				byID[k.ID] = thumbs{}
 			}
-			byID[k.ID][k.Size] = k.String()
+			byID[k.ID].add(k, o)
 		})
 		tc <- thumbResult{byID, err}
 	}()
@@ -156,10 +169,10 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 	}
 	if o.ready() {
 		it.Status = statusReady
-		if it.ThumbnailURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[0]]); err != nil {
+		if it.ThumbnailURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[0]].key); err != nil {
 			return image{}, err
 		}
-		if it.DisplayURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[1]]); err != nil {
+		if it.DisplayURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[1]].key); err != nil {
 			return image{}, err
 		}
 	}
@@ -247,7 +260,7 @@ func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 	}}
 	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
 		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
-			o.thumbs[t.Size] = t.String()
+			o.thumbs.add(t, obj)
 		}
 	})
 	if err != nil {

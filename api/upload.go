@@ -233,7 +233,7 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	// Thumbnails first: if the original's deletion then fails, a retry still finds it and
 	// finishes; the reverse order could strand thumbnails that nothing lists.
 	for _, t := range o.thumbs {
-		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t)}); err != nil {
+		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t.key)}); err != nil {
 			return wrapError(EInternal, msgInternal, err)
 		}
 	}
