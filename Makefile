@@ -57,13 +57,14 @@ $(BIN)/aws-lambda-rie:
 $(NODE_PATH)/axios/package.json:
 	npm install --silent --no-audit --no-fund --prefix "$(TOOLS)/node" axios@$(AXIOS_VERSION)
 
-# Browser tests drive Debian's Chromium. Installed when missing and we are root; otherwise the
+# Browser tests drive Debian's Chromium (with a Korean font, or the pages' text renders as boxes in
+# screenshots). Installed when missing and we are root; otherwise the
 # browser tests fail loudly (they never pass without a browser).
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/nanum ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing chromium (Debian)"; \
-			(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)); \
+			echo "installing chromium and a Korean font (Debian)"; \
+			(apt-get install -y -qq chromium fonts-nanum >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-nanum)); \
 		else \
 			echo "WARNING: /usr/bin/chromium is missing and this is not root: the browser tests will FAIL (not skip)." >&2; \
 		fi; \

@@ -122,6 +122,11 @@ func TestBrowser(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A failure shot from an earlier run must not be mistaken for this run's.
+	old, _ := filepath.Glob(filepath.Join(shots, "failed-*.png"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
 
 	bin := t.TempDir()
 	start := time.Now()

@@ -35,7 +35,7 @@ export function renderProfessor(main, id) {
     confirm.el);
 
   let refreshTimer = 0;
-  let loading = null;
+  let loading = Promise.resolve();
 
   // load lists the images and the representative together and redraws the grid.
   async function load() {
@@ -53,8 +53,10 @@ export function renderProfessor(main, id) {
       if (e.status !== 401) err.show(e.message);
     }
   }
+  // reload runs loads one after another: a load that started before a change finishes first,
+  // and the one asked for after the change then shows it.
   function reload() {
-    if (!loading) loading = load().finally(() => { loading = null; });
+    loading = loading.then(load);
     return loading;
   }
 
@@ -252,11 +254,21 @@ function confirmDialog() {
   return {
     el,
     ask(im, label) {
+      if (el.open) return Promise.resolve(false); // one question at a time
       text.textContent = `${label}을(를) 삭제하면 원본과 미리보기가 모두 지워지며 되돌릴 수 없습니다.`;
       pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: label}) : '');
       el.returnValue = '';
       el.showModal();
-      return new Promise((resolve) => el.addEventListener('close', () => resolve(el.returnValue === 'delete'), {once: true}));
+      return new Promise((resolve) => {
+        const onClose = () => {
+          // The close event is queued: one from a previous question can arrive after this one
+          // opened. Only a close that left the dialog shut answers this question.
+          if (el.open) return;
+          el.removeEventListener('close', onClose);
+          resolve(el.returnValue === 'delete');
+        };
+        el.addEventListener('close', onClose);
+      });
     },
   };
 }
