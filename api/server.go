@@ -60,8 +60,7 @@ type Server struct {
 	NewID func() string
 }
 
-// New wires a Server. extra, when given, mounts more routes (the web pages) on the same router,
-// behind the same logging.
+// New wires a Server. More routes (the web pages) can be mounted on Router().
 func New(cfg config.API, client *s3.Client, auth *Verifier, log *slog.Logger) *Server {
 	s := &Server{
 		cfg:     cfg,
