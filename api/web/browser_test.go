@@ -293,6 +293,9 @@ func TestBrowser(t *testing.T) {
 		ThumbWidth        int
 		States            []string
 	}
+	// A thumbnail appears when its row turns ready; give the browser the time to fetch it from S3
+	// before reading its size (on a loaded CI machine that is not instant).
+	prof.wait("upload thumbnails loaded", `[...document.querySelectorAll('#uploads li[data-file][data-state=ready] .result img')].every(i => i.complete && i.naturalWidth > 0)`, 10*time.Second)
 	if err := json.Unmarshal(prof.eval("read upload rows", `[...document.querySelectorAll('#uploads li[data-file]')].filter(li => li.dataset.file !== 'notes.txt').map(li => ({
 		File: li.dataset.file, State: li.dataset.state, Text: li.querySelector('.state').textContent,
 		Progress: li.querySelector('progress').value,
