@@ -14,6 +14,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"medicpx/processor/metastrip"
+	"medicpx/processor/pipeline/internal/jpegscale"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -80,7 +81,7 @@ func Run(data []byte, ext string) (*Result, error) {
 	}
 	orientation := metastrip.Orientation(data, t.MIME)
 
-	thumbs, err := thumbnails(img, orientation)
+	thumbs, err := thumbnails(img, cfg.Width, cfg.Height, orientation)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,12 @@ var formats = map[string]format{
 	"image/jpeg": {
 		config: func(r *bytes.Reader) (image.Config, error) { return jpeg.DecodeConfig(r) },
 		layout: jpegLayout,
-		decode: func(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) },
+		// Decoded at 1/2, 1/4 or 1/8 scale when the largest thumbnail still fits: every block is
+		// decoded and checked as image/jpeg does, but a 5120x2880 photo never exists at full
+		// size in memory (see jpegscale).
+		decode: func(data []byte) (image.Image, error) {
+			return jpegscale.DecodeScaled(bytes.NewReader(data), slices.Max(imagepolicy.ThumbnailSizes))
+		},
 	},
 	"image/png": {
 		config: func(r *bytes.Reader) (image.Config, error) { return png.DecodeConfig(r) },

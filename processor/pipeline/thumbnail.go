@@ -20,22 +20,26 @@ const JPEGQuality = 82
 // thumbnails makes one thumbnail per imagepolicy.ThumbnailSizes, largest first, each smaller one
 // from the previous result so the full-size image is read once. Orientation (the EXIF value,
 // 1..8) is applied to the small image, where it costs almost nothing.
-func thumbnails(img image.Image, orientation int) ([]Thumbnail, error) {
+//
+// img is the decoded srcW x srcH image, possibly already reduced by the decoder (JPEG: see
+// jpegscale): thumbnail sizes come from the source's dimensions, so they are the same whichever
+// way it was decoded, and the pixels from img.
+func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, error) {
 	sizes := slices.Clone(imagepolicy.ThumbnailSizes)
 	slices.SortFunc(sizes, func(a, b int) int { return b - a })
 
 	b := img.Bounds()
 	sw, sh := b.Dx(), b.Dy()
-	dispW, dispH := sw, sh
+	dispW, dispH := srcW, srcH
 	if swapsAxes(orientation) {
-		dispW, dispH = sh, sw
+		dispW, dispH = srcH, srcW
 	}
 	transparent := !isOpaque(img)
 
 	// The largest thumbnail, in stored orientation: an integer box shrink that keeps at least the
 	// target size (cheap, reads every source pixel once, no full-size copy), then a Lanczos step
 	// for the remaining factor of less than two.
-	tw, th := fit(sw, sh, sizes[0])
+	tw, th := fit(srcW, srcH, sizes[0])
 	k := max(1, min(sw/tw, sh/th))
 	cur := shrink(img, k)
 	if cur.Rect.Dx() != tw || cur.Rect.Dy() != th {
