@@ -32,6 +32,7 @@ token:
 test: tools
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
+	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
 
 ## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools

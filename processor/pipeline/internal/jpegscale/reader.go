@@ -142,9 +142,11 @@ type decoder struct {
 
 	comp       [maxComponents]component
 	progCoeffs [maxComponents][]coeffs // Saved state between progressive-mode scans.
-	huff       [maxTc + 1][maxTh + 1]huffman
-	quant      [maxTq + 1]block // Quantization tables, in zig-zag order.
-	tmp        [2 * blockSize]byte
+	// progReduced replaces progCoeffs for a component that is reduced by 4 or 8 (see reducedStore).
+	progReduced [maxComponents]*reducedStore
+	huff        [maxTc + 1][maxTh + 1]huffman
+	quant       [maxTq + 1]block // Quantization tables, in zig-zag order.
+	tmp         [2 * blockSize]byte
 }
 
 // fill fills up the d.bytes.buf buffer from the underlying io.Reader. It

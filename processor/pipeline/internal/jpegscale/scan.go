@@ -179,8 +179,15 @@ func (d *decoder) processSOS(n int) error {
 	if d.progressive {
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
-			if d.progCoeffs[compIndex] == nil {
-				d.progCoeffs[compIndex] = make([]coeffs, mxx*myy*d.comp[compIndex].h*d.comp[compIndex].v)
+			if d.progCoeffs[compIndex] != nil || d.progReduced[compIndex] != nil {
+				continue
+			}
+			blocks := mxx * myy * d.comp[compIndex].h * d.comp[compIndex].v
+			sx, sy := d.blockScale(int(compIndex))
+			if kept := keptFor(sx, sy); kept != nil {
+				d.progReduced[compIndex] = newReducedStore(kept, blocks)
+			} else {
+				d.progCoeffs[compIndex] = make([]coeffs, blocks)
 			}
 		}
 	}
@@ -189,7 +196,9 @@ func (d *decoder) processSOS(n int) error {
 	mcu, expectedRST := 0, uint8(rst0Marker)
 	var (
 		// b is the decoded coefficients, in natural (not zig-zag) order.
-		b  block
+		b block
+		// rb is a block of a reduced progressive store, unpacked (see reducedStore.decode).
+		rb coeffs
 		dc [maxComponents]int32
 		// bx and by are the location of the current block, in units of 8x8
 		// blocks: the third block in the first row has (bx, by) = (2, 0).
@@ -243,7 +252,11 @@ func (d *decoder) processSOS(n int) error {
 
 					// A progressive scan adds to the block's saved coefficients in place; a
 					// sequential one decodes a fresh block.
-					if d.progressive {
+					if r := d.progReduced[compIndex]; r != nil {
+						if err := r.decode(d, &rb, by*mxx*hi+bx, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
+							return err
+						}
+					} else if d.progressive {
 						c := &d.progCoeffs[compIndex][by*mxx*hi+bx]
 						if err := decodeBlock(d, (*[blockSize]int16)(c), &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
 							return err
@@ -492,7 +505,8 @@ func (d *decoder) reconstructProgressiveImage() error {
 	h0 := d.comp[0].h
 	mxx := (d.width + 8*h0 - 1) / (8 * h0)
 	for i := 0; i < d.nComp; i++ {
-		if d.progCoeffs[i] == nil {
+		r := d.progReduced[i]
+		if d.progCoeffs[i] == nil && r == nil {
 			continue
 		}
 		v := 8 * d.comp[0].v / d.comp[i].v
@@ -501,8 +515,12 @@ func (d *decoder) reconstructProgressiveImage() error {
 		var b block
 		for by := 0; by*v < d.height; by++ {
 			for bx := 0; bx*h < d.width; bx++ {
-				for j, c := range &d.progCoeffs[i][by*stride+bx] {
-					b[j] = int32(c)
+				if r != nil {
+					r.block(&b, by*stride+bx)
+				} else {
+					for j, c := range &d.progCoeffs[i][by*stride+bx] {
+						b[j] = int32(c)
+					}
 				}
 				if err := d.reconstructBlock(&b, bx, by, i); err != nil {
 					return err
@@ -511,6 +529,23 @@ func (d *decoder) reconstructProgressiveImage() error {
 		}
 	}
 	return nil
+}
+
+// subsampling is how many output pixels of a reduced image one sample of the component covers,
+// across and down, before the reduction: 1 x 1 at scale 1, where each component keeps its own
+// resolution (see makeImg).
+func (d *decoder) subsampling(compIndex int) (hr, vr int) {
+	if d.scale == 1 || d.nComp == 1 {
+		return 1, 1
+	}
+	return d.comp[0].h / d.comp[compIndex].h, d.comp[0].v / d.comp[compIndex].v
+}
+
+// blockScale is how many of the component's samples, across and down, each output pixel
+// averages (at least 1).
+func (d *decoder) blockScale(compIndex int) (sx, sy int) {
+	hr, vr := d.subsampling(compIndex)
+	return max(d.scale/hr, 1), max(d.scale/vr, 1)
 }
 
 // reconstructBlock dequantizes, performs the inverse DCT and stores the block
@@ -525,10 +560,7 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 	// The block becomes a pw x ph patch of the output: 8x8 divided by the scale, and for a
 	// subsampled component of a reduced image, multiplied by its subsampling ratio hr x vr
 	// (see makeImg).
-	hr, vr := 1, 1
-	if s > 1 && d.nComp > 1 {
-		hr, vr = d.comp[0].h/d.comp[compIndex].h, d.comp[0].v/d.comp[compIndex].v
-	}
+	hr, vr := d.subsampling(compIndex)
 	pw, ph := 8*hr/s, 8*vr/s
 	dst, stride := []byte(nil), 0
 	if d.nComp == 1 {
