@@ -68,6 +68,24 @@ func TestLambdaUnderRIE(t *testing.T) {
 		}
 	}
 
+	// POST and multipart uploads arrive under their own event names; in the multipart fixture
+	// "100%25+off.jpg" decodes to "100% off.jpg", no original of ours, which is left untouched.
+	for _, c := range []struct{ fixture, scenario, id, ext, ctype, image string }{
+		{"aws-s3-post.json", "lambda-2", "7a1e3c44-2b9d-4e8f-a1c2-3d4e5f6a7b8c", "png", "image/png", "valid/alpha.png"},
+		{"aws-s3-multipart.json", "lambda-3", "9c2d4e66-3f1a-4b7c-8d9e-0a1b2c3d4e5f", "jpg", "image/jpeg", "valid/orient6.jpg"},
+	} {
+		key := keys.OriginalKey(c.scenario, c.id, c.ext)
+		s.put(t, key, c.ctype, readImage(t, c.image))
+		s.put(t, keys.ScenarioPrefix(c.scenario)+"100% off.jpg", "image/jpeg", []byte("not ours"))
+		invoke(c.fixture)
+		want := []string{keys.ScenarioPrefix(c.scenario) + "100% off.jpg", key,
+			keys.ThumbnailKey(c.scenario, c.id, 1280, c.ext), keys.ThumbnailKey(c.scenario, c.id, 320, c.ext)}
+		slices.Sort(want)
+		if got := s.list(t, keys.ScenarioPrefix(c.scenario)); !slices.Equal(got, want) {
+			t.Errorf("%s: objects = %v\nwant %v", c.fixture, got, want)
+		}
+	}
+
 	// The schedule's event goes to the same function: nothing is pending, so nothing changes.
 	invoke("aws-scheduled-event.json")
 	if got := s.list(t, keys.ScenarioPrefix(scenario)); !slices.Equal(got, want) {
