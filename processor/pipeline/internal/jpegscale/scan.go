@@ -182,12 +182,13 @@ func (d *decoder) processSOS(n int) error {
 			if d.progCoeffs[compIndex] != nil || d.progReduced[compIndex] != nil {
 				continue
 			}
-			blocks := mxx * myy * d.comp[compIndex].h * d.comp[compIndex].v
+			c := d.comp[compIndex]
 			sx, sy := d.blockScale(int(compIndex))
 			if kept := keptFor(sx, sy); kept != nil {
-				d.progReduced[compIndex] = newReducedStore(kept, blocks)
+				hr, vr := d.subsampling(int(compIndex))
+				d.progReduced[compIndex] = newReducedStore(kept, mxx*c.h, myy*c.v, 8*hr, 8*vr, d.width, d.height)
 			} else {
-				d.progCoeffs[compIndex] = make([]coeffs, blocks)
+				d.progCoeffs[compIndex] = make([]coeffs, mxx*myy*c.h*c.v)
 			}
 		}
 	}
