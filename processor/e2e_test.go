@@ -9,11 +9,14 @@ import (
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
+	"io"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 	_ "golang.org/x/image/webp"
 
@@ -357,5 +360,52 @@ func assertNoWrites(t *testing.T, calls []call) {
 		if c.Method != "HEAD" {
 			t.Errorf("unexpected %s %s (Range %v): only HEADs expected", c.Method, c.Key, c.Ranged)
 		}
+	}
+}
+
+// racingStore replaces the original with new bytes just before the processor writes the stripped
+// version back: a second upload through a still-valid presigned URL, landing mid-processing.
+type racingStore struct {
+	objectStore
+	key     string
+	newBody []byte
+	raced   *bool
+}
+
+func (r racingStore) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if *in.Key == r.key && !*r.raced {
+		*r.raced = true
+		if _, err := r.objectStore.PutObject(ctx, &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key,
+			Body: bytes.NewReader(r.newBody), ContentType: aws.String("image/jpeg")}); err != nil {
+			return nil, err
+		}
+	}
+	return r.objectStore.PutObject(ctx, in, opts...)
+}
+
+// TestNewerUploadWins: the stripped rewrite never overwrites bytes uploaded after the processor
+// read the original; the newer upload stays, unprocessed, for its own event.
+func TestNewerUploadWins(t *testing.T) {
+	s := startStack(t, false)
+	key := keys.OriginalKey("race", "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "jpg")
+	s.put(t, key, "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
+	newer := readImage(t, "valid/orient6.jpg")
+	p := *s.p
+	p.S3 = racingStore{objectStore: s.p.S3, key: key, newBody: newer, raced: new(bool)}
+	outcome, err := p.Process(context.Background(), versitytest.Bucket, key)
+	if err != nil || outcome != Gone {
+		t.Fatalf("outcome %s, %v; want gone", outcome, err)
+	}
+	got, err := s.env.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(versitytest.Bucket), Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Body.Close()
+	body, _ := io.ReadAll(got.Body)
+	if !bytes.Equal(body, newer) {
+		t.Fatal("the newer upload was overwritten by the stripped older one")
+	}
+	if rest := s.list(t, keys.ThumbnailPrefix("race")); len(rest) != 0 {
+		t.Fatalf("thumbnails written for replaced bytes: %v", rest)
 	}
 }

@@ -196,6 +196,8 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 		}
 		// Keep what the uploader's presigned request stored (type, metadata, disposition): only
 		// the bytes change. This PUT fires another event; it finds the thumbnails below current.
+		// If-Match: a newer upload to the same key since we read it must not be replaced by the
+		// stripped old bytes; its own event processes it.
 		out, err := p.S3.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &bucket, Key: &key, Body: bytes.NewReader(res.Original),
 			ContentLength:      ptr(int64(len(res.Original))),
@@ -203,7 +205,11 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 			ContentDisposition: head.ContentDisposition,
 			CacheControl:       head.CacheControl,
 			Metadata:           head.Metadata,
+			IfMatch:            ptr(quote(etag)),
 		})
+		if notThere(err) {
+			return report{outcome: Gone, reason: "changed"}, nil
+		}
 		if err != nil {
 			return rep, fmt.Errorf("rewrite stripped original %s: %w", key, err)
 		}
