@@ -52,8 +52,13 @@ type thumb struct {
 // thumbs holds the thumbnails found for one upload, by size.
 type thumbs map[int]thumb
 
+// add records a thumbnail; of two for one size (a .jpg and a .png, briefly, while a replaced
+// original is reprocessed) the newer wins.
 func (t thumbs) add(k keys.Key, o types.Object) {
-	t[k.Size] = thumb{key: k.String(), modified: aws.ToTime(o.LastModified)}
+	modified := aws.ToTime(o.LastModified)
+	if cur, ok := t[k.Size]; !ok || modified.After(cur.modified) {
+		t[k.Size] = thumb{key: k.String(), modified: modified}
+	}
 }
 
 // original is an original as listed, with what the listing says of its thumbnails.

@@ -231,6 +231,19 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 			return rep, fmt.Errorf("put thumbnail %s: %w", tkey, err)
 		}
 	}
+	// A replaced original can change between opaque and transparent: the pair of the other
+	// extension, if any, describes old bytes and must not outlive them.
+	for _, ext := range thumbnailExts {
+		if len(res.Thumbnails) == 0 || ext == res.Thumbnails[0].Ext {
+			continue
+		}
+		for _, size := range imagepolicy.ThumbnailSizes {
+			stale := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
+			if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &stale}); err != nil && !notThere(err) {
+				return rep, fmt.Errorf("delete stale thumbnail %s: %w", stale, err)
+			}
+		}
+	}
 	rep.outcome = Ready
 	return rep, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -18,6 +19,9 @@ type Sweep struct {
 	Complete int      // originals with a complete thumbnail pair
 	Young    int      // originals without one, but younger than the grace period
 	Pending  []string // originals without one, older than the grace period
+	// Orphans are thumbnails older than the grace period whose original is gone: left behind when
+	// an image was deleted while the processor was still writing them.
+	Orphans []string
 }
 
 // ReconcileSummary is the result of a reconcile run.
@@ -27,7 +31,8 @@ type ReconcileSummary struct {
 }
 
 // Pending lists everything under prefix in O(pages) calls and returns the originals that lack a
-// complete thumbnail pair (both sizes, one extension) and were last modified more than grace ago.
+// complete thumbnail pair (both sizes, one extension, none older than the original — the API's
+// definition of ready) and were last modified more than grace ago, and the orphaned thumbnails.
 // It does not look at source-etag: Process does, for the few it is handed.
 func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace time.Duration) (Sweep, error) {
 	var sw Sweep
@@ -37,7 +42,9 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 		modified time.Time
 	}
 	var origs []orig
-	thumbs := map[string]bool{}
+	thumbs := map[string]time.Time{} // thumbnail key → last modified
+	originals := map[string]bool{}   // scenario + "/" + id
+
 	pages := s3.NewListObjectsV2Paginator(p.S3, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -51,16 +58,17 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 			switch {
 			case err != nil:
 			case k.Kind == keys.Thumbnail:
-				thumbs[key] = true
+				thumbs[key] = deref(obj.LastModified)
 			case k.Kind == keys.Original:
 				origs = append(origs, orig{key: key, k: k, modified: deref(obj.LastModified)})
+				originals[k.Scenario+"/"+k.ID] = true
 			}
 		}
 	}
 	cutoff := p.Now().Add(-grace)
 	for _, o := range origs {
 		switch {
-		case hasThumbnailPair(thumbs, o.k):
+		case hasThumbnailPair(thumbs, o.k, o.modified):
 			sw.Complete++
 		case o.modified.After(cutoff):
 			sw.Young++
@@ -68,14 +76,22 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 			sw.Pending = append(sw.Pending, o.key)
 		}
 	}
+	for key, modified := range thumbs {
+		k, _ := keys.Parse(key)
+		if !originals[k.Scenario+"/"+k.ID] && !modified.After(cutoff) {
+			sw.Orphans = append(sw.Orphans, key)
+		}
+	}
+	slices.Sort(sw.Orphans)
 	return sw, nil
 }
 
-func hasThumbnailPair(thumbs map[string]bool, k keys.Key) bool {
+func hasThumbnailPair(thumbs map[string]time.Time, k keys.Key, original time.Time) bool {
 	for _, ext := range thumbnailExts {
 		pair := true
 		for _, size := range imagepolicy.ThumbnailSizes {
-			pair = pair && thumbs[keys.ThumbnailKey(k.Scenario, k.ID, size, ext)]
+			modified, ok := thumbs[keys.ThumbnailKey(k.Scenario, k.ID, size, ext)]
+			pair = pair && ok && !modified.Before(original)
 		}
 		if pair {
 			return true
@@ -100,6 +116,11 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 			first = err
 		}
 	}
+	for _, key := range sw.Orphans {
+		if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) && first == nil {
+			first = fmt.Errorf("delete orphaned thumbnail %s: %w", key, err)
+		}
+	}
 	level := slog.LevelInfo
 	if first != nil {
 		level = slog.LevelError
@@ -107,7 +128,7 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 	p.Log.LogAttrs(ctx, level, "reconciled",
 		slog.String("bucket", bucket), slog.String("prefix", prefix),
 		slog.Int("listed", sw.Listed), slog.Int("complete", sw.Complete), slog.Int("young", sw.Young),
-		slog.Int("pending", len(sw.Pending)), slog.Int("ready", sum.Outcomes[Ready]),
+		slog.Int("pending", len(sw.Pending)), slog.Int("orphans", len(sw.Orphans)), slog.Int("ready", sum.Outcomes[Ready]),
 		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("errors", sum.Outcomes[Failed]))
 	return sum, first
 }

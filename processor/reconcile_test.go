@@ -79,3 +79,50 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("after both sweeps: %+v, %v", sw, err)
 	}
 }
+
+// TestReconcileReplacedAndOrphaned: an original replaced after its thumbnails were made (its event
+// lost) is processed again, and thumbnails whose original is gone are removed, but only once they
+// are older than the grace period.
+func TestReconcileReplacedAndOrphaned(t *testing.T) {
+	s := startStack(t, false)
+	ctx := context.Background()
+	replaced := keys.OriginalKey("sweep2", uuid.NewString(), "png")
+	s.put(t, replaced, "image/png", readImage(t, "valid/opaque.png"))
+	if out, err := s.p.Process(ctx, versitytest.Bucket, replaced); err != nil || out != Ready {
+		t.Fatalf("first pass: %s %v", out, err)
+	}
+	orphanID := uuid.NewString()
+	orphans := []string{keys.ThumbnailKey("sweep2", orphanID, 320, "jpg"), keys.ThumbnailKey("sweep2", orphanID, 1280, "jpg")}
+	slices.Sort(orphans)
+	for _, k := range orphans {
+		s.put(t, k, "image/jpeg", []byte("thumb"))
+	}
+	time.Sleep(1100 * time.Millisecond) // LastModified has one-second resolution
+	s.put(t, replaced, "image/png", readImage(t, "valid/alpha.png"))
+
+	// Within the grace period nothing is touched.
+	s.p.Now = time.Now
+	sw, err := s.p.Pending(ctx, versitytest.Bucket, keys.Root, time.Hour)
+	if err != nil || len(sw.Orphans) != 0 || len(sw.Pending) != 0 || sw.Young != 1 {
+		t.Fatalf("inside the grace period: %+v %v", sw, err)
+	}
+	s.p.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	sum, err := s.p.Reconcile(ctx, versitytest.Bucket, keys.Root, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sum.Pending, []string{replaced}) || !slices.Equal(sum.Orphans, orphans) || sum.Outcomes[Ready] != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	k, _ := keys.Parse(replaced)
+	// alpha.png has transparency: its thumbnails are PNGs, and the stale JPEG pair is removed.
+	want := []string{keys.ThumbnailKey("sweep2", k.ID, 1280, "png"), keys.ThumbnailKey("sweep2", k.ID, 320, "png")}
+	if got := s.list(t, keys.ThumbnailPrefix("sweep2")); !slices.Equal(got, want) {
+		t.Errorf("thumbnails = %v, want %v", got, want)
+	}
+	for _, th := range []string{keys.ThumbnailKey("sweep2", k.ID, 320, "png"), keys.ThumbnailKey("sweep2", k.ID, 1280, "png")} {
+		if s.head(t, th).Metadata[MetaSourceETag] != unquote(*s.head(t, replaced).ETag) {
+			t.Errorf("%s not made from the replacement", th)
+		}
+	}
+}
