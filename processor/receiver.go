@@ -158,7 +158,8 @@ func (r *Receiver) sweeper() {
 	}
 }
 
-// Sweep queues the processor bucket's originals that lack thumbnails and are older than grace.
+// Sweep queues the processor bucket's originals that lack thumbnails and are older than grace,
+// and removes orphaned thumbnails.
 func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
 	sw, err := r.p.Pending(ctx, r.p.Bucket, keys.Root, grace)
 	if err != nil {
@@ -168,7 +169,10 @@ func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
 	for _, key := range sw.Pending {
 		r.Enqueue(r.p.Bucket, key)
 	}
-	r.p.Log.Info("swept", "bucket", r.p.Bucket, "listed", sw.Listed, "pending", len(sw.Pending))
+	if err := r.p.deleteOrphans(ctx, r.p.Bucket, sw.Orphans); err != nil {
+		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+	}
+	r.p.Log.Info("swept", "bucket", r.p.Bucket, "listed", sw.Listed, "pending", len(sw.Pending), "orphans", len(sw.Orphans))
 }
 
 // Drain stops taking work, lets the workers finish what is queued, and returns when they are

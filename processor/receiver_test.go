@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -125,5 +126,33 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "receiver stopped") {
 		t.Error("no shutdown log")
+	}
+}
+
+// TestReceiverQueueFull: a full queue drops the event with a warning instead of blocking the
+// webhook (versitygw would time out), and a key already waiting is not queued twice.
+func TestReceiverQueueFull(t *testing.T) {
+	var logs lockedBuffer
+	p := &Processor{Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: time.Now, Bucket: "b"}
+	r := NewReceiver(p, 0, 1) // no workers: nothing leaves the queue
+	t.Cleanup(func() { r.Drain(context.Background()) })
+	a, b := keys.OriginalKey("q", uuid.NewString(), "jpg"), keys.OriginalKey("q", uuid.NewString(), "jpg")
+	if !r.Enqueue("b", a) {
+		t.Fatal("first event refused")
+	}
+	if !r.Enqueue("b", a) {
+		t.Fatal("a duplicate of a waiting key must be absorbed, not dropped")
+	}
+	if r.Enqueue("b", b) {
+		t.Fatal("an event beyond the queue's capacity was accepted")
+	}
+	if out := logs.String(); !strings.Contains(out, "queue full, event dropped") || !strings.Contains(out, b) {
+		t.Fatalf("no warning for the dropped event:\n%s", out)
+	}
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.Enqueue("b", b) {
+		t.Fatal("accepted work after Drain")
 	}
 }

@@ -116,10 +116,8 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 			first = err
 		}
 	}
-	for _, key := range sw.Orphans {
-		if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) && first == nil {
-			first = fmt.Errorf("delete orphaned thumbnail %s: %w", key, err)
-		}
+	if err := p.deleteOrphans(ctx, bucket, sw.Orphans); err != nil && first == nil {
+		first = err
 	}
 	level := slog.LevelInfo
 	if first != nil {
@@ -131,4 +129,15 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 		slog.Int("pending", len(sw.Pending)), slog.Int("orphans", len(sw.Orphans)), slog.Int("ready", sum.Outcomes[Ready]),
 		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("errors", sum.Outcomes[Failed]))
 	return sum, first
+}
+
+// deleteOrphans removes thumbnails whose original is gone; it keeps going and returns the first error.
+func (p *Processor) deleteOrphans(ctx context.Context, bucket string, orphans []string) error {
+	var first error
+	for _, key := range orphans {
+		if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) && first == nil {
+			first = fmt.Errorf("delete orphaned thumbnail %s: %w", key, err)
+		}
+	}
+	return first
 }
