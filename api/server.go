@@ -78,7 +78,35 @@ func New(cfg config.API, client *s3.Client, auth *Verifier, log *slog.Logger) *S
 // Router exposes the router so the binary can mount more routes (e.g. web pages).
 func (s *Server) Router() *mux.Router { return s.router }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP routes the request and logs one line for it, whatever route (API or page) served it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	var note requestNote
+	s.router.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestNoteKey{}, &note)))
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("sub", note.subject),
+	}
+	level := slog.LevelInfo
+	if note.err != nil {
+		attrs = append(attrs, slog.String("error", note.err.Error()))
+		if note.err.Code == EInternal {
+			level = slog.LevelError
+		}
+	}
+	attrs = append(attrs, slog.Int("status", sw.status), slog.Int64("ms", s.Now().Sub(start).Milliseconds()))
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// requestNote carries what a handler learned (who asked, what went wrong) to the request log line.
+type requestNote struct {
+	subject string
+	err     *Error
+}
+
+type requestNoteKey struct{}
 
 // access is what a route requires of the caller.
 type access int
@@ -141,35 +169,27 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// serve authenticates and authorises, runs h, writes its error as {"detail": …}, and logs one
-// line per request. Internal causes are logged, never sent.
+// serve authenticates and authorises, runs h, and writes its error as {"detail": …}. The cause
+// goes to the request's log line (ServeHTTP), never to the client.
 func (s *Server) serve(acc access, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := s.Now()
-		sw := &statusWriter{ResponseWriter: w}
 		p, err := s.authorize(r, acc)
 		if err == nil {
-			err = h(sw, r.WithContext(withPrincipal(r.Context(), p)))
+			err = h(w, r.WithContext(withPrincipal(r.Context(), p)))
 		}
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("sub", p.Subject),
+		note, _ := r.Context().Value(requestNoteKey{}).(*requestNote)
+		if note == nil {
+			note = &requestNote{} // served outside ServeHTTP (tests of a single handler)
 		}
-		level := slog.LevelInfo
+		note.subject = p.Subject
 		if err != nil {
 			e := asError(err)
 			if e.Code == EUnauthenticated {
-				sw.Header().Set("WWW-Authenticate", `Bearer realm="medicpx", error="invalid_token"`)
+				w.Header().Set("WWW-Authenticate", `Bearer realm="medicpx", error="invalid_token"`)
 			}
-			writeJSON(sw, codeStatus[e.Code], map[string]string{"detail": e.Detail})
-			attrs = append(attrs, slog.String("error", e.Error()))
-			if e.Code == EInternal {
-				level = slog.LevelError
-			}
+			writeJSON(w, codeStatus[e.Code], map[string]string{"detail": e.Detail})
+			note.err = e
 		}
-		attrs = append(attrs, slog.Int("status", sw.status), slog.Int64("ms", s.Now().Sub(start).Milliseconds()))
-		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 
