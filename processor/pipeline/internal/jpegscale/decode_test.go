@@ -170,9 +170,34 @@ func boxMeans(img image.Image, s int) [][4]float64 {
 	return out
 }
 
+// progressive reports whether data's frame header is SOF2 (progressive DCT).
+func progressive(data []byte) bool {
+	for i := 2; i+4 <= len(data) && data[i] == 0xff; i += 2 + (int(data[i+2])<<8 | int(data[i+3])) {
+		if m := data[i+1]; 0xc0 <= m && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
+			return m == sof2Marker
+		}
+	}
+	return false
+}
+
+// lossyBounds are how far a progressive image reduced by 4 or 8, which keeps only some of its
+// coefficients (see keptByScale), may be from image/jpeg's output box-averaged, per channel: the
+// mean absolute difference, the worst pixel, and the share of pixels off by more than the 1 of
+// rounding. The dropped coefficients cancel out of every box in exact arithmetic; what is left
+// is where image/jpeg clips a pixel to [0, 255]: the dropped coefficients moved that pixel, so
+// the clipping, and the box mean, differ. In the worst file here (the q50 libjpeg frames, hard
+// black/white edges with ringing) this measured a mean of 0.80, one pixel off by 25.1 and 8.9% of
+// pixels off by more than 1 at 1/4, and 0.18, 2.8 and 5.3% at 1/8. On the two progressive
+// 5120x2880 sample photos of the benchmark no pixel is off by more than 1, as for baseline files.
+var lossyBounds = map[int]struct{ mean, worst, over1 float64 }{
+	4: {mean: 1, worst: 26, over1: 0.10},
+	8: {mean: 0.5, worst: 3, over1: 0.06},
+}
+
 // TestDecodeScaledMatchesImageJPEG: at every scale, the result has image/jpeg's type and the
 // reduced size, and its pixels are image/jpeg's full decode box-averaged (mean absolute
-// difference at most 2 per channel). At scale 1 it is image/jpeg's output exactly.
+// difference at most 2 per channel, no pixel off by more than 1, except for progressive images
+// at 1/4 and 1/8: see lossyBounds). At scale 1 it is image/jpeg's output exactly.
 func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 	for _, f := range testFiles(t) {
 		ref, err := jpeg.Decode(bytes.NewReader(f.data))
@@ -203,7 +228,9 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 					t.Fatalf("bounds %v, want %v", gb, wantB)
 				}
 				means := boxMeans(ref, want)
-				var diff, worst [4]float64
+				bound, lossy := lossyBounds[want]
+				lossy = lossy && progressive(f.data)
+				var diff, worst, over1 [4]float64
 				for y := range gb.Dy() {
 					for x := range gb.Dx() {
 						c := channels(got, gb.Min.X+x, gb.Min.Y+y)
@@ -215,16 +242,25 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 							}
 							diff[i] += max(d, -d)
 							worst[i] = max(worst[i], d, -d)
+							if d > 1 || d < -1 {
+								over1[i]++
+							}
 						}
 					}
 				}
+				n := float64(gb.Dx() * gb.Dy())
 				for i, d := range diff {
-					if mean := d / float64(gb.Dx()*gb.Dy()); mean > 2 {
-						t.Errorf("channel %d: mean absolute difference %.2f > 2", i, mean)
+					if mean := d / n; mean > 2 || lossy && mean > bound.mean {
+						t.Errorf("channel %d: mean absolute difference %.2f", i, mean)
 					}
-					// The decoder averages the very pixels image/jpeg outputs: only the
-					// rounding of a box mean may differ.
-					if worst[i] > 1 {
+					switch {
+					case lossy:
+						if worst[i] > bound.worst || over1[i]/n > bound.over1 {
+							t.Errorf("channel %d: a pixel differs by %.1f, %.1f%% by more than 1", i, worst[i], 100*over1[i]/n)
+						}
+					case worst[i] > 1:
+						// The decoder averages the very pixels image/jpeg outputs: only the
+						// rounding of a box mean may differ.
 						t.Errorf("channel %d: a pixel differs by %.1f", i, worst[i])
 					}
 				}

@@ -6,7 +6,9 @@
 // output at 1/2, 1/4 or 1/8 scale: every scan and every block is still decoded, so a file is
 // accepted or rejected exactly as image/jpeg would, but the full-size image is never allocated.
 // Each block is inverse-transformed at full size and box-averaged into the smaller image, and a
-// progressive image keeps its coefficients as int16 instead of int32. See LICENSE in this folder.
+// progressive image keeps its coefficients as int16 instead of int32, and at 1/4 and 1/8 only
+// those that can change the reduced output (see reducedStore): pixels may then differ slightly
+// from a box shrink of image/jpeg's, where it clips. See LICENSE in this folder.
 //
 // JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
 package jpegscale

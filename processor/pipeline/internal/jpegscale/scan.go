@@ -197,9 +197,7 @@ func (d *decoder) processSOS(n int) error {
 	mcu, expectedRST := 0, uint8(rst0Marker)
 	var (
 		// b is the decoded coefficients, in natural (not zig-zag) order.
-		b block
-		// rb is a block of a reduced progressive store, unpacked (see reducedStore.decode).
-		rb coeffs
+		b  block
 		dc [maxComponents]int32
 		// bx and by are the location of the current block, in units of 8x8
 		// blocks: the third block in the first row has (bx, by) = (2, 0).
@@ -254,7 +252,7 @@ func (d *decoder) processSOS(n int) error {
 					// A progressive scan adds to the block's saved coefficients in place; a
 					// sequential one decodes a fresh block.
 					if r := d.progReduced[compIndex]; r != nil {
-						if err := r.decode(d, &rb, by*mxx*hi+bx, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
+						if err := r.decode(d, bx, by, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
 							return err
 						}
 					} else if d.progressive {
@@ -517,7 +515,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 		for by := 0; by*v < d.height; by++ {
 			for bx := 0; bx*h < d.width; bx++ {
 				if r != nil {
-					r.block(&b, by*stride+bx)
+					r.block(&b, bx, by)
 				} else {
 					for j, c := range &d.progCoeffs[i][by*stride+bx] {
 						b[j] = int32(c)
