@@ -60,8 +60,8 @@ type site struct {
 var registerDevLogin func(r *mux.Router, secret []byte) bool
 
 // Mount adds the pages to the API's router (same origin as the API; no CORS needed).
-// secret is the HS256 JWT secret; it is used only by the dev sign-in, which exists only in
-// binaries built with -tags devlogin; pass nil in production.
+// secret is the HS256 JWT secret; only the dev sign-in uses it, and that exists only in binaries
+// built with -tags devlogin, so production builds ignore it.
 func Mount(r *mux.Router, secret []byte) {
 	s := newSite()
 	if registerDevLogin != nil && len(secret) > 0 {
