@@ -35,7 +35,8 @@ type Options struct {
 	S3Addr        string
 	ProcessorAddr string
 	Bucket        string
-	// WebOrigins may PUT/POST/GET the bucket from a browser (bucket CORS).
+	// WebOrigins are other browser origins (e.g. the platform frontend's dev server) that may call
+	// the API and PUT/POST/GET the bucket (CORS on both).
 	WebOrigins []string
 	Output     io.Writer // the children's logs
 }
@@ -91,7 +92,8 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		"S3_ENDPOINT="+st.S3URL, "S3_BUCKET="+o.Bucket, "S3_PATH_STYLE=true", "AWS_REGION="+region,
 		"AWS_ACCESS_KEY_ID="+accessKey, "AWS_SECRET_ACCESS_KEY="+secretKey,
 		"AWS_EC2_METADATA_DISABLED=true", "JWT_SECRET="+secret,
-		"API_ADDR="+o.APIAddr, "PROCESSOR_ADDR="+o.ProcessorAddr, "DEV_LOGIN=true",
+		"API_ADDR="+o.APIAddr, "PROCESSOR_ADDR="+o.ProcessorAddr,
+		"CORS_ORIGINS="+strings.Join(o.WebOrigins, ","),
 		"RECONCILE_GRACE=5s",
 	)
 

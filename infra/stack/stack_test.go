@@ -37,12 +37,53 @@ func startStack(t *testing.T, bin, data string) *Stack {
 	}
 	st, err := Start(context.Background(), Options{
 		DataDir: data, APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: out,
+		WebOrigins: []string{frontendOrigin}, Output: out,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// frontendOrigin stands for the platform frontend's dev server, a browser origin other than the API's.
+const frontendOrigin = "http://localhost:3000"
+
+// preflight sends a browser's CORS preflight and returns the allowed origin.
+func preflight(t *testing.T, url, method string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodOptions, url, nil)
+	req.Header.Set("Origin", frontendOrigin)
+	req.Header.Set("Access-Control-Request-Method", method)
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Access-Control-Allow-Origin")
+}
+
+// TestCORS: the frontend's origin may call the API and upload to the bucket; no other origin may.
+func TestCORS(t *testing.T) {
+	st := startStack(t, buildBinaries(t), t.TempDir())
+	defer st.Stop()
+	if got := preflight(t, st.APIURL+"/patient-images/upload-url/1", "POST"); got != frontendOrigin {
+		t.Errorf("API preflight: Access-Control-Allow-Origin %q", got)
+	}
+	if got := preflight(t, st.S3URL+"/medicpx/patient_images/scenario_1/x.jpg", "PUT"); got != frontendOrigin && got != "*" {
+		t.Errorf("bucket preflight: Access-Control-Allow-Origin %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, st.APIURL+"/patient-images/upload-url/1", nil)
+	req.Header.Set("Origin", "http://evil.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("API allowed an unknown origin")
+	}
 }
 
 func testJPEG(t *testing.T) string {

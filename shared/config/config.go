@@ -45,8 +45,9 @@ type API struct {
 	// ListURLWindow is the period over which listed URLs stay identical, so browsers can cache
 	// thumbnails (LIST_URL_WINDOW). Each URL is valid for at least this long after it is handed out.
 	ListURLWindow time.Duration
-	// DevLogin enables the local stack's one-click sign-in (DEV_LOGIN); never set it in AWS.
-	DevLogin bool
+	// CORSOrigins may call the local server from a browser (CORS_ORIGINS, comma-separated); in AWS
+	// the HTTP API's own CORS settings apply instead.
+	CORSOrigins []string
 }
 
 // Processor is the upload processor's configuration.
@@ -79,7 +80,7 @@ func LoadAPI(getenv Getenv) (API, error) {
 		UploadTTL:      r.duration("UPLOAD_URL_TTL", time.Hour),
 		DownloadMaxTTL: r.duration("DOWNLOAD_URL_MAX_TTL", 7*24*time.Hour),
 		ListURLWindow:  r.duration("LIST_URL_WINDOW", time.Hour),
-		DevLogin:       r.bool("DEV_LOGIN", false),
+		CORSOrigins:    r.list("CORS_ORIGINS"),
 	}
 	if c.JWT.Secret == "" && c.JWT.JWKSURL == "" {
 		r.fail("JWT_SECRET or JWT_JWKS_URL must be set")
@@ -148,6 +149,19 @@ func (r *reader) bool(name string, def bool) bool {
 		r.fail("%s: %q is not a boolean", name, v)
 	}
 	return b
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.str(name, ""), ",") {
+		if v = strings.TrimRight(strings.TrimSpace(v), "/"); v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+				r.fail("%s: %q is not an origin (scheme://host[:port])", name, v)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (r *reader) int(name string, def int) int {

@@ -14,11 +14,18 @@ func TestLoadAPIDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.S3.Bucket != "medicpx" || c.S3.Region != "ap-northeast-2" || c.S3.PathStyle || c.Addr != "127.0.0.1:8080" ||
-		c.UploadTTL != time.Hour || c.DownloadMaxTTL != 7*24*time.Hour || c.ListURLWindow != time.Hour || c.DevLogin {
+		c.UploadTTL != time.Hour || c.DownloadMaxTTL != 7*24*time.Hour || c.ListURLWindow != time.Hour || c.CORSOrigins != nil {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.S3.PublicURL != "https://medicpx.s3.ap-northeast-2.amazonaws.com" {
 		t.Fatalf("public URL %q", c.S3.PublicURL)
+	}
+}
+
+func TestLoadAPICORSOrigins(t *testing.T) {
+	c, err := LoadAPI(env(map[string]string{"JWT_SECRET": strings.Repeat("s", 32), "CORS_ORIGINS": " http://localhost:3000/, https://cpx.example.com "}))
+	if err != nil || len(c.CORSOrigins) != 2 || c.CORSOrigins[0] != "http://localhost:3000" || c.CORSOrigins[1] != "https://cpx.example.com" {
+		t.Fatalf("%q %v", c.CORSOrigins, err)
 	}
 }
 
@@ -36,13 +43,13 @@ func TestLoadAPIEndpoint(t *testing.T) {
 func TestLoadAPIReportsEverything(t *testing.T) {
 	_, err := LoadAPI(env(map[string]string{
 		"JWT_SECRET": "short", "S3_ENDPOINT": "ftp://x", "S3_BUCKET": "Bad_Bucket", "S3_PATH_STYLE": "maybe",
-		"UPLOAD_URL_TTL": "forever", "DOWNLOAD_URL_MAX_TTL": "800h", "LIST_URL_WINDOW": "1s", "DEV_LOGIN": "2",
+		"UPLOAD_URL_TTL": "forever", "DOWNLOAD_URL_MAX_TTL": "800h", "LIST_URL_WINDOW": "1s", "CORS_ORIGINS": "http://ok:3000, localhost:3000/app",
 	}))
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{"JWT_SECRET must be at least 32", "S3_ENDPOINT", "S3_BUCKET", "S3_PATH_STYLE",
-		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "DEV_LOGIN"} {
+		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "CORS_ORIGINS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s:\n%v", want, err)
 		}

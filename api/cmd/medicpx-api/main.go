@@ -60,7 +60,7 @@ func run(log *slog.Logger) error {
 		lambda.StartWithOptions(httpadapter.NewV2(srv).ProxyWithContext, lambda.WithContext(ctx))
 		return nil
 	}
-	hs := &http.Server{Addr: cfg.Addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Addr: cfg.Addr, Handler: api.CORS(cfg.CORSOrigins, srv), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("api listening", "addr", cfg.Addr, "bucket", cfg.S3.Bucket, "endpoint", cfg.S3.Endpoint)

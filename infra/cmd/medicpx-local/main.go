@@ -27,7 +27,7 @@ func main() {
 	apiAddr := flag.String("api", env("API_ADDR", "127.0.0.1:8080"), "API listen address")
 	s3Addr := flag.String("s3", env("S3_ADDR", "127.0.0.1:7070"), "S3 (versitygw) listen address")
 	procAddr := flag.String("processor", env("PROCESSOR_ADDR", "127.0.0.1:8090"), "processor receiver address")
-	origins := flag.String("origins", env("WEB_ORIGINS", ""), "extra browser origins allowed by bucket CORS, comma-separated")
+	origins := flag.String("origins", env("WEB_ORIGINS", ""), "other browser origins (e.g. the frontend dev server) allowed to call the API and the bucket, comma-separated")
 	flag.Parse()
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
