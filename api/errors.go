@@ -80,7 +80,6 @@ const (
 	msgBadMethod      = "method는 \"PUT\" 또는 \"POST\"여야 합니다."
 	msgNotReady       = "처리가 끝난 이미지만 대표 이미지로 지정할 수 있습니다."
 	msgStillThere     = "이미지가 아직 처리 중입니다."
-	msgBadFilename    = "잘못된 파일 이름입니다."
 	msgBadFilenameFmt = "잘못된 파일 이름입니다: %s"
 )
 
