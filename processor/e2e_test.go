@@ -10,17 +10,23 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 	_ "golang.org/x/image/webp"
 
+	"medicpx/api"
 	"medicpx/processor/pipeline"
+	"medicpx/shared/config"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/versity/versitytest"
@@ -56,7 +62,7 @@ var uploadCases = []uploadCase{
 	{file: "metadata/exif-xmp.webp", strips: true, thumbs: map[int]thumbWant{320: {32, 48}, 1280: {32, 48}}},
 	{file: "metadata/comment-xmp.gif", strips: true, thumbs: map[int]thumbWant{320: {32, 24}, 1280: {32, 24}}},
 
-	{file: "hostile/empty.jpg", reason: pipeline.ReasonEmpty},
+	{file: "hostile/empty.jpg", direct: true, reason: pipeline.ReasonEmpty}, // the API refuses content_length 0
 	{file: "hostile/html.jpg", reason: pipeline.ReasonUnsupported},
 	{file: "hostile/svg.png", reason: pipeline.ReasonUnsupported},
 	{file: "hostile/pdf.jpg", reason: pipeline.ReasonUnsupported},
@@ -73,10 +79,12 @@ var uploadCases = []uploadCase{
 		data: append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, imagepolicy.MaxBytes+1-11)...)},
 }
 
-// TestEndToEnd uploads every fixture the way the product does and lets versitygw's real events
-// drive the receiver; then it checks exactly which objects exist.
+// TestEndToEnd uploads every fixture the way the product does (upload URL from the real API, PUT
+// straight to S3), lets versitygw's real events drive the receiver, then checks exactly which
+// objects exist and what the API reports for each upload.
 func TestEndToEnd(t *testing.T) {
 	s := startStack(t, true)
+	a := startAPI(t, s)
 	cases := slices.Clone(uploadCases)
 	for i := range cases {
 		c := &cases[i]
@@ -85,11 +93,12 @@ func TestEndToEnd(t *testing.T) {
 			c.payload = readImage(t, c.file)
 		}
 		ext := c.file[strings.LastIndexByte(c.file, '.')+1:]
-		c.key = keys.OriginalKey(fmt.Sprintf("e2e-%02d", i), uuid.NewString(), ext)
+		scenario := fmt.Sprintf("e2e-%02d", i)
 		if c.direct {
+			c.key = keys.OriginalKey(scenario, uuid.NewString(), ext)
 			s.put(t, c.key, "image/jpeg", c.payload)
 		} else {
-			s.presignedPut(t, c.key, c.payload)
+			c.key = a.upload(t, scenario, "upload."+ext, c.payload)
 		}
 	}
 	want := func(c uploadCase) (originals, quarantined []string) {
@@ -121,6 +130,13 @@ func TestEndToEnd(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
 			k, _ := keys.Parse(c.key)
+			wantStatus, wantReason := "ready", ""
+			if c.reason != "" {
+				wantStatus, wantReason = "rejected", string(c.reason)
+			}
+			if status, reason := a.status(t, c.key); status != wantStatus || reason != wantReason {
+				t.Errorf("the API reports %s %q, want %s %q", status, reason, wantStatus, wantReason)
+			}
 			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
 			gotQ := s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(k.Scenario)))
 			if c.reason != "" {
@@ -408,4 +424,89 @@ func TestNewerUploadWins(t *testing.T) {
 	if rest := s.list(t, keys.ThumbnailPrefix("race")); len(rest) != 0 {
 		t.Fatalf("thumbnails written for replaced bytes: %v", rest)
 	}
+}
+
+// apiClient is the real API on the test's versitygw, as a professor sees it.
+type apiClient struct {
+	url, token string
+}
+
+func startAPI(t *testing.T, s *stack) apiClient {
+	t.Helper()
+	const secret = "e2e-secret-that-is-at-least-32-bytes"
+	cfg := config.API{S3: s.env.S3, JWT: config.JWT{Secret: secret},
+		UploadTTL: time.Hour, DownloadMaxTTL: time.Hour, ListURLWindow: time.Hour}
+	v, err := api.NewVerifier(context.Background(), cfg.JWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(cfg, s.env.Client, v, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	tok, err := api.SignHS256([]byte(secret), "prof", "professor", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiClient{url: srv.URL, token: tok}
+}
+
+func (a apiClient) do(t *testing.T, method, path string, body any, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// upload asks the API for a presigned PUT and sends data to S3 with it; it returns the key.
+func (a apiClient) upload(t *testing.T, scenario, filename string, data []byte) string {
+	t.Helper()
+	typ, _ := imagepolicy.ByExt(filename[strings.LastIndexByte(filename, '.')+1:])
+	var resp struct {
+		S3Key         string            `json:"s3_key"`
+		UploadURL     string            `json:"upload_url"`
+		UploadHeaders map[string]string `json:"upload_headers"`
+	}
+	a.do(t, "POST", "/patient-images/upload-url/"+scenario,
+		map[string]any{"filename": filename, "content_type": typ.MIME, "content_length": len(data), "method": "PUT"}, &resp)
+	req, _ := http.NewRequest(http.MethodPut, resp.UploadURL, bytes.NewReader(data))
+	for k, v := range resp.UploadHeaders {
+		req.Header.Set(k, v)
+	}
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("PUT %s: %s", resp.S3Key, r.Status)
+	}
+	return resp.S3Key
+}
+
+// status is what the API's per-upload status route says of key.
+func (a apiClient) status(t *testing.T, key string) (status, reason string) {
+	t.Helper()
+	k, _ := keys.Parse(key)
+	var resp struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	a.do(t, "GET", "/patient-images/scenarios/"+k.Scenario+"/images/"+keys.Filename(key), nil, &resp)
+	return resp.Status, resp.Reason
 }
