@@ -39,7 +39,13 @@ func TestCORS(t *testing.T) {
 			}
 		})
 	}
-	if CORS(nil, next) == nil {
-		t.Fatal("nil handler")
+	// With no origins configured, even a would-be allowed origin gets no CORS headers.
+	req := httptest.NewRequest("OPTIONS", "/", nil)
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	rec := httptest.NewRecorder()
+	CORS(nil, next).ServeHTTP(rec, req)
+	if rec.Code != http.StatusTeapot || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("no origins configured: %d %v", rec.Code, rec.Header())
 	}
 }
