@@ -199,7 +199,7 @@ func (st *stack) markReady(key string) {
 func (st *stack) exists(key string) bool {
 	st.t.Helper()
 	_, err := st.env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(key)})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !s3client.IsNotFound(err) {
 		st.t.Fatal(err)
 	}
 	return err == nil

@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/gorilla/mux"
 
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
 )
 
 // Status of an upload, as the API reports it.
@@ -235,7 +235,7 @@ func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
 	out, err := s.store.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
 	})
-	if isNotFound(err) {
+	if s3client.IsNotFound(err) {
 		return "", nil
 	}
 	if err != nil {
@@ -254,7 +254,7 @@ func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
 func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 	key := k.String()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
-	if isNotFound(err) {
+	if s3client.IsNotFound(err) {
 		return original{}, newError(ENotFound, msgNotFound)
 	}
 	if err != nil {
@@ -411,7 +411,7 @@ func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
 		return newError(ENotFound, msgNotFound)
 	}
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.QuarantineKey(k.String()))})
-	if isNotFound(err) {
+	if s3client.IsNotFound(err) {
 		return newError(ENotFound, msgNotFound)
 	}
 	if err != nil {
@@ -433,17 +433,4 @@ func requireOriginal(raw *string, scenario string) (keys.Key, error) {
 		return keys.Key{}, wrapError(EUnprocessable, msgBadKey, err)
 	}
 	return k, nil
-}
-
-func isNotFound(err error) bool {
-	if err == nil {
-		return false
-	}
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	if errors.As(err, &nsk) || errors.As(err, &nf) {
-		return true
-	}
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
 }

@@ -7,7 +7,6 @@ package processor
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/processor/pipeline"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
 )
 
 // Outcome is what happened to one object. The values appear in logs and tests.
@@ -349,22 +348,7 @@ func (p *Processor) get(ctx context.Context, bucket, key, etag, rng string, limi
 // notThere reports whether err says the object is gone or no longer the version we headed: not a
 // failure, because the delete or the newer upload produces its own event.
 func notThere(err error) bool {
-	if err == nil {
-		return false
-	}
-	var nf *types.NotFound
-	var nsk *types.NoSuchKey
-	if errors.As(err, &nf) || errors.As(err, &nsk) {
-		return true
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case http.StatusNotFound, http.StatusPreconditionFailed:
-			return true
-		}
-	}
-	return false
+	return s3client.IsNotFound(err) || s3client.HTTPStatus(err) == http.StatusPreconditionFailed
 }
 
 // asciiDetail makes a rejection detail safe for an S3 metadata header: printable ASCII, bounded.

@@ -4,11 +4,15 @@ package s3client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/shared/config"
 )
@@ -33,4 +37,27 @@ func New(ctx context.Context, c config.S3, opts ...func(*s3.Options)) (*s3.Clien
 			opt(o)
 		}
 	}), nil
+}
+
+// IsNotFound reports whether err says the object (or version asked for) does not exist: the typed
+// NoSuchKey/NotFound errors, or a bare 404 (HEAD responses have no body to type them by).
+func IsNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	return HTTPStatus(err) == http.StatusNotFound
+}
+
+// HTTPStatus is the HTTP status of a failed S3 call, or 0 when err did not come from a response.
+func HTTPStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }
