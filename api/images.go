@@ -43,44 +43,14 @@ type image struct {
 	DisplayURL   string `json:"display_url,omitempty"`
 }
 
-// thumb is a thumbnail as listed.
-type thumb struct {
-	key      string
-	modified time.Time
-}
-
-// thumbs holds the thumbnails found for one upload, by size.
-type thumbs map[int]thumb
-
-// add records a thumbnail; of two for one size (a .jpg and a .png, briefly, while a replaced
-// original is reprocessed) the newer wins.
-func (t thumbs) add(k keys.Key, o types.Object) {
-	modified := aws.ToTime(o.LastModified)
-	if cur, ok := t[k.Size]; !ok || modified.After(cur.modified) {
-		t[k.Size] = thumb{key: k.String(), modified: modified}
-	}
-}
-
 // original is an original as listed, with what the listing says of its thumbnails.
 type original struct {
 	key    keys.Key
 	obj    types.Object
-	thumbs thumbs
+	thumbs keys.ThumbnailSet
 }
 
-// ready: both thumbnails exist and none is older than the original. The processor writes them
-// after storing the stripped original, so an original uploaded again over the same key (a
-// presigned URL can be reused until it expires) is "processing" again until its own thumbnails
-// exist; the old ones never vouch for new, unchecked bytes.
-func (o original) ready() bool {
-	for _, size := range imagepolicy.ThumbnailSizes {
-		t, ok := o.thumbs[size]
-		if !ok || t.modified.Before(aws.ToTime(o.obj.LastModified)) {
-			return false
-		}
-	}
-	return true
-}
+func (o original) ready() bool { return o.thumbs.Ready(aws.ToTime(o.obj.LastModified)) }
 
 func scenarioID(r *http.Request) (string, error) {
 	id := mux.Vars(r)["scenario_id"]
@@ -94,21 +64,21 @@ func scenarioID(r *http.Request) (string, error) {
 // the cost is O(pages), never a call per image. Originals come back oldest first.
 func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) {
 	type thumbResult struct {
-		byID map[string]thumbs
+		byID map[string]keys.ThumbnailSet
 		err  error
 	}
 	tc := make(chan thumbResult, 1)
 	go func() {
-		byID := map[string]thumbs{}
+		byID := map[string]keys.ThumbnailSet{}
 		err := s.list(ctx, keys.ThumbnailPrefix(scenario), false, func(o types.Object) {
 			k, err := keys.Parse(aws.ToString(o.Key))
 			if err != nil || k.Kind != keys.Thumbnail {
 				return
 			}
 			if byID[k.ID] == nil {
-				byID[k.ID] = thumbs{}
+				byID[k.ID] = keys.ThumbnailSet{}
 			}
-			byID[k.ID].add(k, o)
+			byID[k.ID].Add(k, aws.ToTime(o.LastModified))
 		})
 		tc <- thumbResult{byID, err}
 	}()
@@ -174,10 +144,10 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 	}
 	if o.ready() {
 		it.Status = statusReady
-		if it.ThumbnailURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[0]].key); err != nil {
+		if it.ThumbnailURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[0]].Key); err != nil {
 			return image{}, err
 		}
-		if it.DisplayURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[1]].key); err != nil {
+		if it.DisplayURL, err = s.windowURL(ctx, o.thumbs[imagepolicy.ThumbnailSizes[1]].Key); err != nil {
 			return image{}, err
 		}
 	}
@@ -260,12 +230,12 @@ func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 	if err != nil {
 		return original{}, wrapError(EInternal, msgInternal, err)
 	}
-	o := original{key: k, thumbs: thumbs{}, obj: types.Object{
+	o := original{key: k, thumbs: keys.ThumbnailSet{}, obj: types.Object{
 		Key: aws.String(key), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
 	}}
 	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
 		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
-			o.thumbs.add(t, obj)
+			o.thumbs.Add(t, aws.ToTime(obj.LastModified))
 		}
 	})
 	if err != nil {

@@ -225,16 +225,19 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	o, err := s.lookup(ctx, k)
-	if err != nil {
+	if _, err := s.lookup(ctx, k); err != nil {
 		return err
 	}
 	bucket := aws.String(s.cfg.S3.Bucket)
 	// Thumbnails first: if the original's deletion then fails, a retry still finds it and
-	// finishes; the reverse order could strand thumbnails that nothing lists.
-	for _, t := range o.thumbs {
-		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t.key)}); err != nil {
-			return wrapError(EInternal, msgInternal, err)
+	// finishes; the reverse order could strand thumbnails that nothing lists. Every possible
+	// thumbnail key, not just the current pair: a stale pair of the other type may linger.
+	for _, size := range imagepolicy.ThumbnailSizes {
+		for _, ext := range keys.ThumbnailExts {
+			t := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
+			if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t)}); err != nil {
+				return wrapError(EInternal, msgInternal, err)
+			}
 		}
 	}
 	if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(k.String())}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,10 +48,6 @@ const (
 // ThumbnailCacheControl lets browsers and CDNs keep a thumbnail forever: a changed original is a
 // new upload with a new key, so a thumbnail's bytes never change under its key.
 const ThumbnailCacheControl = "public, max-age=31536000, immutable"
-
-// thumbnailExts are every extension a thumbnail can have; both are checked and cleaned up,
-// because which one an original gets depends on its content (transparency → png).
-var thumbnailExts = []string{"jpg", "png"}
 
 // objectStore is the part of S3 the processor uses.
 type objectStore interface {
@@ -142,7 +139,7 @@ func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key)
 			pipeline.Reject(pipeline.ReasonTooLarge, "%d bytes > %d", size, imagepolicy.MaxBytes), rep)
 	}
 
-	done, err := p.thumbnailsCurrent(ctx, bucket, k, etag)
+	done, present, err := p.thumbnailsCurrent(ctx, bucket, k, etag)
 	if err != nil {
 		return rep, err
 	}
@@ -181,13 +178,13 @@ func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key)
 		return p.rejectOrFail(ctx, bucket, key, k, head, err, rep)
 	}
 	rep.pixels = int64(res.Width) * int64(res.Height)
-	return p.store(ctx, bucket, key, k, head, etag, data, res, rep)
+	return p.store(ctx, bucket, key, k, head, etag, data, res, present, rep)
 }
 
 // store writes the stripped original, then the thumbnails. Thumbnails come last because their
 // existence is what "ready" means to the API: ready must imply the original is already clean.
 func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, head *s3.HeadObjectOutput,
-	etag string, data []byte, res *pipeline.Result, rep report) (report, error) {
+	etag string, data []byte, res *pipeline.Result, present []string, rep report) (report, error) {
 	if !bytes.Equal(res.Original, data) {
 		contentType := deref(head.ContentType)
 		if contentType == "" {
@@ -231,8 +228,8 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 		}
 	}
 	// A replaced original can change between opaque and transparent: the pair of the other
-	// extension, if any, describes old bytes and must not outlive them.
-	for _, ext := range thumbnailExts {
+	// extension, if there is one, describes old bytes and must not outlive them.
+	for _, ext := range present {
 		if len(res.Thumbnails) == 0 || ext == res.Thumbnails[0].Ext {
 			continue
 		}
@@ -286,7 +283,7 @@ func (p *Processor) quarantine(ctx context.Context, bucket, key string, k keys.K
 	}
 	var derived []string
 	for _, size := range imagepolicy.ThumbnailSizes {
-		for _, ext := range thumbnailExts {
+		for _, ext := range keys.ThumbnailExts {
 			derived = append(derived, keys.ThumbnailKey(k.Scenario, k.ID, size, ext))
 		}
 	}
@@ -299,32 +296,36 @@ func (p *Processor) quarantine(ctx context.Context, bucket, key string, k keys.K
 }
 
 // thumbnailsCurrent reports whether both thumbnails of one extension exist and were made from the
-// original with this ETag.
-func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys.Key, etag string) (bool, error) {
-	for _, ext := range thumbnailExts {
-		current := true
+// original with this ETag, and which extensions have thumbnails at all (so a stale pair can be
+// removed later without blind deletes).
+func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys.Key, etag string) (current bool, present []string, err error) {
+	for _, ext := range keys.ThumbnailExts {
+		pair := true
 		for i, size := range imagepolicy.ThumbnailSizes {
 			tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
 			h, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &tkey})
 			if notThere(err) {
-				current = false
+				pair = false
 				if i == 0 {
 					break // the usual case for a new upload: one HEAD per extension
 				}
 				continue
 			}
 			if err != nil {
-				return false, fmt.Errorf("head %s: %w", tkey, err)
+				return false, nil, fmt.Errorf("head %s: %w", tkey, err)
+			}
+			if !slices.Contains(present, ext) {
+				present = append(present, ext)
 			}
 			if h.Metadata[MetaSourceETag] != etag {
-				current = false
+				pair = false
 			}
 		}
-		if current {
-			return true, nil
+		if pair {
+			return true, present, nil
 		}
 	}
-	return false, nil
+	return false, present, nil
 }
 
 // get reads at most limit bytes of the object version with the given ETag.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -31,20 +30,16 @@ type ReconcileSummary struct {
 }
 
 // Pending lists everything under prefix in O(pages) calls and returns the originals that lack a
-// complete thumbnail pair (both sizes, one extension, none older than the original — the API's
-// definition of ready) and were last modified more than grace ago, and the orphaned thumbnails.
+// processed result (keys.ThumbnailSet.Ready: the API's definition of ready too) and were last
+// modified more than grace ago, and the orphaned thumbnails.
 // It does not look at source-etag: Process does, for the few it is handed.
 func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace time.Duration) (Sweep, error) {
 	var sw Sweep
-	type orig struct {
-		key      string
+	type listed struct {
 		k        keys.Key
 		modified time.Time
 	}
-	var origs []orig
-	thumbs := map[string]time.Time{} // thumbnail key → last modified
-	originals := map[string]bool{}   // scenario + "/" + id
-
+	var origs, thumbs []listed
 	pages := s3.NewListObjectsV2Paginator(p.S3, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -53,51 +48,45 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 		}
 		for _, obj := range page.Contents {
 			sw.Listed++
-			key := deref(obj.Key)
-			k, err := keys.Parse(key)
+			k, err := keys.Parse(deref(obj.Key))
 			switch {
 			case err != nil:
 			case k.Kind == keys.Thumbnail:
-				thumbs[key] = deref(obj.LastModified)
+				thumbs = append(thumbs, listed{k, deref(obj.LastModified)})
 			case k.Kind == keys.Original:
-				origs = append(origs, orig{key: key, k: k, modified: deref(obj.LastModified)})
-				originals[k.Scenario+"/"+k.ID] = true
+				origs = append(origs, listed{k, deref(obj.LastModified)})
 			}
 		}
 	}
+	// An upload is identified by scenario and ID; its thumbnails' extension is not the original's.
+	upload := func(k keys.Key) string { return k.Scenario + "/" + k.ID }
+	sets := map[string]keys.ThumbnailSet{}
+	for _, t := range thumbs {
+		if sets[upload(t.k)] == nil {
+			sets[upload(t.k)] = keys.ThumbnailSet{}
+		}
+		sets[upload(t.k)].Add(t.k, t.modified)
+	}
 	cutoff := p.Now().Add(-grace)
+	hasOriginal := map[string]bool{}
 	for _, o := range origs {
+		hasOriginal[upload(o.k)] = true
 		switch {
-		case hasThumbnailPair(thumbs, o.k, o.modified):
+		case sets[upload(o.k)].Ready(o.modified):
 			sw.Complete++
 		case o.modified.After(cutoff):
 			sw.Young++
 		default:
-			sw.Pending = append(sw.Pending, o.key)
+			sw.Pending = append(sw.Pending, o.k.String())
 		}
 	}
-	for key, modified := range thumbs {
-		k, _ := keys.Parse(key)
-		if !originals[k.Scenario+"/"+k.ID] && !modified.After(cutoff) {
-			sw.Orphans = append(sw.Orphans, key)
+	for _, t := range thumbs {
+		if !hasOriginal[upload(t.k)] && !t.modified.After(cutoff) {
+			sw.Orphans = append(sw.Orphans, t.k.String())
 		}
 	}
 	slices.Sort(sw.Orphans)
 	return sw, nil
-}
-
-func hasThumbnailPair(thumbs map[string]time.Time, k keys.Key, original time.Time) bool {
-	for _, ext := range thumbnailExts {
-		pair := true
-		for _, size := range imagepolicy.ThumbnailSizes {
-			modified, ok := thumbs[keys.ThumbnailKey(k.Scenario, k.ID, size, ext)]
-			pair = pair && ok && !modified.Before(original)
-		}
-		if pair {
-			return true
-		}
-	}
-	return false
 }
 
 // Reconcile processes the originals that Pending finds: the answer to lost events and to POST

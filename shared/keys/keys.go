@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,10 @@ const (
 	thumbDir = "thumbnails/"
 	metaDir  = "_meta/"
 )
+
+// ThumbnailExts are the extensions a thumbnail can have: JPEG, or PNG where the source has
+// transparency.
+var ThumbnailExts = []string{"jpg", "png"}
 
 // Kind tells which part of the layout a key belongs to.
 type Kind int
@@ -143,7 +148,7 @@ func Parse(s string) (Key, error) {
 	case strings.HasPrefix(rest, thumbDir):
 		name := strings.TrimPrefix(rest, thumbDir)
 		stem, ext, ok := splitExt(name)
-		if !ok || (ext != "jpg" && ext != "png") {
+		if !ok || !slices.Contains(ThumbnailExts, ext) {
 			return bad("thumbnail extension")
 		}
 		i := strings.LastIndexByte(stem, '_')

@@ -3,6 +3,7 @@ package keys
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 const id = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -83,5 +84,50 @@ func TestListingPrefixes(t *testing.T) {
 	}
 	if Filename(OriginalKey("1", id, "png")) != id+".png" {
 		t.Fatal(Filename(OriginalKey("1", id, "png")))
+	}
+}
+
+func TestThumbnailSetReady(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	thumb := func(size int, ext string) Key {
+		return Key{Kind: Thumbnail, Scenario: "1", ID: id, Size: size, Ext: ext}
+	}
+	tests := []struct {
+		name string
+		add  func(ThumbnailSet)
+		want bool
+	}{
+		{"none", func(ThumbnailSet) {}, false},
+		{"one size", func(s ThumbnailSet) { s.Add(thumb(320, "jpg"), t0) }, false},
+		{"both, same second as the original", func(s ThumbnailSet) {
+			s.Add(thumb(320, "jpg"), t0)
+			s.Add(thumb(1280, "jpg"), t0)
+		}, true},
+		{"both, one older than the original", func(s ThumbnailSet) {
+			s.Add(thumb(320, "jpg"), t0.Add(-time.Second))
+			s.Add(thumb(1280, "jpg"), t0)
+		}, false},
+		{"a stale pair and a newer one", func(s ThumbnailSet) {
+			s.Add(thumb(320, "png"), t0.Add(time.Second))
+			s.Add(thumb(320, "jpg"), t0.Add(-time.Hour))
+			s.Add(thumb(1280, "jpg"), t0.Add(-time.Hour))
+			s.Add(thumb(1280, "png"), t0.Add(time.Second))
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ThumbnailSet{}
+			tt.add(s)
+			if got := s.Ready(t0); got != tt.want {
+				t.Fatalf("Ready = %v, want %v (%v)", got, tt.want, s)
+			}
+		})
+	}
+	s := ThumbnailSet{}
+	s.Add(thumb(320, "jpg"), t0)
+	s.Add(thumb(320, "png"), t0.Add(time.Second))
+	s.Add(thumb(320, "jpg"), t0) // an older one listed later does not win
+	if s[320].Key != ThumbnailKey("1", id, 320, "png") {
+		t.Fatalf("newest 320 = %s", s[320].Key)
 	}
 }
