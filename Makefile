@@ -25,8 +25,7 @@ run: tools build
 
 ## token: print a token for ROLE (professor, student, admin), signed with the local stack's secret
 token:
-	@mkdir -p .local && [ -s .local/jwt-secret ] || (head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > .local/jwt-secret)
-	@JWT_SECRET=$$(cat .local/jwt-secret) go run ./api/cmd/medicpx-api token -role "$(ROLE)"
+	@go run ./infra/cmd/medicpx-local token -role "$(ROLE)"
 
 ## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium
 test: tools

@@ -126,8 +126,8 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	return Principal{Subject: c.Subject, Roles: c.roles()}, nil
 }
 
-// SignHS256 issues a token the way the platform's backend does; used by `medicpx-api token` for
-// the local stack and by tests.
+// SignHS256 issues a token the way the platform's backend does; used by `make token` for the
+// local stack and by tests.
 func SignHS256(secret []byte, subject, role string, ttl time.Duration, now time.Time) (string, error) {
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"medicpx/api"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
 	"medicpx/shared/versity"
@@ -74,7 +75,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 			}
 		}
 	}
-	secret, err := loadSecret(filepath.Join(o.DataDir, "jwt-secret"))
+	secret, err := LoadSecret(o.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -168,15 +169,12 @@ func (st *Stack) spawn(bin string, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// Token signs a token for role with the stack's secret.
-func (st *Stack) Token(role string) (string, error) {
-	cmd := exec.Command(st.opts.APIBin, "token", "-role", role)
-	cmd.Env = st.Env
-	out, err := cmd.Output()
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
+// Token signs a token for role with the stack's secret, as `make token` does.
+func (st *Stack) Token(role string) (string, error) { return Token(st.Secret, role) }
+
+// Token signs a 12-hour token for role with a local stack's secret.
+func Token(secret, role string) (string, error) {
+	return api.SignHS256([]byte(secret), "local-"+role, role, 12*time.Hour, time.Now())
 }
 
 // Stop ends everything it started, in reverse order (the receiver last: versitygw notifies it
@@ -222,9 +220,10 @@ func waitHTTP(ctx context.Context, url string) error {
 	}
 }
 
-// loadSecret reads the local stack's JWT secret, creating a random one on first use: no secret is
-// ever committed, and tokens stay valid across restarts.
-func loadSecret(path string) (string, error) {
+// LoadSecret reads the JWT secret of the local stack whose data lives in dataDir, creating a random
+// one on first use: no secret is ever committed, and tokens stay valid across restarts.
+func LoadSecret(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "jwt-secret")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return strings.TrimSpace(string(b)), nil
 	}

@@ -1,14 +1,11 @@
 // Command medicpx-api serves the patient-image API: as a local HTTP server, or, when
 // AWS_LAMBDA_RUNTIME_API is set, behind API Gateway (HTTP API, payload v2) with the same router.
-//
-//	medicpx-api                 serve (env: see README)
-//	medicpx-api token -role R   print a token signed with JWT_SECRET (local stack and tests)
+// Configuration comes from the environment (see README).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,9 +24,6 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "token" {
-		os.Exit(token(os.Args[2:]))
-	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		log.Error("api stopped", "error", err)
@@ -75,29 +69,4 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	return nil
-}
-
-func token(args []string) int {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	role := fs.String("role", "professor", "role claim: admin, professor or student")
-	sub := fs.String("sub", "", "subject (default: local-<role>)")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	secret := os.Getenv("JWT_SECRET")
-	if secret == "" {
-		fmt.Fprintln(os.Stderr, "token: JWT_SECRET is not set")
-		return 2
-	}
-	if *sub == "" {
-		*sub = "local-" + *role
-	}
-	tok, err := api.SignHS256([]byte(secret), *sub, *role, *ttl, time.Now())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "token:", err)
-		return 1
-	}
-	fmt.Println(tok)
-	return 0
 }
