@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -89,10 +90,12 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 			st = nil
 		}
 	}()
-	st.Env = append(os.Environ(),
-		"S3_ENDPOINT="+st.S3URL, "S3_BUCKET="+o.Bucket, "S3_PATH_STYLE=true", "AWS_REGION="+region,
-		"AWS_ACCESS_KEY_ID="+accessKey, "AWS_SECRET_ACCESS_KEY="+secretKey,
-		"AWS_EC2_METADATA_DISABLED=true", "JWT_SECRET="+secret,
+	s3opts := versity.Options{
+		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
+		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
+	}
+	st.Env = append(append(os.Environ(), s3opts.Env(o.Bucket)...),
+		"JWT_SECRET="+secret,
 		"API_ADDR="+o.APIAddr, "PROCESSOR_ADDR="+o.ProcessorAddr,
 		"CORS_ORIGINS="+strings.Join(o.WebOrigins, ","),
 		"RECONCILE_GRACE=5s",
@@ -104,10 +107,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if err := waitHTTP(ctx, st.ProcessorURL+"/healthz"); err != nil {
 		return st, fmt.Errorf("processor: %w", err)
 	}
-	st.s3srv, err = versity.Start(ctx, versity.Options{
-		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
-		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
-	})
+	st.s3srv, err = versity.Start(ctx, s3opts)
 	if err != nil {
 		return st, err
 	}
@@ -116,9 +116,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		return st, err
 	}
 	st.S3, err = s3client.New(ctx, cfg.S3, func(so *s3.Options) {
-		so.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}, nil
-		})
+		so.Credentials = credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")
 	})
 	if err != nil {
 		return st, err

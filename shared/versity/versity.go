@@ -170,15 +170,17 @@ func (s *Server) Stop() error {
 	return nil
 }
 
-// Env returns the environment variables that point this project's binaries at the server.
-func (s *Server) Env(bucket string) []string {
+// Env returns the environment variables that point this project's binaries at the server these
+// options describe (Addr must be set; Start fills it in when it picks a free port).
+func (o Options) Env(bucket string) []string {
 	return []string{
-		"S3_ENDPOINT=" + s.Endpoint,
+		"S3_ENDPOINT=http://" + o.Addr,
 		"S3_BUCKET=" + bucket,
 		"S3_PATH_STYLE=true",
-		"AWS_REGION=" + s.Options.Region,
-		"AWS_ACCESS_KEY_ID=" + s.Options.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + s.Options.SecretKey,
+		"AWS_REGION=" + o.Region,
+		"AWS_ACCESS_KEY_ID=" + o.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + o.SecretKey,
+		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
 

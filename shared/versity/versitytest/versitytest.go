@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,15 +48,14 @@ func Start(tb testing.TB, webhook string) *Env {
 		tb.Fatalf("versitygw: %v", err)
 	}
 	tb.Cleanup(func() { srv.Stop() })
-	vars := srv.Env(Bucket)
+	vars := srv.Options.Env(Bucket)
 	cfg, err := config.LoadProcessor(versity.Getenv(vars))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, kv := range vars[len(vars)-2:] { // the credentials, for the default AWS chain
-		k, v, _ := strings.Cut(kv, "=")
-		tb.Setenv(k, v)
-	}
+	// Clients built with the default AWS chain (s3client.New) find the credentials here.
+	tb.Setenv("AWS_ACCESS_KEY_ID", srv.Options.AccessKey)
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", srv.Options.SecretKey)
 	client, err := s3client.New(ctx, cfg.S3)
 	if err != nil {
 		tb.Fatal(err)
