@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -316,7 +317,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	rec, _ := json.Marshal(pinRecord{S3Key: k.String(), PinnedBy: principalFrom(ctx).Subject, PinnedAt: s.Now().UTC().Format(time.RFC3339)})
 	_, err = s.store.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
-		Body: strings.NewReader(string(rec)), ContentType: aws.String("application/json"),
+		Body: bytes.NewReader(rec), ContentType: aws.String("application/json"),
 	})
 	if err != nil {
 		return wrapError(EInternal, msgInternal, err)
