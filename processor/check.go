@@ -13,7 +13,8 @@ import (
 )
 
 // CheckFiles runs the pipeline on local files, with the same limits as Process, and prints
-// one line per file: "FILE: ready WxH" or "FILE: rejected REASON (detail)". With outDir it also
+// one line per file: "FILE: ready WxH" (with ", removed PARTS: SENTENCE" when parts a phone
+// appended were cut off) or "FILE: rejected REASON (detail)". With outDir it also
 // writes what would be stored: the stripped original under its own name and the thumbnails as
 // NAME_SIZE.EXT. A rejection is an answer, not an error; the error reports files that could not
 // be read or written, after all files were tried.
@@ -42,7 +43,12 @@ func checkFile(w io.Writer, outDir, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	fmt.Fprintf(w, "%s: ready %dx%d\n", path, res.Width, res.Height)
+	if len(res.Removed) > 0 {
+		fmt.Fprintf(w, "%s: ready %dx%d, removed %s: %s\n", path, res.Width, res.Height,
+			imagepolicy.JoinRemoved(res.Removed), imagepolicy.RemovedSentence(res.Removed))
+	} else {
+		fmt.Fprintf(w, "%s: ready %dx%d\n", path, res.Width, res.Height)
+	}
 	if outDir == "" {
 		return nil
 	}

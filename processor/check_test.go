@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"medicpx/shared/phonesamples"
 )
 
 func TestCheckFiles(t *testing.T) {
@@ -51,6 +53,17 @@ func TestCheckFiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a phone photo says what was removed", func(t *testing.T) {
+		dir := phonesamples.Dir(t)
+		var buf bytes.Buffer
+		path := filepath.Join(dir, "pixel6_ultrahdr.jpg")
+		if err := CheckFiles(&buf, "", []string{path}); err != nil {
+			t.Fatal(err)
+		}
+		if want := path + ": ready 1512x2688, removed hdr_gain_map: HDR 정보는 빼고 일반 사진으로 저장했습니다.\n"; buf.String() != want {
+			t.Errorf("printed %q, want %q", buf.String(), want)
+		}
+	})
 	t.Run("unreadable file is an error, the others are still checked", func(t *testing.T) {
 		var buf bytes.Buffer
 		err := CheckFiles(&buf, "", []string{filepath.Join(dir, "missing.jpg"), filepath.Join(dir, "valid/still.gif")})

@@ -24,3 +24,30 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJPEGTrailer: whatever follows a JPEG's primary image, the classifier never panics, and it
+// accepts a trailer only with a reason: padding alone means zero bytes, and anything else names
+// what was appended. Seed corpus: testdata/fuzz/FuzzJPEGTrailer (TestTrailerFuzzCorpus -update).
+func FuzzJPEGTrailer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := jpegLayout(data)
+		if err != nil || l.end >= len(data) {
+			return
+		}
+		removed, err := classifyJPEGTrailer(data, l.end)
+		if err != nil {
+			if removed != nil {
+				t.Fatal("removed parts alongside an error")
+			}
+			return
+		}
+		if len(removed) == 0 && !allZero(data[l.end:]) {
+			t.Fatalf("accepted %d non-zero trailing bytes without naming them", len(data)-l.end)
+		}
+		for _, r := range removed {
+			if r != RemovedGainMap && r != RemovedMPOFrames && r != RemovedMotionVideo {
+				t.Fatalf("unknown removed part %q", r)
+			}
+		}
+	})
+}

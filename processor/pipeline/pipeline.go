@@ -68,4 +68,7 @@ type Result struct {
 	Frames        int    // 1 for still images
 	Original      []byte // the original with identifying metadata removed, pixels untouched
 	Thumbnails    []Thumbnail
+	// Removed names the parts of the upload that were cut off and not stored (RemovedGainMap,
+	// RemovedMPOFrames, RemovedMotionVideo), so a professor can be told; nil when nothing was.
+	Removed []string
 }

@@ -59,16 +59,29 @@ func Run(data []byte, ext string) (*Result, error) {
 		return nil, Reject(ReasonUnsupported, "animated WebP")
 	}
 
-	img, err := f.decode(data)
+	// What follows a JPEG's primary image is never decoded: a phone's gain map, stereo frame or
+	// video is cut off here if the primary declares it (see classifyJPEGTrailer).
+	primary := data
+	if layoutErr == nil && l.end < len(data) {
+		primary = data[:l.end]
+	}
+	img, err := f.decode(primary)
 	if err != nil {
 		return nil, Reject(ReasonCorrupt, "decode: %v", err)
 	}
 	if layoutErr != nil {
 		return nil, Reject(ReasonCorrupt, "structure: %v", layoutErr)
 	}
+	var removed []string
 	if extra := len(data) - l.end; extra > 0 {
-		return nil, Reject(ReasonTrailingData, "%d bytes after the end of the image", extra)
+		if t.MIME != "image/jpeg" {
+			return nil, Reject(ReasonTrailingData, "%d bytes after the end of the image", extra)
+		}
+		if removed, err = classifyJPEGTrailer(data, l.end); err != nil {
+			return nil, Reject(ReasonTrailingData, "%v", err)
+		}
 	}
+	data = primary
 
 	stripped, err := metastrip.Strip(data, t.MIME)
 	if err != nil {
@@ -96,6 +109,7 @@ func Run(data []byte, ext string) (*Result, error) {
 		Frames:     max(l.frames, 1),
 		Original:   stripped,
 		Thumbnails: thumbs,
+		Removed:    removed,
 	}, nil
 }
 

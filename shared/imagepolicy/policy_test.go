@@ -58,3 +58,30 @@ func TestCheckDimensions(t *testing.T) {
 		}
 	}
 }
+
+func TestRemovedSentence(t *testing.T) {
+	tests := []struct {
+		parts []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"unknown"}, ""},
+		{[]string{RemovedGainMap}, "HDR 정보는 빼고 일반 사진으로 저장했습니다."},
+		{[]string{RemovedMotionVideo, RemovedGainMap}, "HDR 정보는 빼고 일반 사진으로 저장했습니다. 모션 포토에 붙은 짧은 동영상은 빼고 사진만 저장했습니다."},
+	}
+	for _, tt := range tests {
+		if got := RemovedSentence(tt.parts); got != tt.want {
+			t.Errorf("RemovedSentence(%q) = %q; want %q", tt.parts, got, tt.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                                     "",
+		"hdr_gain_map":                         "hdr_gain_map",
+		"mpo_frames,motion_photo_video":        "mpo_frames,motion_photo_video",
+		"hdr_gain_map,<script>,hdr_gain_map,x": "hdr_gain_map",
+	} {
+		if got := JoinRemoved(SplitRemoved(in)); got != want {
+			t.Errorf("SplitRemoved(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
