@@ -21,41 +21,88 @@ var staffRoles = []string{"admin", "professor"}
 // Principal is who is asking, as the token says.
 type Principal struct {
 	Subject string
-	Roles   []string
+	// Staff is decided once, by staffClaims, when the token is verified.
+	Staff bool
 }
 
 // IsStaff reports whether p may upload, pin and delete.
-func (p Principal) IsStaff() bool {
-	return slices.ContainsFunc(p.Roles, func(r string) bool { return slices.Contains(staffRoles, r) })
-}
+func (p Principal) IsStaff() bool { return p.Staff }
 
-// claims accepts the role as "role" (string) or "roles" (string or array), as the platform's
-// backend and Cognito groups issue them.
+// claims carries the role as "role" (a string, as the platform's backend issues it) and/or
+// "roles" (an array of strings, e.g. identity-provider groups). Both are kept raw so that
+// staffClaims sees their JSON types: a "roles" that is a string is not an array.
 type claims struct {
 	jwt.RegisteredClaims
-	Role  string `json:"role,omitempty"`
-	Roles any    `json:"roles,omitempty"`
+	Role  any `json:"role,omitempty"`
+	Roles any `json:"roles,omitempty"`
 }
 
-func (c *claims) roles() []string {
-	var out []string
-	if c.Role != "" {
-		out = append(out, c.Role)
+// staffClaims is the one rule for role claims (README, "Authentication"):
+//
+//   - a role name matches only exactly, after ASCII-only case folding: "Admin" is admin, but
+//     "admin " (space), an NBSP-padded "admin" and "ADMİN" (dotted capital İ, which Unicode
+//     folding turns into "admin") are not. Nothing is trimmed or normalised, because every
+//     extra rule is one more way for a crafted claim to become "admin";
+//   - "role" must be a string and "roles" an array of strings; a claim of any other shape (a
+//     string "roles", a number, an array holding a non-string) makes the token a reader;
+//   - every role claim the token carries must grant staff: "role" must name a staff role, and
+//     "roles" must contain one. So {"role":"student","roles":["professor"]} is a student: when
+//     the claims disagree, the safe reading wins.
+//
+// A token without either claim is a reader.
+func (c *claims) staff() bool {
+	if c.Role == nil && c.Roles == nil {
+		return false
 	}
-	switch v := c.Roles.(type) {
-	case string:
-		out = append(out, v)
-	case []any:
-		for _, r := range v {
-			if s, ok := r.(string); ok {
-				out = append(out, s)
-			}
+	if c.Role != nil {
+		r, ok := c.Role.(string)
+		if !ok || !isStaffRole(r) {
+			return false
 		}
 	}
-	for i := range out {
-		out[i] = strings.ToLower(strings.TrimSpace(out[i]))
+	if c.Roles != nil {
+		list, ok := c.Roles.([]any)
+		if !ok {
+			return false
+		}
+		granted := false
+		for _, v := range list {
+			r, ok := v.(string)
+			if !ok {
+				return false
+			}
+			granted = granted || isStaffRole(r)
+		}
+		if !granted {
+			return false
+		}
 	}
-	return out
+	return true
+}
+
+// isStaffRole compares with ASCII-only case folding. strings.EqualFold is not used: it folds
+// Unicode too, so "profeſſor" (long s, U+017F) would equal "professor".
+func isStaffRole(r string) bool {
+	return slices.ContainsFunc(staffRoles, func(s string) bool { return asciiEqualFold(r, s) })
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if asciiLower(a[i]) != asciiLower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 // Verifier checks bearer tokens. HS256 tokens are checked against the shared secret, RS256/ES256
@@ -123,7 +170,7 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 		}
 		return Principal{}, wrapError(EUnauthenticated, msgBadToken, err)
 	}
-	return Principal{Subject: c.Subject, Roles: c.roles()}, nil
+	return Principal{Subject: c.Subject, Staff: c.staff()}, nil
 }
 
 // SignHS256 issues a token the way the platform's backend does; used by `make token` for the

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -145,5 +146,78 @@ func TestVerifierWithoutJWKSRejectsRS256(t *testing.T) {
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "u", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(rk)
 	if _, err := v.Verify(tok); err == nil {
 		t.Fatal("RS256 token accepted with no JWKS configured")
+	}
+}
+
+// TestRoleClaims is the role-claim table of issue 9: only exact names after ASCII case folding are
+// staff, "roles" counts only as an array of strings, and every role claim present must grant staff.
+func TestRoleClaims(t *testing.T) {
+	v, err := NewVerifier(context.Background(), config.JWT{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	tests := []struct {
+		name   string
+		claims string // JSON members added to sub and exp
+		staff  bool
+	}{
+		{"professor", `"role":"professor"`, true},
+		{"admin", `"role":"admin"`, true},
+		{"ASCII upper case", `"role":"PROFESSOR"`, true},
+		{"ASCII mixed case", `"role":"AdMiN"`, true},
+		{"roles array", `"roles":["viewer","admin"]`, true},
+		{"roles array upper case", `"roles":["Professor"]`, true},
+		{"role and roles agree", `"role":"admin","roles":["professor"]`, true},
+		{"student", `"role":"student"`, false},
+		{"no role", ``, false},
+		{"dotted capital I", `"role":"ADMİN"`, false},
+		{"dotless small i", `"role":"admın"`, false},
+		{"long s", `"role":"profeſſor"`, false},
+		{"dotted capital I in roles", `"roles":["viewer","ADMİN"]`, false},
+		{"trailing space", `"role":"admin "`, false},
+		{"leading space", `"role":" admin"`, false},
+		{"NBSP padded", `"role":"\u00a0admin\u00a0"`, false},
+		{"tab", `"role":"admin\t"`, false},
+		{"zero-width space", `"role":"ad\u200bmin"`, false},
+		{"fullwidth letters", `"role":"ａｄｍｉｎ"`, false},
+		{"NUL suffix", `"role":"admin\u0000"`, false},
+		{"empty role", `"role":""`, false},
+		{"role as array", `"role":["admin"]`, false},
+		{"role as number", `"role":1`, false},
+		{"string roles", `"roles":"PROFESSOR"`, false},
+		{"student with string roles", `"role":"student","roles":"PROFESSOR"`, false},
+		{"student with roles array", `"role":"student","roles":["professor"]`, false},
+		{"admin with roles lacking staff", `"role":"admin","roles":["viewer"]`, false},
+		{"admin with string roles", `"role":"admin","roles":"admin"`, false},
+		{"roles with a non-string", `"roles":["admin",1]`, false},
+		{"roles with an object", `"roles":[{"name":"admin"}]`, false},
+		{"roles empty", `"roles":[]`, false},
+		{"roles null", `"roles":null`, false},
+		{"comma-joined roles", `"roles":["admin,professor"]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"sub":"u1","exp":%d`, exp)
+			if tt.claims != "" {
+				body += "," + tt.claims
+			}
+			body += "}"
+			if !json.Valid([]byte(body)) {
+				t.Fatalf("test claims are not JSON: %s", body)
+			}
+			head := b64([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + b64([]byte(body))
+			sig, err := jwt.SigningMethodHS256.Sign(head, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := v.Verify(head + "." + b64(sig))
+			if err != nil {
+				t.Fatalf("Verify %s: %v", body, err)
+			}
+			if p.IsStaff() != tt.staff {
+				t.Errorf("%s: staff = %v, want %v", body, p.IsStaff(), tt.staff)
+			}
+		})
 	}
 }

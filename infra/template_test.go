@@ -532,6 +532,12 @@ func TestJwtVerifierIsRequired(t *testing.T) {
 		{map[string]string{"AllowedOrigins": "https://a.example"}, false},
 		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt"}, true},
 		{map[string]string{"AllowedOrigins": "https://a.example", "JwtJwksUrl": "https://idp.example/jwks.json"}, true},
+		// RequireJwtIssuerAudience is the one switch that makes iss and aud mandatory.
+		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt", "RequireJwtIssuerAudience": "true"}, false},
+		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt", "RequireJwtIssuerAudience": "true", "JwtIssuer": "https://cpx.example"}, false},
+		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt", "RequireJwtIssuerAudience": "true", "JwtAudience": "medicpx"}, false},
+		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt", "RequireJwtIssuerAudience": "true", "JwtIssuer": "https://cpx.example", "JwtAudience": "medicpx"}, true},
+		{map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "medicpx/jwt", "RequireJwtIssuerAudience": "false"}, true},
 	}
 	for _, c := range cases {
 		d := deploy(t, raw, c.params)

@@ -42,6 +42,11 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.JWT.Issuer == "" && cfg.JWT.Audience == "" {
+		// Any token signed with the secret is then accepted, including ones the same secret signs
+		// for another service; the template's RequireJwtIssuerAudience makes both mandatory.
+		log.Warn("JWT_ISSUER and JWT_AUDIENCE are both unset: tokens are not checked for issuer or audience")
+	}
 	verifier, err := api.NewVerifier(ctx, cfg.JWT)
 	if err != nil {
 		return err
