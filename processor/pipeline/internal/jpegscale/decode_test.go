@@ -180,24 +180,24 @@ func progressive(data []byte) bool {
 	return false
 }
 
-// lossyBounds are how far a progressive image reduced by 4 or 8, which keeps only some of its
-// coefficients (see keptByScale), may be from image/jpeg's output box-averaged, per channel: the
-// mean absolute difference, the worst pixel, and the share of pixels off by more than the 1 of
-// rounding. The dropped coefficients cancel out of every box in exact arithmetic; what is left
-// is where image/jpeg clips a pixel to [0, 255]: the dropped coefficients moved that pixel, so
-// the clipping, and the box mean, differ. In the worst file here (the q50 libjpeg frames, hard
-// black/white edges with ringing) this measured a mean of 0.80, one pixel off by 25.1 and 8.9% of
-// pixels off by more than 1 at 1/4, and 0.18, 2.8 and 5.3% at 1/8. On the two progressive
-// 5120x2880 sample photos of the benchmark no pixel is off by more than 1, as for baseline files.
+// lossyBounds are how far a reduced image may be from image/jpeg's output box-averaged, per
+// channel: the mean absolute difference, the worst pixel, and the share of pixels off by more
+// than the 1 of rounding. The reduced decode is the box mean of the unclipped inverse transform,
+// computed from the coefficients (see scaledIDCT), clipped once; image/jpeg clips every pixel to
+// [0, 255] first. Where a block rings past black or white the two differ. On these files (the
+// worst are the q50 libjpeg frames and the RGB one: hard black/white edges with ringing) this
+// measured at most a mean of 0.43, one pixel off by 14.0 and 7.2% of pixels off by more than 1 at
+// 1/2; 0.47, 8.0 and 11% at 1/4; 0.49, 4.2 and 15% at 1/8. Photos seldom clip: the pipeline's
+// thumbnails are held to a full-resolution decode on real phone photos (TestThumbnailsMatchFullDecode).
 var lossyBounds = map[int]struct{ mean, worst, over1 float64 }{
-	4: {mean: 1, worst: 26, over1: 0.10},
-	8: {mean: 0.5, worst: 3, over1: 0.06},
+	2: {mean: 0.6, worst: 16, over1: 0.09},
+	4: {mean: 0.6, worst: 10, over1: 0.13},
+	8: {mean: 0.6, worst: 5, over1: 0.17},
 }
 
 // TestDecodeScaledMatchesImageJPEG: at every scale, the result has image/jpeg's type and the
-// reduced size, and its pixels are image/jpeg's full decode box-averaged (mean absolute
-// difference at most 2 per channel, no pixel off by more than 1, except for progressive images
-// at 1/4 and 1/8: see lossyBounds). At scale 1 it is image/jpeg's output exactly.
+// reduced size, and its pixels are image/jpeg's full decode box-averaged, within lossyBounds. At
+// scale 1 it is image/jpeg's output exactly.
 func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 	for _, f := range testFiles(t) {
 		ref, err := jpeg.Decode(bytes.NewReader(f.data))
@@ -228,8 +228,7 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 					t.Fatalf("bounds %v, want %v", gb, wantB)
 				}
 				means := boxMeans(ref, want)
-				bound, lossy := lossyBounds[want]
-				lossy = lossy && progressive(f.data)
+				bound := lossyBounds[want]
 				var diff, worst, over1 [4]float64
 				for y := range gb.Dy() {
 					for x := range gb.Dx() {
@@ -250,18 +249,14 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 				}
 				n := float64(gb.Dx() * gb.Dy())
 				for i, d := range diff {
-					if mean := d / n; mean > 2 || lossy && mean > bound.mean {
+					if want == 1 {
+						continue // compared exactly above
+					}
+					if mean := d / n; mean > bound.mean {
 						t.Errorf("channel %d: mean absolute difference %.2f", i, mean)
 					}
-					switch {
-					case lossy:
-						if worst[i] > bound.worst || over1[i]/n > bound.over1 {
-							t.Errorf("channel %d: a pixel differs by %.1f, %.1f%% by more than 1", i, worst[i], 100*over1[i]/n)
-						}
-					case worst[i] > 1:
-						// The decoder averages the very pixels image/jpeg outputs: only the
-						// rounding of a box mean may differ.
-						t.Errorf("channel %d: a pixel differs by %.1f", i, worst[i])
+					if worst[i] > bound.worst || over1[i]/n > bound.over1 {
+						t.Errorf("channel %d: a pixel differs by %.1f, %.1f%% by more than 1", i, worst[i], 100*over1[i]/n)
 					}
 				}
 			})

@@ -148,6 +148,12 @@ type decoder struct {
 	progReduced [maxComponents]*reducedStore
 	huff        [maxTc + 1][maxTh + 1]huffman
 	quant       [maxTq + 1]block // Quantization tables, in zig-zag order.
+	// quant2x2 are the quantization tables premultiplied by the 2 x 2 scaled inverse DCT (see
+	// scaledIDCT2x2), made when first needed after each DQT.
+	quant2x2 [maxTq + 1]struct {
+		valid bool
+		w     [blockSize]int
+	}
 	tmp         [2 * blockSize]byte
 }
 
@@ -464,6 +470,7 @@ loop:
 				d.quant[tq][i] = int32(d.tmp[2*i])<<8 | int32(d.tmp[2*i+1])
 			}
 		}
+		d.quant2x2[tq].valid = false
 	}
 	if n != 0 {
 		return FormatError("DQT has wrong length")

@@ -551,6 +551,20 @@ func (d *decoder) blockScale(compIndex int) (sx, sy int) {
 // to the image, averaged down by d.scale.
 func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 	qt := &d.quant[d.comp[compIndex].tq]
+	if d.scale > 1 {
+		if dst, stride, ax, ay := d.scaledTarget(bx, by, compIndex); dst != nil {
+			switch {
+			case ax.n == 2 && ay.n == 2:
+				scaledIDCT2x2(b, d.premultiplied2x2(d.comp[compIndex].tq), dst, stride)
+			case ax.n == 1 && ay.n == 1:
+				// The mean of the whole block is its DC term over 8.
+				dst[0] = clampLevel(boxRound(int(b[0])*int(qt[0])*(1<<(2*idctFracBits-3))))
+			default:
+				scaledIDCT(b, qt, ax, ay, dst, stride)
+			}
+			return nil
+		}
+	}
 	for zig := 0; zig < blockSize; zig++ {
 		b[unzig[zig]] *= qt[zig]
 	}
@@ -561,22 +575,9 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 	// (see makeImg).
 	hr, vr := d.subsampling(compIndex)
 	pw, ph := 8*hr/s, 8*vr/s
-	dst, stride := []byte(nil), 0
-	if d.nComp == 1 {
-		dst, stride = d.img1.Pix[ph*by*d.img1.Stride+pw*bx:], d.img1.Stride
-	} else {
-		switch compIndex {
-		case 0:
-			dst, stride = d.img3.Y[ph*by*d.img3.YStride+pw*bx:], d.img3.YStride
-		case 1:
-			dst, stride = d.img3.Cb[ph*by*d.img3.CStride+pw*bx:], d.img3.CStride
-		case 2:
-			dst, stride = d.img3.Cr[ph*by*d.img3.CStride+pw*bx:], d.img3.CStride
-		case 3:
-			dst, stride = d.blackPix[ph*by*d.blackStride+pw*bx:], d.blackStride
-		default:
-			return UnsupportedError("too many components")
-		}
+	dst, stride := d.patch(bx, by, compIndex, pw, ph)
+	if dst == nil {
+		return UnsupportedError("too many components")
 	}
 	// Level shift by +128 and clip to [0, 255], as image/jpeg does before storing: the boxes
 	// below then average exactly the pixels image/jpeg would output.
@@ -640,6 +641,43 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 		}
 	}
 	return nil
+}
+
+// patch is where block (bx, by) of the component goes in the output, as a pw x ph patch; nil for
+// a component index past the fourth.
+func (d *decoder) patch(bx, by, compIndex, pw, ph int) ([]byte, int) {
+	if d.nComp == 1 {
+		return d.img1.Pix[ph*by*d.img1.Stride+pw*bx:], d.img1.Stride
+	}
+	switch compIndex {
+	case 0:
+		return d.img3.Y[ph*by*d.img3.YStride+pw*bx:], d.img3.YStride
+	case 1:
+		return d.img3.Cb[ph*by*d.img3.CStride+pw*bx:], d.img3.CStride
+	case 2:
+		return d.img3.Cr[ph*by*d.img3.CStride+pw*bx:], d.img3.CStride
+	case 3:
+		return d.blackPix[ph*by*d.blackStride+pw*bx:], d.blackStride
+	}
+	return nil, 0
+}
+
+// scaledTarget is where block (bx, by) of a reduced image goes when scaledIDCT can compute it:
+// the block lies wholly inside the image and becomes a patch of at most 8 x 8 output pixels.
+// Otherwise (edge blocks, whose boxes average only the pixels inside the image, and chroma that
+// a reduced image must replicate) dst is nil and reconstructBlock averages the pixels.
+func (d *decoder) scaledTarget(bx, by, compIndex int) (dst []byte, stride int, ax, ay *boxAxis) {
+	hr, vr := d.subsampling(compIndex)
+	pw, ph := 8*hr/d.scale, 8*vr/d.scale
+	ax, ay = boxAxisFor(pw), boxAxisFor(ph)
+	if ax == nil || ay == nil {
+		return nil, 0, nil, nil
+	}
+	if x0, y0 := (bx+1)*8*hr, (by+1)*8*vr; x0 > d.width || y0 > d.height {
+		return nil, 0, nil, nil
+	}
+	dst, stride = d.patch(bx, by, compIndex, pw, ph)
+	return dst, stride, ax, ay
 }
 
 // findRST advances past the next RST restart marker that matches expectedRST.

@@ -1,0 +1,204 @@
+package jpegscale
+
+import "math"
+
+// Scaled inverse DCTs, as libjpeg's jidctred.c: when each output pixel is the mean of a box of
+// a block's pixels, that mean is a linear function of the block's coefficients, so the reduced
+// patch is computed from them directly instead of inverse-transforming all 64 pixels and adding
+// them up. A 2-D basis function is the product of two 1-D ones, so the map is separable: across,
+// then down, each by an n x 8 matrix (n = 8, 4, 2 or 1 outputs a block). At n = 2 the columns of
+// the even frequencies 2, 4 and 6 are zero and at n = 1 only the DC column is left (see
+// keptByScale); at n = 4 frequency 4 drops out. Each matrix is symmetric about the block's
+// centre (output n-1-m is output m with the odd frequencies negated), which halves the work.
+//
+// The result is the box mean of the unclipped inverse transform, clipped once: where image/jpeg
+// clips pixels of a block to [0, 255] before the mean is taken, the two differ (see
+// TestDecodeScaledMatchesImageJPEG for the bounds).
+
+// idctFracBits is the fixed-point precision of the matrices. Sums are int (64-bit): with 12
+// bits a hostile block (int32 coefficients times 16-bit quantizers) cannot overflow them.
+const idctFracBits = 12
+
+// boxAxis is the 1-D map from 8 coefficients to n box means.
+type boxAxis struct {
+	n    int
+	even []int          // even frequencies with a non-zero column
+	odd  []int          // odd frequencies with a non-zero column
+	a    [4][8]int      // a[m][k], m < max(1, n/2): the first half; the rest by symmetry
+	need [blockSize]bool // need[k]: frequency k has a non-zero column (all of even and odd)
+}
+
+// boxAxes is indexed by log2(n): 1, 2, 4 and 8 outputs.
+var boxAxes = func() (t [4]*boxAxis) {
+	for i := range t {
+		n := 1 << i
+		ax := &boxAxis{n: n}
+		w := 8 / n
+		for m := range max(1, n/2) {
+			for k := range 8 {
+				// The mean over samples x in [m*w, m*w+w) of image/jpeg's 1-D basis function
+				// g_k(x) = c(k)/2 * cos((2x+1)kπ/16), c(0) = 1/√2, c(k) = 1.
+				c := 0.5
+				if k == 0 {
+					c = 0.5 / math.Sqrt2
+				}
+				var sum float64
+				for x := m * w; x < m*w+w; x++ {
+					sum += c * math.Cos(float64(2*x+1)*float64(k)*math.Pi/16)
+				}
+				ax.a[m][k] = int(math.Round(sum / float64(w) * (1 << idctFracBits)))
+			}
+		}
+		for k := range 8 {
+			nonZero := false
+			for m := range max(1, n/2) {
+				nonZero = nonZero || ax.a[m][k] != 0
+			}
+			if !nonZero {
+				continue
+			}
+			ax.need[k] = true
+			if k%2 == 0 {
+				ax.even = append(ax.even, k)
+			} else {
+				ax.odd = append(ax.odd, k)
+			}
+		}
+		t[i] = ax
+	}
+	return t
+}()
+
+// boxAxisFor returns the axis for n outputs, or nil when n is not 1, 2, 4 or 8.
+func boxAxisFor(n int) *boxAxis {
+	switch n {
+	case 1:
+		return boxAxes[0]
+	case 2:
+		return boxAxes[1]
+	case 4:
+		return boxAxes[2]
+	case 8:
+		return boxAxes[3]
+	}
+	return nil
+}
+
+// apply maps in[k*step], k < 8, to out[m*ostep], m < n.
+func (ax *boxAxis) apply(in []int, step int, out []int, ostep int) {
+	if ax.n == 1 {
+		out[0] = ax.a[0][0] * in[0]
+		return
+	}
+	for m := range ax.n / 2 {
+		a := &ax.a[m]
+		var e, o int
+		for _, k := range ax.even {
+			e += a[k] * in[k*step]
+		}
+		for _, k := range ax.odd {
+			o += a[k] * in[k*step]
+		}
+		out[m*ostep] = e + o
+		out[(ax.n-1-m)*ostep] = e - o
+	}
+}
+
+// zigOf is unzig's inverse: the zig-zag index of each natural-order position.
+var zigOf = func() (z [blockSize]int) {
+	for zig, nat := range unzig {
+		z[nat] = zig
+	}
+	return z
+}()
+
+// scaledIDCT dequantizes b (natural order) with qt (zig-zag order) and writes its pw x ph patch
+// of box means, level-shifted and clipped, to dst.
+func scaledIDCT(b *block, qt *block, ax, ay *boxAxis, dst []byte, stride int) {
+	pw, ph := ax.n, ay.n
+	// Across: each row v the vertical map needs becomes pw values, scaled by 1<<idctFracBits.
+	var rows [8 * 8]int // rows[v*8+m]
+	var coef [8]int
+	var nonZeroRows [8]bool
+	for v := range 8 {
+		if !ay.need[v] {
+			continue
+		}
+		any := false
+		for k := range 8 {
+			coef[k] = 0
+			if ax.need[k] {
+				if c := b[v*8+k]; c != 0 {
+					coef[k] = int(c) * int(qt[zigOf[v*8+k]])
+					any = true
+				}
+			}
+		}
+		if !any {
+			continue
+		}
+		nonZeroRows[v] = true
+		ax.apply(coef[:], 1, rows[v*8:], 1)
+	}
+	// Down: each column m, from the non-zero rows.
+	var col [8]int
+	var out [8 * 8]int // out[y*8+m]
+	for m := range pw {
+		for v := range 8 {
+			col[v] = 0
+			if nonZeroRows[v] {
+				col[v] = rows[v*8+m]
+			}
+		}
+		ay.apply(col[:], 1, out[m:], 8)
+	}
+	const half = 1 << (2*idctFracBits - 1)
+	for y := range ph {
+		row := dst[y*stride : y*stride+pw]
+		for x := range row {
+			v := (out[y*8+x]+half)>>(2*idctFracBits) + 128
+			row[x] = uint8(min(max(v, 0), 255))
+		}
+	}
+}
+
+// boxRound rounds a sum scaled by 2*idctFracBits bits to an integer.
+func boxRound(v int) int { return (v + 1<<(2*idctFracBits-1)) >> (2 * idctFracBits) }
+
+// clampLevel level-shifts a sample by +128 and clips it to a byte.
+func clampLevel(v int) uint8 { return uint8(min(max(v+128, 0), 255)) }
+
+// premultiplied2x2 is quantization table tq in natural order, each entry multiplied by the 2 x 2
+// matrices' first-half entries for its two frequencies: scaledIDCT2x2 then needs one multiply
+// per coefficient.
+func (d *decoder) premultiplied2x2(tq uint8) *[blockSize]int {
+	p := &d.quant2x2[tq]
+	if !p.valid {
+		a := &boxAxes[1].a[0]
+		for nat := range blockSize {
+			p.w[nat] = int(d.quant[tq][zigOf[nat]]) * a[nat%8] * a[nat/8]
+		}
+		p.valid = true
+	}
+	return &p.w
+}
+
+// scaledIDCT2x2 is scaledIDCT for 2 x 2 outputs (a block reduced by 4 across and down): only
+// frequencies 0, 1, 3, 5 and 7 count on each axis, and the second half of each axis is the first
+// with the odd frequencies negated. w is premultiplied2x2's table.
+func scaledIDCT2x2(b *block, w *[blockSize]int, dst []byte, stride int) {
+	var left, right [8]int // per row v: the across sums for the left and right halves
+	for _, v := range [5]int{0, 1, 3, 5, 7} {
+		r := b[v*8 : v*8+8 : v*8+8]
+		q := w[v*8 : v*8+8 : v*8+8]
+		e := int(r[0]) * q[0]
+		o := int(r[1])*q[1] + int(r[3])*q[3] + int(r[5])*q[5] + int(r[7])*q[7]
+		left[v], right[v] = e+o, e-o
+	}
+	oddL := left[1] + left[3] + left[5] + left[7]
+	oddR := right[1] + right[3] + right[5] + right[7]
+	dst[0] = clampLevel(boxRound(left[0] + oddL))
+	dst[1] = clampLevel(boxRound(right[0] + oddR))
+	dst[stride] = clampLevel(boxRound(left[0] - oddL))
+	dst[stride+1] = clampLevel(boxRound(right[0] - oddR))
+}
