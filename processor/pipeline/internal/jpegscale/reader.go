@@ -154,7 +154,7 @@ type decoder struct {
 		valid bool
 		w     [blockSize]int
 	}
-	tmp         [2 * blockSize]byte
+	tmp [2 * blockSize]byte
 }
 
 // fill fills up the d.bytes.buf buffer from the underlying io.Reader. It

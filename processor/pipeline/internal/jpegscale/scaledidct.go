@@ -22,9 +22,9 @@ const idctFracBits = 12
 // boxAxis is the 1-D map from 8 coefficients to n box means.
 type boxAxis struct {
 	n    int
-	even []int          // even frequencies with a non-zero column
-	odd  []int          // odd frequencies with a non-zero column
-	a    [4][8]int      // a[m][k], m < max(1, n/2): the first half; the rest by symmetry
+	even []int           // even frequencies with a non-zero column
+	odd  []int           // odd frequencies with a non-zero column
+	a    [4][8]int       // a[m][k], m < max(1, n/2): the first half; the rest by symmetry
 	need [blockSize]bool // need[k]: frequency k has a non-zero column (all of even and odd)
 }
 

@@ -558,7 +558,7 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 				scaledIDCT2x2(b, d.premultiplied2x2(d.comp[compIndex].tq), dst, stride)
 			case ax.n == 1 && ay.n == 1:
 				// The mean of the whole block is its DC term over 8.
-				dst[0] = clampLevel(boxRound(int(b[0])*int(qt[0])*(1<<(2*idctFracBits-3))))
+				dst[0] = clampLevel(boxRound(int(b[0]) * int(qt[0]) * (1 << (2*idctFracBits - 3))))
 			default:
 				scaledIDCT(b, qt, ax, ay, dst, stride)
 			}
