@@ -17,7 +17,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium
+.PHONY: run test bench token tools build clean chromium benchpeers
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C
 run: tools build
@@ -34,7 +34,7 @@ test: tools
 	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
 
 ## bench: benchmarks, each beside its baseline in the same run (see README)
-bench: tools
+bench: tools benchpeers
 	sh infra/samples.sh > /dev/null
 	go test -run '^$$' -bench . -benchmem -benchtime 2000x ./api/
 	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
@@ -67,6 +67,19 @@ chromium:
 			(apt-get install -y -qq chromium fonts-nanum >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-nanum)); \
 		else \
 			echo "WARNING: /usr/bin/chromium is missing and this is not root: the browser tests will FAIL (not skip)." >&2; \
+		fi; \
+	fi
+
+# The processor's peers in the pipeline benchmark: Pillow (Debian's python3-pil, run by
+# infra/bench/pillow_thumbnails.py) and libvips (vipsthumbnail). Installed when missing and we are
+# root; otherwise the benchmark prints their rows as NOT MEASURED.
+benchpeers:
+	@if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null || ! command -v vipsthumbnail >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing the benchmark's peers: python3-pil, libvips-tools (Debian)"; \
+			(apt-get install -y -qq python3-pil libvips-tools >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-pil libvips-tools)); \
+		else \
+			echo "WARNING: python3-pil or libvips-tools is missing and this is not root: their benchmark rows say NOT MEASURED." >&2; \
 		fi; \
 	fi
 

@@ -2,65 +2,74 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/disintegration/imaging"
+
+	"medicpx/shared/imagepolicy"
 )
 
 // The benchmarks run on the real 5120x2880 photos that infra/samples.sh puts in .cache/samples
 // (Debian's plasma-workspace-wallpapers). Run:
 //
-//	infra/samples.sh && go test ./processor/pipeline -run '^$' -bench . -benchmem
+//	infra/samples.sh && go test ./processor/pipeline -run '^$' -bench . -benchmem -benchtime 1x
 //
 // BenchmarkPipeline and BenchmarkNaive time the same photos in one process; BenchmarkPeakRSS runs
-// each pipeline once per photo in a fresh child process and compares their peak RSS and CPU time.
+// the processor and its peers (Pillow, libvips) on each photo as whole processes and compares
+// their CPU time and peak RSS in the same run.
 
 const samplesDir = "../../.cache/samples"
 
-// Child-process protocol of BenchmarkPeakRSS: TestMain runs one pipeline on one photo and exits.
-const (
-	envChild = "MEDICPX_BENCH_CHILD" // "pipeline" or "naive"
-	envPhoto = "MEDICPX_BENCH_PHOTO"
-)
+// envLaunch makes this test binary the launcher of one measured command (see launch): a JSON
+// array, the command and its arguments.
+const envLaunch = "MEDICPX_BENCH_LAUNCH"
 
 func TestMain(m *testing.M) {
-	if which := os.Getenv(envChild); which != "" {
-		os.Exit(runChild(which, os.Getenv(envPhoto)))
+	if argv := os.Getenv(envLaunch); argv != "" {
+		os.Exit(launch(argv))
 	}
 	os.Exit(m.Run())
 }
 
-func runChild(which, photo string) int {
-	data, err := os.ReadFile(photo)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+// usage is what one whole process cost: CPU time (user + system) and peak RSS.
+type usage struct {
+	CPU    time.Duration
+	PeakKB int64
+}
+
+// launch runs argv and prints its usage as JSON. It exists because the benchmark cannot read a
+// child's peak RSS itself: Linux carries the high-water mark of the address space that execve
+// replaces into the new program's maxrss, and Go starts children with CLONE_VM, so a child of the
+// big benchmark process would "peak" at the benchmark's size. This launcher is a fresh, small
+// process: what it carries into its own child is its few MB, below any figure measured here.
+func launch(argvJSON string) int {
+	var argv []string
+	if err := json.Unmarshal([]byte(argvJSON), &argv); err != nil || len(argv) == 0 {
+		fmt.Fprintf(os.Stderr, "%s: %q is not a command\n", envLaunch, argvJSON)
 		return 2
 	}
-	if err := pipelines[which](data); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%v: %v\n", argv, err)
 		return 1
 	}
-	// The parent cannot use the child's Rusage.Maxrss: Linux carries the high-water mark of the
-	// address space replaced by execve into it, and Go starts children with CLONE_VM, so a child
-	// of a big benchmark process "peaks" at its parent's size. VmHWM is this address space's own.
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	for line := range strings.Lines(string(status)) {
-		if strings.HasPrefix(line, "VmHWM:") {
-			fmt.Print(line)
-		}
-	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	out, _ := json.Marshal(usage{
+		CPU:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		PeakKB: ru.Maxrss, // kilobytes on Linux
+	})
+	fmt.Println(string(out))
 	return 0
 }
 
@@ -149,45 +158,198 @@ func benchPipeline(b *testing.B, which string) {
 func BenchmarkPipeline(b *testing.B) { benchPipeline(b, "pipeline") }
 func BenchmarkNaive(b *testing.B)    { benchPipeline(b, "naive") }
 
-// BenchmarkPeakRSS runs each pipeline on each photo in a fresh process (this test binary,
-// re-executed): peak RSS is the child's VmHWM (see runChild), CPU time its rusage. It measures once,
-// whatever b.N: run it with -benchtime=1x.
-func BenchmarkPeakRSS(b *testing.B) {
-	photos := samplePhotos(b)
+// A peer is one way of making the two thumbnails of a photo, run as whole processes.
+type peer struct {
+	name    string
+	missing string                             // why it cannot run here; "" when it can
+	argvs   func(photo, out string) [][]string // the processes, run one after the other
+}
+
+// peers are the processor (the real binary, built as for Lambda: static, no cgo) and what it is
+// compared with: Pillow done as in the AWS thumbnail tutorial (infra/bench/pillow_thumbnails.py,
+// Debian's python3-pil) and libvips' vipsthumbnail once per size, as an on-demand resizer does
+// (Debian's libvips-tools). `make bench` installs both when it runs as root.
+func peers(b *testing.B) []peer {
+	bin := filepath.Join(b.TempDir(), "medicpx-processor")
+	build := exec.Command("go", "build", "-o", bin, "medicpx/processor/cmd/medicpx-processor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building the processor: %v\n%s", err, out)
+	}
+	ps := []peer{{
+		name: "processor",
+		argvs: func(photo, out string) [][]string {
+			return [][]string{{bin, "check", "-out", out, photo}}
+		},
+	}}
+
+	// Debian's python3-pil is for Debian's python3, which may not be the first on PATH.
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		python = "python3"
+	}
+	script, _ := filepath.Abs("../../infra/bench/pillow_thumbnails.py")
+	pil := peer{name: "Pillow", argvs: func(photo, out string) [][]string {
+		return [][]string{{python, script, photo, filepath.Join(out, "pillow")}}
+	}}
+	if out, err := exec.Command(python, "-c", "import PIL; print(PIL.__version__)").CombinedOutput(); err != nil {
+		pil.missing = fmt.Sprintf("%s cannot import PIL (install python3-pil): %s", python, bytes.TrimSpace(out))
+	} else {
+		pil.name = "Pillow " + string(bytes.TrimSpace(out))
+	}
+	ps = append(ps, pil)
+
+	vips := peer{name: "libvips", argvs: func(photo, out string) [][]string {
+		var argvs [][]string
+		for _, size := range imagepolicy.ThumbnailSizes {
+			argvs = append(argvs, []string{"vipsthumbnail", photo, "--size", strconv.Itoa(size),
+				"-o", filepath.Join(out, fmt.Sprintf("vips_%d.jpg[Q=%d]", size, JPEGQuality))})
+		}
+		return argvs
+	}}
+	if out, err := exec.Command("vips", "--version").Output(); err != nil {
+		vips.missing = "vipsthumbnail is not installed (install libvips-tools)"
+	} else if _, err := exec.LookPath("vipsthumbnail"); err != nil {
+		vips.missing = "vipsthumbnail is not installed (install libvips-tools)"
+	} else {
+		vips.name = strings.Replace(string(bytes.TrimSpace(out)), "vips-", "libvips ", 1)
+	}
+	return append(ps, vips)
+}
+
+// measure runs p on photo as whole processes, each through the launcher: CPU adds up over its
+// processes, peak RSS is the largest of them.
+func (p peer) measure(b *testing.B, photo string) usage {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
-	measure := func(which, photo string) (rssKB int64, cpu time.Duration) {
+	var total usage
+	for _, argv := range p.argvs(photo, b.TempDir()) {
+		js, _ := json.Marshal(argv)
 		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), envChild+"="+which, envPhoto+"="+photo)
+		cmd.Env = append(os.Environ(), envLaunch+"="+string(js))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			b.Fatalf("%s child on %s: %v\n%s", which, photo, err, out)
+			b.Fatalf("%s on %s: %v\n%s", p.name, photo, err, stderr.Bytes())
 		}
-		if _, err := fmt.Sscanf(string(out), "VmHWM: %d kB", &rssKB); err != nil {
-			b.Fatalf("%s child on %s printed %q: %v", which, photo, out, err)
+		var u usage
+		if err := json.Unmarshal(out, &u); err != nil {
+			b.Fatalf("%s on %s: launcher printed %q: %v", p.name, photo, out, err)
 		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		return rssKB, time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		total.CPU += u.CPU
+		total.PeakKB = max(total.PeakKB, u.PeakKB)
 	}
-	var worstRSS, worstCPU, sumRSS, sumCPU float64
+	return total
+}
+
+// benchRuns is how often each peer runs on each photo; the best run counts (the least CPU, and
+// separately the least peak RSS), which filters out what other load on the machine adds.
+const benchRuns = 3
+
+// BenchmarkPeakRSS runs the processor, Pillow and libvips on each photo as whole processes,
+// interleaved, benchRuns times each, and prints per photo and in total their CPU seconds and peak
+// MiB and the processor's ratios to each peer. A peer that is not installed is reported as not
+// measured. It measures once, whatever b.N: run it with -benchtime=1x.
+func BenchmarkPeakRSS(b *testing.B) {
+	photos := samplePhotos(b)
+	ps := peers(b)
+	for _, p := range ps {
+		if p.missing != "" {
+			fmt.Printf("%s: NOT MEASURED: %s\n", p.name, p.missing)
+		}
+	}
+	best := make([][]usage, len(photos)) // [photo][peer]
 	for range b.N {
-		worstRSS, worstCPU, sumRSS, sumCPU = 0, 0, 0, 0
-		for _, photo := range photos {
-			prss, pcpu := measure("pipeline", photo)
-			nrss, ncpu := measure("naive", photo)
-			rr, cr := float64(prss)/float64(nrss), pcpu.Seconds()/ncpu.Seconds()
-			b.Logf("%-60s pipeline %4d MB %6.0f ms | naive %4d MB %6.0f ms | RSS x%.2f CPU x%.2f",
-				photo[len(samplesDir)+1:], prss>>10, pcpu.Seconds()*1000, nrss>>10, ncpu.Seconds()*1000, rr, cr)
-			worstRSS, worstCPU = max(worstRSS, rr), max(worstCPU, cr)
-			sumRSS += rr
-			sumCPU += cr
+		for i, photo := range photos {
+			best[i] = make([]usage, len(ps))
+			for run := range benchRuns {
+				for j, p := range ps {
+					if p.missing != "" {
+						continue
+					}
+					u := p.measure(b, photo)
+					if run == 0 || u.CPU < best[i][j].CPU {
+						best[i][j].CPU = u.CPU
+					}
+					if run == 0 || u.PeakKB < best[i][j].PeakKB {
+						best[i][j].PeakKB = u.PeakKB
+					}
+				}
+			}
 		}
 	}
-	n := float64(len(photos))
-	b.ReportMetric(worstRSS, "worst-rss-ratio")
-	b.ReportMetric(sumRSS/n, "mean-rss-ratio")
-	b.ReportMetric(worstCPU, "worst-cpu-ratio")
-	b.ReportMetric(sumCPU/n, "mean-cpu-ratio")
+
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "whole processes, best of %d, CPU s (user+sys) and peak RSS MiB; ratio = processor / peer\n", benchRuns)
+	fmt.Fprintf(&tab, "%-28s", "photo")
+	for _, p := range ps {
+		fmt.Fprintf(&tab, " | %-20s", p.name)
+	}
+	for _, p := range ps[1:] {
+		fmt.Fprintf(&tab, " | vs %-16s", strings.Fields(p.name)[0])
+	}
+	tab.WriteString("\n")
+	row := func(label string, us []usage) {
+		fmt.Fprintf(&tab, "%-28s", label)
+		for j, p := range ps {
+			if p.missing != "" {
+				fmt.Fprintf(&tab, " | %-20s", "not measured")
+				continue
+			}
+			fmt.Fprintf(&tab, " | %5.2f s %7.1f MiB", us[j].CPU.Seconds(), float64(us[j].PeakKB)/1024)
+		}
+		for j, p := range ps[1:] {
+			if p.missing != "" {
+				fmt.Fprintf(&tab, " | %-19s", "-")
+				continue
+			}
+			fmt.Fprintf(&tab, " | CPU x%.2f RSS x%.2f", us[0].CPU.Seconds()/us[j+1].CPU.Seconds(), float64(us[0].PeakKB)/float64(us[j+1].PeakKB))
+		}
+		tab.WriteString("\n")
+	}
+	total := make([]usage, len(ps))
+	for i, photo := range photos {
+		rel, _ := filepath.Rel(filepath.Join(samplesDir, "usr/share/wallpapers"), photo)
+		label := strings.Replace(strings.TrimSuffix(rel, "/5120x2880.jpg"), "/contents/images", "", 1)
+		label = strings.Replace(label, "_dark", " dark", 1)
+		if progressiveJPEG(photo) {
+			label += " (progressive)"
+		} else {
+			label += " (baseline)"
+		}
+		row(label, best[i])
+		for j := range ps {
+			total[j].CPU += best[i][j].CPU
+			total[j].PeakKB = max(total[j].PeakKB, best[i][j].PeakKB)
+		}
+	}
+	row("total CPU, largest peak", total)
+	// Printed, not logged: the testing package keeps only the first lines of a benchmark's log.
+	fmt.Print(tab.String())
+	for j, p := range ps[1:] {
+		if p.missing != "" {
+			continue
+		}
+		name := strings.ToLower(strings.Fields(p.name)[0])
+		b.ReportMetric(total[0].CPU.Seconds()/total[j+1].CPU.Seconds(), "cpu-ratio-"+name)
+		b.ReportMetric(float64(total[0].PeakKB)/float64(total[j+1].PeakKB), "rss-ratio-"+name)
+	}
+	b.ReportMetric(total[0].CPU.Seconds(), "processor-cpu-s")
+}
+
+// progressiveJPEG reports whether the JPEG at path is progressive (its frame header is SOF2).
+func progressiveJPEG(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for i := 2; i+4 <= len(data) && data[i] == 0xff; i += 2 + (int(data[i+2])<<8 | int(data[i+3])) {
+		if m := data[i+1]; 0xc0 <= m && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
+			return m == 0xc2
+		}
+	}
+	return false
 }
