@@ -9,9 +9,14 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"path"
 	"strings"
 
@@ -59,17 +64,61 @@ type site struct {
 // registerDevLogin is set by devlogin.go, which only binaries built with -tags devlogin contain.
 var registerDevLogin func(r *mux.Router, secret []byte) bool
 
+// Options says what Mount needs to know about the server it is part of.
+type Options struct {
+	// Secret is the HS256 JWT secret; only the dev sign-in uses it.
+	Secret []byte
+	// ListenAddr is the local server's listen address ("" in Lambda) and S3Endpoint the S3
+	// endpoint override ("" for AWS). The dev sign-in runs only where both are loopback: see
+	// localStack.
+	ListenAddr, S3Endpoint string
+	// Log says why a devlogin build did not mount the dev sign-in; nil logs nothing.
+	Log *slog.Logger
+}
+
 // Mount adds the pages to the API's router (same origin as the API; no CORS needed).
-// secret is the HS256 JWT secret; only the dev sign-in uses it, and that exists only in binaries
-// built with -tags devlogin, so production builds ignore it.
-func Mount(r *mux.Router, secret []byte) {
+// The dev sign-in is added only when three things hold: the binary was built with -tags devlogin
+// (production builds never are), there is a secret to sign with, and the server is the local
+// stack (localStack). The build tag alone is one mistake away from a public token mint, hence
+// the run-time check as well.
+func Mount(r *mux.Router, o Options) {
 	s := newSite()
-	if registerDevLogin != nil && len(secret) > 0 {
-		s.devLogin = registerDevLogin(r, secret)
+	if registerDevLogin != nil && len(o.Secret) > 0 {
+		if err := localStack(o.ListenAddr, o.S3Endpoint); err != nil {
+			if o.Log != nil {
+				o.Log.Warn("dev sign-in disabled", "reason", err.Error())
+			}
+		} else {
+			s.devLogin = registerDevLogin(r, o.Secret)
+		}
 	}
 	r.Handle("/", http.HandlerFunc(s.servePage)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/scenarios/{id}", http.HandlerFunc(s.servePage)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/static/{version}/{name}", http.HandlerFunc(s.serveAsset)).Methods(http.MethodGet, http.MethodHead)
+}
+
+// localStack reports why a server listening on listenAddr with S3 at s3Endpoint is not the local
+// stack: only a loopback listener (so nobody else can reach the sign-in) with a loopback S3
+// endpoint (so the tokens can only reach local data) is.
+func localStack(listenAddr, s3Endpoint string) error {
+	host, _, err := net.SplitHostPort(listenAddr)
+	if err != nil || !loopbackHost(host) {
+		return fmt.Errorf("API_ADDR %q is not a loopback address", listenAddr)
+	}
+	u, err := url.Parse(s3Endpoint)
+	if s3Endpoint == "" || err != nil || !loopbackHost(u.Hostname()) {
+		return fmt.Errorf("S3_ENDPOINT %q is not a loopback URL", s3Endpoint)
+	}
+	return nil
+}
+
+// loopbackHost accepts "localhost" and loopback IP literals; "" (every interface) is not one.
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func newSite() *site {

@@ -14,6 +14,11 @@ import (
 // newRouter builds a router the way the API does (encoded paths, no cleaning, JSON 404), so the
 // pages are tested under the same matching rules they meet in the binary.
 func newRouter(secret []byte) *mux.Router {
+	return newRouterAt(secret, "127.0.0.1:8080", "http://127.0.0.1:7070")
+}
+
+// newRouterAt mounts the pages for a server listening on listenAddr with S3 at s3Endpoint.
+func newRouterAt(secret []byte, listenAddr, s3Endpoint string) *mux.Router {
 	r := mux.NewRouter()
 	r.SkipClean(true)
 	r.UseEncodedPath()
@@ -23,7 +28,7 @@ func newRouter(secret []byte) *mux.Router {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusMethodNotAllowed, "허용되지 않는 메서드입니다.")
 	})
-	Mount(r, secret)
+	Mount(r, Options{Secret: secret, ListenAddr: listenAddr, S3Endpoint: s3Endpoint})
 	return r
 }
 

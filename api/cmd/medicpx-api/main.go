@@ -52,10 +52,16 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	srv := api.New(cfg, client, verifier, log)
-	// The pages share the API's origin and router; the dev sign-in exists only in -tags devlogin builds.
-	web.Mount(srv.Router(), []byte(cfg.JWT.Secret))
+	// The pages share the API's origin and router; the dev sign-in exists only in -tags devlogin
+	// builds, and only on a loopback listener with a loopback S3 (never in Lambda: no listener).
+	lambdaMode := os.Getenv("AWS_LAMBDA_RUNTIME_API") != ""
+	pages := web.Options{Secret: []byte(cfg.JWT.Secret), ListenAddr: cfg.Addr, S3Endpoint: cfg.S3.Endpoint, Log: log}
+	if lambdaMode {
+		pages.ListenAddr = ""
+	}
+	web.Mount(srv.Router(), pages)
 
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+	if lambdaMode {
 		lambda.StartWithOptions(httpadapter.NewV2(srv).ProxyWithContext, lambda.WithContext(ctx))
 		return nil
 	}
