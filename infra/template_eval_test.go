@@ -295,6 +295,41 @@ func (e *evaluator) intrinsic(fn string, arg any) any {
 		return e.eval(args[2])
 	case "Fn::Sub":
 		return e.sub(arg)
+	case "Fn::Join":
+		args, _ := arg.([]any)
+		if len(args) != 2 {
+			return e.fail("Fn::Join %v: want [delimiter, list]", arg)
+		}
+		list, ok := e.eval(args[1]).([]any)
+		if !ok {
+			return e.fail("Fn::Join %v: the second argument is not a list", arg)
+		}
+		parts := make([]string, len(list))
+		for i, x := range list {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, fmt.Sprint(args[0]))
+	case "Fn::Split":
+		args, _ := arg.([]any)
+		if len(args) != 2 {
+			return e.fail("Fn::Split %v: want [delimiter, string]", arg)
+		}
+		var out []any
+		for _, p := range strings.Split(fmt.Sprint(e.eval(args[1])), fmt.Sprint(args[0])) {
+			out = append(out, p)
+		}
+		return out
+	case "Fn::Select":
+		args, _ := arg.([]any)
+		if len(args) != 2 {
+			return e.fail("Fn::Select %v: want [index, list]", arg)
+		}
+		var i int
+		list, _ := e.eval(args[1]).([]any)
+		if _, err := fmt.Sscan(fmt.Sprint(e.eval(args[0])), &i); err != nil || i < 0 || i >= len(list) {
+			return e.fail("Fn::Select %v: index out of range", arg)
+		}
+		return list[i]
 	default:
 		return e.fail("%s is not understood by this test's evaluator; teach it or avoid the function", fn)
 	}

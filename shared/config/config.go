@@ -93,9 +93,9 @@ func LoadAPI(getenv Getenv) (API, error) {
 			r.fail("JWT_JWKS_URL must be an http(s) URL")
 		}
 	}
-	r.within("UPLOAD_URL_TTL", c.UploadTTL, time.Minute, 7*24*time.Hour)
-	r.within("DOWNLOAD_URL_MAX_TTL", c.DownloadMaxTTL, time.Minute, 7*24*time.Hour)
-	r.within("LIST_URL_WINDOW", c.ListURLWindow, time.Minute, 3*24*time.Hour)
+	r.within("UPLOAD_URL_TTL", c.UploadTTL)
+	r.within("DOWNLOAD_URL_MAX_TTL", c.DownloadMaxTTL)
+	r.within("LIST_URL_WINDOW", c.ListURLWindow)
 	return c, r.err()
 }
 
@@ -115,9 +115,7 @@ func LoadProcessor(getenv Getenv) (Processor, error) {
 	if c.Queue < 1 {
 		r.fail("PROCESSOR_QUEUE must be at least 1")
 	}
-	if c.ReconcileGrace < 0 {
-		r.fail("RECONCILE_GRACE must not be negative")
-	}
+	r.within("RECONCILE_GRACE", c.ReconcileGrace)
 	return c, r.err()
 }
 
@@ -188,9 +186,23 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-func (r *reader) within(name string, d, lo, hi time.Duration) {
-	if d < lo || d > hi {
-		r.fail("%s: %s is outside %s..%s", name, d, lo, hi)
+// DurationBounds are the accepted ranges of the duration settings, checked at start-up.
+// template.yaml's AllowedPatterns admit only values inside them (infra/template_params_test.go),
+// so a bad value fails the deploy, not every request.
+var DurationBounds = map[string][2]time.Duration{
+	// SigV4 presigned URLs last at most 7 days.
+	"UPLOAD_URL_TTL":       {time.Minute, 7 * 24 * time.Hour},
+	"DOWNLOAD_URL_MAX_TTL": {time.Minute, 7 * 24 * time.Hour},
+	// A listed URL is signed to last two windows, which must stay within those 7 days.
+	"LIST_URL_WINDOW": {time.Minute, 3 * 24 * time.Hour},
+	// Longer than a day would leave a lost event's upload unprocessed for more than a day.
+	"RECONCILE_GRACE": {0, 24 * time.Hour},
+}
+
+func (r *reader) within(name string, d time.Duration) {
+	b := DurationBounds[name]
+	if d < b[0] || d > b[1] {
+		r.fail("%s: %s is outside %s..%s", name, d, b[0], b[1])
 	}
 }
 

@@ -71,3 +71,29 @@ func TestLoadProcessor(t *testing.T) {
 		}
 	}
 }
+
+func TestDurationBounds(t *testing.T) {
+	cases := []struct {
+		name, value string
+		ok          bool
+	}{
+		{"RECONCILE_GRACE", "0", true},
+		{"RECONCILE_GRACE", "24h", true},
+		{"RECONCILE_GRACE", "25h", false},
+		{"UPLOAD_URL_TTL", "59s", false},
+		{"UPLOAD_URL_TTL", "168h", true},
+		{"LIST_URL_WINDOW", "73h", false},
+	}
+	for _, c := range cases {
+		e := env(map[string]string{"JWT_SECRET": strings.Repeat("s", 32), c.name: c.value})
+		var err error
+		if c.name == "RECONCILE_GRACE" {
+			_, err = LoadProcessor(e)
+		} else {
+			_, err = LoadAPI(e)
+		}
+		if (err == nil) != c.ok {
+			t.Errorf("%s=%s: err %v, want ok %v", c.name, c.value, err, c.ok)
+		}
+	}
+}
