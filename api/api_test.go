@@ -109,6 +109,9 @@ func TestBadInput(t *testing.T) {
 		{"type outside the set", "POST", up, uploadBody("a.bmp", "image/bmp", 10, ""), 415, "JPEG, PNG"},
 		{"svg", "POST", up, uploadBody("a.svg", "image/svg+xml", 10, ""), 415, "JPEG, PNG"},
 		{"extension outside the set", "POST", up, uploadBody("a.exe", "image/jpeg", 10, ""), 415, "JPEG, PNG"},
+		{"HEIC photo from an iPhone", "POST", up, uploadBody("IMG_0001.HEIC", "image/heic", 10, ""), 415, "설정 > 카메라 > 포맷"},
+		{"HEIC with no browser type", "POST", up, uploadBody("IMG_0002.heic", "", 10, ""), 415, "HEIC"},
+		{"HEIF type under a JPEG name", "POST", up, uploadBody("a.jpg", "image/heif", 10, ""), 415, "높은 호환성"},
 		{"extension and type disagree", "POST", up, uploadBody("a.png", "image/jpeg", 10, ""), 422, "일치하지"},
 		{"length 0", "POST", up, uploadBody("a.jpg", "image/jpeg", 0, ""), 422, "content_length"},
 		{"length negative", "POST", up, uploadBody("a.jpg", "image/jpeg", -5, ""), 422, "content_length"},
@@ -515,5 +518,26 @@ func TestLargeListing(t *testing.T) {
 		if calls != c.wantS3Call {
 			t.Fatalf("%s: %d S3 calls, want %d (one per page)", c.role, calls, c.wantS3Call)
 		}
+	}
+}
+
+// TestReasonMessages: every rejection a professor can meet says plainly what is wrong and what to
+// do, and none reads as if the file had been tampered with.
+func TestReasonMessages(t *testing.T) {
+	reasons := []string{"empty", "too_large", "unsupported_type", "type_mismatch", "too_many_pixels",
+		"too_many_frames", "corrupt", "trailing_data", "bad_key", "something_new"}
+	for _, r := range reasons {
+		m := reasonMessage(r)
+		if !strings.Contains(m, "주세요") {
+			t.Errorf("%s: %q does not say what to do", r, m)
+		}
+		for _, bad := range []string{"알 수 없는", "변조", "위조", "악성", "의심"} {
+			if strings.Contains(m, bad) {
+				t.Errorf("%s: %q suggests tampering (%q)", r, m, bad)
+			}
+		}
+	}
+	if m := reasonMessage("trailing_data"); !strings.Contains(m, "JPEG로 다시 저장") || !strings.Contains(m, "화면을 캡처") {
+		t.Errorf("trailing_data: %q; want the two ways out (save again as JPEG, screenshot)", m)
 	}
 }

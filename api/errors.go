@@ -74,6 +74,7 @@ const (
 	msgBodyTooLarge   = "요청 본문이 너무 큽니다."
 	msgBadKey         = "잘못된 s3_key입니다. 이 시나리오의 원본 이미지 키여야 합니다."
 	msgUnsupported    = "지원하지 않는 파일 형식입니다. JPEG, PNG, GIF, WebP만 업로드할 수 있습니다."
+	msgHEIC           = "HEIC(HEIF) 사진은 올릴 수 없습니다. JPEG로 바꿔서 올려 주세요. iPhone이라면 설정 > 카메라 > 포맷에서 '높은 호환성'을 고르면 앞으로 JPEG로 찍히고, 이미 찍은 사진은 JPEG로 공유하거나 화면을 캡처해서 올리면 됩니다."
 	msgTypeMismatch   = "파일 확장자와 content_type이 일치하지 않습니다."
 	msgTooLarge       = "파일 크기는 최대 10MB(10,485,760바이트)입니다."
 	msgEmpty          = "content_length는 1 이상의 정수여야 합니다."

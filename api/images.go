@@ -330,24 +330,25 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// reasonMessages explains a processor rejection to a professor, in plain Korean.
+// reasonMessages explain a processor rejection to a professor in plain Korean: what is wrong with
+// the file, never suggesting it was tampered with, and what to do instead.
 var reasonMessages = map[string]string{
-	"empty":            "빈 파일입니다.",
-	"too_large":        "파일이 10MB를 넘습니다.",
-	"unsupported_type": "지원하지 않는 형식의 파일입니다. JPEG, PNG, GIF, WebP 이미지만 올릴 수 있습니다.",
-	"type_mismatch":    "파일 내용이 확장자와 다른 형식입니다. 실제 이미지 형식에 맞는 확장자로 올려 주세요.",
-	"too_many_pixels":  "이미지 해상도가 너무 큽니다. 최대 5천만 화소, 한 변 20,000픽셀까지 가능합니다.",
-	"too_many_frames":  "애니메이션 프레임이 너무 많습니다.",
-	"corrupt":          "이미지 파일이 손상되어 열 수 없습니다.",
-	"trailing_data":    "이미지 뒤에 알 수 없는 데이터가 붙어 있습니다.",
-	"bad_key":          "잘못된 위치에 올라간 파일입니다.",
+	"empty":            "파일이 비어 있습니다. 사진 앱에서 사진을 다시 골라 올려 주세요.",
+	"too_large":        "파일이 10MB를 넘습니다. 사진 앱에서 크기를 줄여 저장하거나 화면을 캡처해서 올려 주세요.",
+	"unsupported_type": "JPEG, PNG, GIF, WebP 형식의 이미지가 아닙니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
+	"type_mismatch":    "파일 이름의 확장자와 실제 이미지 형식이 다릅니다(예: PNG 사진인데 이름이 .jpg). 사진 앱에서 JPEG로 다시 저장하거나 실제 형식에 맞는 확장자로 바꿔서 올려 주세요.",
+	"too_many_pixels":  "사진 해상도가 너무 큽니다(최대 5천만 화소, 한 변 20,000픽셀). 사진 앱에서 크기를 줄여 저장한 뒤 올려 주세요.",
+	"too_many_frames":  "움직이는 이미지의 장면 수가 너무 많습니다. 필요한 장면만 화면 캡처해서 올려 주세요.",
+	"corrupt":          "이미지를 끝까지 읽을 수 없습니다. 파일이 덜 받아졌거나 깨진 것 같습니다. 원래 사진을 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
+	"trailing_data":    "사진 뒤에 이미지가 아닌 데이터가 붙어 있어 저장하지 않았습니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
+	"bad_key":          "올바른 업로드 경로가 아닙니다. 이 페이지에서 다시 올려 주세요.",
 }
 
 func reasonMessage(reason string) string {
 	if m, ok := reasonMessages[reason]; ok {
 		return m
 	}
-	return "이미지를 처리할 수 없습니다."
+	return "이미지를 처리할 수 없습니다. 사진 앱에서 JPEG로 다시 저장해서 올려 주세요."
 }
 
 func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {

@@ -92,6 +92,8 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, imagepolicy.ErrFilename):
 		return wrapError(EUnprocessable, fmt.Sprintf(msgBadFilenameFmt, "경로, 제어 문자 없이 확장자를 포함한 255바이트 이하여야 합니다."), err)
+	case errors.Is(err, imagepolicy.ErrUnsupported) && imagepolicy.IsHEIC(*req.Filename, *req.ContentType):
+		return wrapError(EUnsupported, msgHEIC, err)
 	case errors.Is(err, imagepolicy.ErrUnsupported):
 		return wrapError(EUnsupported, msgUnsupported, err)
 	case errors.Is(err, imagepolicy.ErrMismatch):

@@ -395,6 +395,9 @@ func TestBrowser(t *testing.T) {
 	stud.wait("back at sign-in with a message", `location.pathname === '/' && /로그인/.test((document.querySelector('.notice') || {}).textContent || '')`, 10*time.Second)
 	shot("12-token-refused", stud.ctx)
 
+	// 9. Phone photos: HEIC refused with how to get a JPEG, a photo over 10 MiB shrunk and ready.
+	checkPhonePhotos(t, prof, st.APIURL, func(name string, b *tab) { shot(name, b.ctx) })
+
 	pmu.Lock()
 	defer pmu.Unlock()
 	for _, p := range problems {

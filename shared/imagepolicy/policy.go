@@ -72,6 +72,21 @@ func ByExt(ext string) (Type, bool) {
 	return Type{}, false
 }
 
+// IsHEIC reports whether a declared file is HEIC/HEIF, the iPhone's default photo format, by its
+// extension or its type: it is refused like any other type, but with a message that says how to
+// get a JPEG instead.
+func IsHEIC(filename, contentType string) bool {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
+	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	switch {
+	case ext == "heic" || ext == "heif" || ext == "hif":
+		return true
+	case ct == "image/heic" || ct == "image/heif" || ct == "image/heic-sequence" || ct == "image/heif-sequence":
+		return true
+	}
+	return false
+}
+
 // Errors of a declared upload. Each is a distinct sentinel so callers can map it to a status.
 var (
 	ErrFilename    = errors.New("invalid filename")

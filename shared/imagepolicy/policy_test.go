@@ -85,3 +85,23 @@ func TestRemovedSentence(t *testing.T) {
 		}
 	}
 }
+
+func TestIsHEIC(t *testing.T) {
+	for _, tt := range []struct {
+		name, ct string
+		want     bool
+	}{
+		{"IMG_0001.HEIC", "", true},
+		{"IMG_0001.heic", "image/heic", true},
+		{"photo.heif", "application/octet-stream", true},
+		{"photo.jpg", "image/heif", true},
+		{"photo.jpg", "IMAGE/HEIC; charset=x", true},
+		{"photo.jpg", "image/jpeg", false},
+		{"heic.png", "image/png", false},
+		{"photo", "", false},
+	} {
+		if got := IsHEIC(tt.name, tt.ct); got != tt.want {
+			t.Errorf("IsHEIC(%q, %q) = %v; want %v", tt.name, tt.ct, got, tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@
 import {h, announce, errorBox, formatBytes, formatDate} from './dom.js';
 import {request, scenarioPath, ApiError} from './api.js';
 import {checkFile, ACCEPT} from './files.js';
+import {shrinkPhoto, shrinkNote} from './shrink.js';
 
 const POLL_MS = 1000;
 const POLL_LIMIT = 120; // about two minutes; the processor normally answers within seconds
@@ -19,7 +20,7 @@ export function renderProfessor(main, id) {
     h('p', {class: 'drop-title'}, '이미지 파일을 여기로 끌어다 놓거나'),
     input,
     h('label', {for: 'file-input', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
-    h('p', {id: 'upload-help', class: 'hint'}, 'JPEG, PNG, GIF, WebP · 파일당 최대 10MB. 올린 뒤 서버가 내용을 확인합니다.'));
+    h('p', {id: 'upload-help', class: 'hint'}, 'JPEG, PNG, GIF, WebP · 파일당 최대 10MB(넘는 사진은 여기서 줄여서 올립니다). 올린 뒤 서버가 내용을 확인합니다.'));
   const uploads = h('ul', {id: 'uploads', class: 'uploads', 'aria-label': '올리는 파일'});
   const count = h('span', {id: 'image-count'});
   const grid = h('ul', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
@@ -121,7 +122,7 @@ export function renderProfessor(main, id) {
       uploads.prepend(row.el);
       const c = checkFile(f);
       if (c.error) row.fail('invalid', c.error);
-      else jobs.push(() => uploadOne(row, f, c.type));
+      else jobs.push(() => uploadOne(row, f, c.type, c.shrink));
     }
     announce(`${files.length}개 파일을 받았습니다. ${jobs.length}개를 올립니다.`);
     const queue = [...jobs];
@@ -129,18 +130,27 @@ export function renderProfessor(main, id) {
     Promise.all(Array.from({length: Math.min(PARALLEL, queue.length)}, worker)).then(reload);
   }
 
-  async function uploadOne(row, file, type) {
+  async function uploadOne(row, file, type, shrink) {
     try {
+      let note = '';
+      if (shrink) {
+        row.set('uploading', '10MB가 넘어 사진 크기를 줄이는 중…');
+        const small = await shrinkPhoto(file);
+        note = shrinkNote(file.size, small.size);
+        [file, type] = [small, small.type];
+      }
       row.set('uploading', '업로드 준비 중…');
       const up = await request('POST', `/patient-images/upload-url/${encodeURIComponent(id)}`,
         {filename: file.name, content_type: type, content_length: file.size, method: 'PUT'});
       row.set('uploading', '올리는 중… 0%');
       await put(up, file, (pct) => row.progress(pct));
+      if (note) row.note(note);
       row.set('processing', '올렸습니다. 서버가 이미지를 확인하는 중…');
       reload();
       const st = await follow(up.status_url);
       if (st.status === 'ready') {
         row.ready(st.image);
+        if (st.removed_message) row.note(st.removed_message);
         announce(`${file.name}: 확인이 끝나 등록되었습니다.`);
         reload();
       } else {
@@ -217,8 +227,9 @@ function uploadRow(file) {
   const bar = h('progress', {max: 100, value: 0, 'aria-label': `${file.name} 업로드 진행률`});
   const state = h('p', {class: 'state'}, '대기 중');
   const result = h('div', {class: 'result'});
+  const notes = h('p', {class: 'note hint'});
   const el = h('li', {class: 'upload', dataset: {file: file.name, state: 'waiting'}},
-    h('p', {class: 'name'}, h('strong', {}, file.name), ` · ${formatBytes(file.size)}`), bar, state, result);
+    h('p', {class: 'name'}, h('strong', {}, file.name), ` · ${formatBytes(file.size)}`), bar, state, notes, result);
   return {
     el,
     set(s, text) { el.dataset.state = s; state.textContent = text; },
@@ -226,6 +237,8 @@ function uploadRow(file) {
       bar.value = pct;
       if (el.dataset.state === 'uploading') state.textContent = `올리는 중… ${Math.round(pct)}%`;
     },
+    // note adds a sentence that stays, whatever the state: what was done to the file.
+    note(text) { notes.textContent = notes.textContent ? `${notes.textContent} ${text}` : text; },
     ready(image) {
       el.dataset.state = 'ready';
       state.textContent = '확인 완료: 등록되었습니다.';

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// exifOrientation6 is an EXIF APP1 segment holding only Orientation = 6 (turn a quarter clockwise
+// to display), as phones write for a portrait photo stored landscape.
+const exifOrientation6 = "\xff\xe1\x00\x22Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00"
+
+// bigPhoneJPEG is a noisy 4000x3000 JPEG with orientation 6, over 10 MiB like a phone photo:
+// noise keeps the re-encoded JPEG large too, so the page has to reduce its size, not only its
+// quality.
+func bigPhoneJPEG(t *testing.T) []byte {
+	const w, h = 4000, 3000
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(8, 13))
+	for y := range h {
+		for x := range w {
+			i := img.PixOffset(x, y)
+			img.Pix[i] = uint8(x*255/w) + uint8(rng.IntN(256))
+			img.Pix[i+1] = uint8(y*255/h) + uint8(rng.IntN(256))
+			img.Pix[i+2] = uint8(rng.IntN(256))
+			img.Pix[i+3] = 255
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	out := append(append(append([]byte{}, b[:2]...), exifOrientation6...), b[2:]...)
+	if len(out) <= 10<<20 {
+		t.Fatalf("the big photo is only %d bytes; it must be over 10 MiB", len(out))
+	}
+	return out
+}
+
+// checkPhonePhotos, in scenario 2: a HEIC photo (with the empty type browsers give it) and a HEIF
+// one are refused with how to get a JPEG; a GIF over 10 MiB is refused with the limit; a
+// 4000x3000 JPEG over 10 MiB is shrunk in the browser, upright, says by how much, and ends ready.
+func checkPhonePhotos(t *testing.T, prof tab, apiURL string, shot func(string, *tab)) {
+	t.Helper()
+	prof.do("open scenario 2", chromedp.Navigate(apiURL+"/scenarios/2"))
+	prof.wait("empty scenario 2", `location.pathname === '/scenarios/2' && !!document.querySelector('#images .empty')`, 10*time.Second)
+
+	prof.eval("drop a HEIC, a HEIF and a big GIF", `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([new Uint8Array([0, 0, 0, 24, 102, 116, 121, 112, 104, 101, 105, 99])], 'IMG_0001.HEIC', {type: ''}));
+		dt.items.add(new File([new Uint8Array(100)], 'IMG_0002.heif', {type: 'image/heif'}));
+		dt.items.add(new File([new Uint8Array(11 * 1048576)], 'big.gif', {type: 'image/gif'}));
+		const zone = document.getElementById('drop-zone');
+		for (const type of ['dragenter', 'dragover', 'drop']) {
+			zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+		}
+		return true;
+	})()`)
+	for _, name := range []string{"IMG_0001.HEIC", "IMG_0002.heif"} {
+		prof.wait(name+" refused with how to get a JPEG", fmt.Sprintf(`(() => {
+			const li = document.querySelector('#uploads li[data-file=%q]');
+			return li && li.dataset.state === 'invalid' && li.textContent.includes('HEIC') &&
+				li.textContent.includes('설정 > 카메라 > 포맷') && li.textContent.includes('높은 호환성');
+		})()`, name), 5*time.Second)
+	}
+	prof.wait("a GIF over 10 MiB is still refused", `(() => {
+		const li = document.querySelector('#uploads li[data-file="big.gif"]');
+		return li && li.dataset.state === 'invalid' && li.textContent.includes('최대 10MB');
+	})()`, 5*time.Second)
+
+	big := filepath.Join(t.TempDir(), "phone-photo.jpg")
+	data := bigPhoneJPEG(t)
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof.do("pick a photo over 10 MiB", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big}))
+	prof.wait("the big photo ends ready", `(() => {
+		const li = document.querySelector('#uploads li[data-file="phone-photo.jpg"]');
+		if (li && /rejected|failed|invalid/.test(li.dataset.state)) throw new Error(li.textContent);
+		const img = li && li.querySelector('.result img');
+		return li.dataset.state === 'ready' && img && img.complete && img.naturalWidth > 0;
+	})()`, 90*time.Second)
+	shot("13-phone-photos", &prof)
+	var row struct {
+		Note           string
+		ThumbW, ThumbH int
+	}
+	if err := json.Unmarshal(prof.eval("read the shrunk photo", `(() => {
+		const li = document.querySelector('#uploads li[data-file="phone-photo.jpg"]');
+		const img = li.querySelector('.result img');
+		return {Note: li.querySelector('.note').textContent, ThumbW: img.naturalWidth, ThumbH: img.naturalHeight};
+	})()`), &row); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("big photo: %d bytes, page says %q, thumbnail %dx%d", len(data), row.Note, row.ThumbW, row.ThumbH)
+	m := regexp.MustCompile(`^(\d+\.\d)MB → (\d+\.\d)MB로 줄여서 올렸습니다\.`).FindStringSubmatch(row.Note)
+	if m == nil {
+		t.Fatalf("page note %q does not say how the photo was shrunk", row.Note)
+	}
+	before, _ := strconv.ParseFloat(m[1], 64)
+	after, _ := strconv.ParseFloat(m[2], 64)
+	if want := float64(len(data)) / 1048576; before < want-0.06 || before > want+0.06 || after > 10 || after <= 0 {
+		t.Errorf("note says %.1fMB → %.1fMB; want %.1fMB → at most 10MB", before, after, want)
+	}
+	if row.ThumbH <= row.ThumbW {
+		t.Errorf("thumbnail %dx%d: the portrait photo (orientation 6) was not shrunk upright", row.ThumbW, row.ThumbH)
+	}
+}
