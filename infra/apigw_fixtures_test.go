@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"medicpx/api/apigw"
 )
 
 const apigwDir = "../testdata/apigw"
@@ -24,13 +26,15 @@ var placeholders = strings.NewReplacer(
 )
 
 // TestAPIGatewayFixtures checks each fixture is an HTTP API payload v2 request as API Gateway
-// sends it for the $default route, and that aws-lambda-go-api-proxy (the API's Lambda adapter)
-// turns it into the HTTP request the route expects.
+// sends it for the $default route (with the path decoded, as an HTTP API does), and that the API's
+// Lambda adapter (apigw.Escape, then aws-lambda-go-api-proxy) turns it into the HTTP request the
+// router expects: the path escaped as the client sent it.
 func TestAPIGatewayFixtures(t *testing.T) {
 	const key = "patient_images/scenario_1/0b6f3f7e-5a0c-4e53-9d2a-3b1f0c6a9e10.jpg"
 	cases := []struct {
 		file, method, path, s3Key, body string
 		auth                            bool
+		escaped                         string // the path the router sees, when it differs from path
 	}{
 		{file: "healthz.json", method: "GET", path: "/healthz", auth: true},
 		{file: "openapi.json", method: "GET", path: "/openapi.yaml", auth: true},
@@ -45,6 +49,14 @@ func TestAPIGatewayFixtures(t *testing.T) {
 		{file: "download-url.json", method: "POST", path: "/patient-images/download-url/1", auth: true,
 			body: `{"s3_key":"` + key + `","expires_in":3600}`},
 		{file: "delete-image.json", method: "DELETE", path: "/patient-images/1", s3Key: key, auth: true},
+		// Crafted paths, as API Gateway hands them over after decoding what the client sent.
+		{file: "path-percent.json", method: "GET", path: "/patient-images/scenarios/1%/images", auth: true,
+			escaped: "/patient-images/scenarios/1%25/images"},
+		{file: "path-question-mark.json", method: "GET", path: "/patient-images/scenarios/1?x/images", auth: true,
+			escaped: "/patient-images/scenarios/1%3Fx/images"},
+		{file: "path-encoded-slash.json", method: "GET", path: "/patient-images/scenarios/1/images/../../../healthz", auth: true},
+		{file: "path-korean.json", method: "GET", path: "/patient-images/scenarios/1/images/환자사진.jpg", auth: true,
+			escaped: "/patient-images/scenarios/1/images/%ED%99%98%EC%9E%90%EC%82%AC%EC%A7%84.jpg"},
 	}
 
 	entries, err := os.ReadDir(apigwDir)
@@ -98,12 +110,18 @@ func TestAPIGatewayFixtures(t *testing.T) {
 				t.Errorf("authorization header present = %v, want %v", ok, c.auth)
 			}
 
-			req, err := new(core.RequestAccessorV2).EventToRequest(ev)
+			req, err := new(core.RequestAccessorV2).EventToRequest(apigw.Escape(ev))
 			if err != nil {
 				t.Fatalf("aws-lambda-go-api-proxy: %v", err)
 			}
+			escaped := c.escaped
+			if escaped == "" {
+				escaped = c.path
+			}
 			want(t, "request method", req.Method, c.method)
 			want(t, "request path", req.URL.Path, c.path)
+			want(t, "request escaped path", req.URL.EscapedPath(), escaped)
+			want(t, "request query", req.URL.RawQuery, ev.RawQueryString)
 			want(t, "request s3_key", req.URL.Query().Get("s3_key"), c.s3Key)
 			auth := ""
 			if c.auth {

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/api"
+	"medicpx/shared/config"
 	"medicpx/shared/keys"
 	"medicpx/shared/rie"
+	"medicpx/shared/s3client"
 	"medicpx/shared/versity/versitytest"
 )
 
@@ -98,4 +103,66 @@ func TestLambdaAPIGateway(t *testing.T) {
 	if _, err := env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(key)}); err == nil {
 		t.Fatal("the delete through Lambda left the original")
 	}
+
+	// Crafted paths: API Gateway decodes the path before the function sees it (see package
+	// apigw). Each must get the JSON error a local server gives for what the client sent, never a
+	// failed invocation. The one exception is an encoded "/", which reaches the function as a
+	// separator: an unknown route (404) instead of a bad name (400), refused either way.
+	local := localServer(t, env, secret)
+	crafted := []struct {
+		fixture, sent string // the fixture, and the path as the client sent it
+		status, local int
+	}{
+		{"path-percent.json", "/patient-images/scenarios/1%25/images", 400, 400},
+		{"path-question-mark.json", "/patient-images/scenarios/1%3Fx/images", 400, 400},
+		{"path-korean.json", "/patient-images/scenarios/1/images/%ED%99%98%EC%9E%90%EC%82%AC%EC%A7%84.jpg", 400, 400},
+		{"path-encoded-slash.json", "/patient-images/scenarios/1/images/..%2F..%2F..%2Fhealthz", 404, 400},
+	}
+	for _, c := range crafted {
+		t.Run(c.fixture, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "apigw", c.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := fn.Invoke(context.Background(), bytes.ReplaceAll(raw, []byte("{{TOKEN}}"), []byte(token)))
+			if err != nil {
+				t.Fatalf("the invocation failed (API Gateway answers a bare 5xx): %v", err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode == 0 {
+				t.Fatalf("not an API Gateway v2 response: %s", payload)
+			}
+			var body struct{ Detail string }
+			if resp.StatusCode != c.status || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Detail == "" {
+				t.Fatalf("Lambda: %d %s, want %d with a detail", resp.StatusCode, resp.Body, c.status)
+			}
+			req, _ := http.NewRequest(http.MethodGet, local+c.sent, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			lr, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lr.Body.Close()
+			if lr.StatusCode != c.local {
+				t.Fatalf("local server: %d for %s, want %d", lr.StatusCode, c.sent, c.local)
+			}
+		})
+	}
+}
+
+// localServer serves the same API as the bootstrap over plain HTTP, to compare answers.
+func localServer(t *testing.T, env *versitytest.Env, secret string) string {
+	t.Helper()
+	cfg := config.API{S3: env.S3, JWT: config.JWT{Secret: secret}, UploadTTL: time.Hour, DownloadMaxTTL: time.Hour, ListURLWindow: time.Hour}
+	client, err := s3client.New(context.Background(), cfg.S3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := api.NewVerifier(context.Background(), cfg.JWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(api.New(cfg, client, v, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(hs.Close)
+	return hs.URL
 }

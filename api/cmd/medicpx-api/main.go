@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"medicpx/api"
+	"medicpx/api/apigw"
 	"medicpx/api/web"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
@@ -62,7 +62,7 @@ func run(log *slog.Logger) error {
 	web.Mount(srv.Router(), pages)
 
 	if lambdaMode {
-		lambda.StartWithOptions(httpadapter.NewV2(srv).ProxyWithContext, lambda.WithContext(ctx))
+		lambda.StartWithOptions(apigw.Handler(srv), lambda.WithContext(ctx))
 		return nil
 	}
 	hs := &http.Server{Addr: cfg.Addr, Handler: api.CORS(cfg.CORSOrigins, srv), ReadHeaderTimeout: 10 * time.Second}
