@@ -14,6 +14,7 @@
 package jpegscale
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -155,6 +156,12 @@ type decoder struct {
 		w     [blockSize]int
 	}
 	tmp [2 * blockSize]byte
+
+	// The work limits (see limits.go): the decode's context, and what its scans asked for so far.
+	ctx          context.Context
+	done         <-chan struct{}
+	scans        int
+	coefficients int64
 }
 
 // fill fills up the d.bytes.buf buffer from the underlying io.Reader. It
@@ -771,9 +778,9 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 // 1/8 that keeps its longest edge at least minLongEdge pixels (not reduced if none does): see
 // Scale. It reads and checks the whole file as image/jpeg's Decode does and returns the same
 // errors. The result is an *image.YCbCr, *image.Gray, *image.RGBA or *image.CMYK, as Decode's.
+// A file over the work limits fails with ErrTooComplex (see limits.go).
 func DecodeScaled(r io.Reader, minLongEdge int) (image.Image, error) {
-	d := decoder{minLongEdge: minLongEdge}
-	return d.decode(r)
+	return DecodeScaledContext(context.Background(), r, minLongEdge)
 }
 
 // Scale is the reduction DecodeScaled applies to a width x height image: the output is

@@ -173,6 +173,13 @@ func (d *decoder) processSOS(n int) error {
 	h0, v0 := d.comp[0].h, d.comp[0].v // The h and v values from the Y components.
 	mxx := (d.width + 8*h0 - 1) / (8 * h0)
 	myy := (d.height + 8*v0 - 1) / (8 * v0)
+	var comps [maxComponents]int
+	for i := range nComp {
+		comps[i] = int(scan[i].compIndex)
+	}
+	if err := d.countScan(comps[:nComp], zigStart, zigEnd, mxx, myy); err != nil {
+		return err
+	}
 	if d.img1 == nil && d.img3 == nil {
 		d.makeImg(mxx, myy)
 	}
@@ -205,6 +212,9 @@ func (d *decoder) processSOS(n int) error {
 		blockCount int
 	)
 	for my := 0; my < myy; my++ {
+		if err := d.interrupted(); err != nil {
+			return err
+		}
 		for mx := 0; mx < mxx; mx++ {
 			for i := 0; i < nComp; i++ {
 				compIndex := scan[i].compIndex
@@ -513,6 +523,9 @@ func (d *decoder) reconstructProgressiveImage() error {
 		stride := mxx * d.comp[i].h
 		var b block
 		for by := 0; by*v < d.height; by++ {
+			if err := d.interrupted(); err != nil {
+				return err
+			}
 			for bx := 0; bx*h < d.width; bx++ {
 				if r != nil {
 					r.block(&b, bx, by)
