@@ -20,6 +20,7 @@ import (
 	"strings"
 	"testing"
 
+	"medicpx/processor/pipeline/internal/jpegtest"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -61,6 +62,8 @@ var fixtureMakers = map[string]func() ([]byte, error){
 	"hostile/frames.gif":        makeManyFramesGIF,
 	"hostile/broken-chunk.webp": makeBrokenChunkWebP,
 	"hostile/animated.webp":     makeAnimatedWebP,
+	"hostile/scans.jpg":         makeScansJPEG,
+	"hostile/apng.png":          func() ([]byte, error) { return makeAPNG(200), nil },
 }
 
 func constant(s string) func() ([]byte, error) {
@@ -399,4 +402,54 @@ func makeAnimatedWebP() ([]byte, error) {
 		body = append(body, riffChunk("ANMF", append(frame, vp8l...))...)
 	}
 	return append([]byte("RIFF"), append(binary.LittleEndian.AppendUint32(nil, uint32(len(body))), body...)...), nil
+}
+
+// makeScansJPEG: the scan bomb of the security review, cut to fit the fixture size limit. A
+// 7000x7000 grey progressive JPEG with 1,001 full-band AC scans and no DC scan (whose one bit a
+// block would take 96 KB): 83 KB asking for a thousand passes over 765,625 blocks.
+// image/jpeg decodes it, to flat grey, in 10-20 s of CPU.
+func makeScansJPEG() ([]byte, error) {
+	scans := []jpegtest.Scan{jpegtest.AC}
+	for range 1000 {
+		scans = append(scans, jpegtest.Refine)
+	}
+	return jpegtest.Progressive(7000, 7000, scans), nil
+}
+
+// makeAPNG: an animated PNG whose default image is a valid 16x16 grey square and whose other
+// frames-1 frames are garbage: random bytes in fdAT chunks that no decoder here ever reads, but
+// that a browser would try to play.
+func makeAPNG(frames int) []byte {
+	rng := rand.New(rand.NewPCG(9, 9))
+	ihdr := binary.BigEndian.AppendUint32(nil, 16)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 16)
+	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit greyscale
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(bytes.Repeat([]byte{0}, 16*17)) // 16 rows: filter byte 0 and 16 black pixels
+	zw.Close()
+	fcTL := func(seq uint32) []byte {
+		b := binary.BigEndian.AppendUint32(nil, seq)
+		for _, v := range []uint32{16, 16, 0, 0} { // width, height, x, y
+			b = binary.BigEndian.AppendUint32(b, v)
+		}
+		return append(b, 0, 1, 0, 10, 0, 0) // delay 1/10 s, no dispose, source blend
+	}
+	out := append([]byte{}, pngSignature...)
+	out = append(out, pngChunk("IHDR", ihdr)...)
+	actl := binary.BigEndian.AppendUint32(nil, uint32(frames))
+	out = append(out, pngChunk("acTL", binary.BigEndian.AppendUint32(actl, 0))...) // loop forever
+	out = append(out, pngChunk("fcTL", fcTL(0))...)
+	out = append(out, pngChunk("IDAT", z.Bytes())...)
+	seq := uint32(1)
+	for range frames - 1 {
+		out = append(out, pngChunk("fcTL", fcTL(seq))...)
+		garbage := binary.BigEndian.AppendUint32(nil, seq+1)
+		for range 8 {
+			garbage = append(garbage, byte(rng.IntN(256)))
+		}
+		out = append(out, pngChunk("fdAT", garbage)...)
+		seq += 2
+	}
+	return append(out, pngChunk("IEND", nil)...)
 }

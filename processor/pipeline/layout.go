@@ -20,7 +20,7 @@ type layout struct {
 	end         int   // offset just past the image's last byte
 	frames      int   // GIF image descriptors seen (possibly stopped early past MaxFrames)
 	framePixels int64 // sum of GIF frame areas
-	animated    bool  // WebP with the animation flag or ANIM/ANMF chunks
+	animated    bool  // WebP with the animation flag or ANIM/ANMF chunks; PNG with APNG chunks
 }
 
 var errTruncated = errors.New("truncated")
@@ -87,25 +87,32 @@ func jpegLayout(data []byte) (layout, error) {
 
 var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 
-// pngLayout walks chunks up to and including IEND.
+// pngLayout walks chunks up to and including IEND, and marks an APNG as animated: any of its
+// chunks (acTL, fcTL, fdAT) is enough, wherever it is, since image/png skips them all and decodes
+// only the default image, while browsers play the frames.
 func pngLayout(data []byte) (layout, error) {
 	if !bytes.HasPrefix(data, pngSignature) {
 		return layout{}, errors.New("no PNG signature")
 	}
+	l := layout{frames: 1}
 	i := len(pngSignature)
 	for {
 		if i+8 > len(data) {
-			return layout{}, fmt.Errorf("no IEND chunk: %w", errTruncated)
+			return l, fmt.Errorf("no IEND chunk: %w", errTruncated)
 		}
 		n := int64(binary.BigEndian.Uint32(data[i:]))
 		typ := string(data[i+4 : i+8])
 		end := int64(i) + 12 + n
 		if end > int64(len(data)) {
-			return layout{}, fmt.Errorf("chunk %q of %d bytes overruns the file", typ, n)
+			return l, fmt.Errorf("chunk %q of %d bytes overruns the file", typ, n)
 		}
 		i = int(end)
-		if typ == "IEND" {
-			return layout{end: i, frames: 1}, nil
+		switch typ {
+		case "acTL", "fcTL", "fdAT":
+			l.animated = true
+		case "IEND":
+			l.end = i
+			return l, nil
 		}
 	}
 }

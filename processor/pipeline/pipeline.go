@@ -26,6 +26,12 @@ const (
 	// ReasonTrailingData: bytes after the image's end marker, the usual way to smuggle a payload
 	// (a ZIP, a script) past a check that only decodes the picture.
 	ReasonTrailingData Reason = "trailing_data"
+	// ReasonTooComplex: the file asks for more decoding work than any real image needs (a JPEG
+	// with too many scans, say), or its decode ran past DecodeBudget.
+	ReasonTooComplex Reason = "too_complex"
+	// ReasonAnimatedPNG: an APNG. Viewers play its frames, not the default image that was
+	// checked, and the frames are not decoded here.
+	ReasonAnimatedPNG Reason = "animated_png"
 )
 
 // Rejected is the error for an invalid upload: a normal outcome, never retried.

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -10,10 +12,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	_ "image/png"
 
 	_ "golang.org/x/image/webp"
+
+	"medicpx/processor/pipeline/internal/jpegtest"
 )
 
 func TestSniff(t *testing.T) {
@@ -106,6 +111,13 @@ func TestRun(t *testing.T) {
 		{file: "hostile/frames.gif", reason: ReasonTooManyFrames},
 		{file: "hostile/broken-chunk.webp", reason: ReasonCorrupt},
 		{file: "hostile/animated.webp", reason: ReasonUnsupported, detail: "animated WebP"},
+		{file: "hostile/scans.jpg", reason: ReasonTooComplex, detail: "scans"},
+		{file: "hostile/apng.png", reason: ReasonAnimatedPNG},
+		// The review's scan bomb as it was found: a DC scan, then 1,000 refinements of a
+		// 7000x7000 image, 172-189 KB. The old decoder accepted it after 10-20 s of CPU.
+		{file: "generated/scan-bomb.jpg", data: func() []byte { return jpegtest.Bomb(7000, 7000, 1000) }, reason: ReasonTooComplex},
+		// The review's APNG: 5,000 frames of garbage behind a valid default image.
+		{file: "generated/apng-5000.png", data: func() []byte { return makeAPNG(5000) }, reason: ReasonAnimatedPNG},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -333,5 +345,36 @@ func checkSmallFirstFrame(t *testing.T, res *Result) {
 	}
 	if _, _, _, a := img.At(40, 30).RGBA(); a != 0 {
 		t.Errorf("outside the frame alpha %d; want 0", a)
+	}
+}
+
+// TestDecodeBudget: every format's decoder stops when the upload's decode budget is spent, and the
+// upload is rejected as too complex; when the caller's context ends instead, the error is not a
+// rejection, since the upload may be fine and must be tried again.
+func TestDecodeBudget(t *testing.T) {
+	files := []string{"valid/orient6.jpg", "valid/cmyk.jpg", "valid/opaque.png", "valid/16bit.png",
+		"valid/still.gif", "valid/animated.gif", "valid/lossy.webp", "valid/lossless.webp"}
+	for _, name := range files {
+		data := readFixture(t, name)
+		ext := strings.TrimPrefix(filepath.Ext(name), ".")
+		t.Run(name, func(t *testing.T) {
+			if _, err := Run(data, ext); err != nil {
+				t.Fatalf("with the normal budget: %v", err)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, err := RunContext(ctx, data, ext)
+			if _, rejected := AsRejected(err); rejected || !errors.Is(err, context.Canceled) {
+				t.Errorf("caller's context cancelled: error %v; want context.Canceled, not a rejection", err)
+			}
+
+			defer func(b time.Duration) { decodeBudget = b }(decodeBudget)
+			decodeBudget = 0
+			_, err = Run(data, ext)
+			if r, ok := AsRejected(err); !ok || r.Reason != ReasonTooComplex {
+				t.Errorf("no budget: error %v; want a %s rejection", err, ReasonTooComplex)
+			}
+		})
 	}
 }

@@ -2,14 +2,18 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"slices"
+	"time"
 
 	"golang.org/x/image/webp"
 
@@ -25,6 +29,26 @@ import (
 //
 // An invalid image returns a *Rejected; any other error is a bug.
 func Run(data []byte, ext string) (*Result, error) {
+	return RunContext(context.Background(), data, ext)
+}
+
+// DecodeBudget bounds the wall-clock time of one upload's decode, whatever ctx allows: a decode
+// still running then is stopped and the upload rejected as too complex. It is a backstop. The
+// JPEG decoder's scan and coefficient limits already keep every file under about 1 s of CPU, and
+// a PNG, GIF or WebP costs what its pixels cost, which the header checks bound; the largest
+// legitimate image, a 50-megapixel progressive JPEG, decodes in about 4 s of CPU here.
+const DecodeBudget = 20 * time.Second
+
+// decodeBudget is DecodeBudget; tests set it to nothing to see every decoder stop.
+var decodeBudget = DecodeBudget
+
+// errDecodeBudget is the cause of a decode stopped by DecodeBudget, telling it apart from a
+// cancellation by the caller, which is not the upload's fault.
+var errDecodeBudget = errors.New("decode budget spent")
+
+// RunContext is Run, stopped when ctx is done: a decode interrupted that way returns ctx's
+// error, not a rejection, since the upload itself may be fine.
+func RunContext(ctx context.Context, data []byte, ext string) (*Result, error) {
 	switch n := int64(len(data)); {
 	case n == 0:
 		return nil, Reject(ReasonEmpty, "0 bytes")
@@ -56,7 +80,7 @@ func Run(data []byte, ext string) (*Result, error) {
 		return nil, Reject(ReasonTooManyFrames, "frames hold more than %d pixels in all", MaxFramePixels)
 	}
 	if l.animated {
-		return nil, Reject(ReasonUnsupported, "animated WebP")
+		return nil, f.animated()
 	}
 
 	// What follows a JPEG's primary image is never decoded: a phone's gain map, stereo frame or
@@ -65,9 +89,9 @@ func Run(data []byte, ext string) (*Result, error) {
 	if layoutErr == nil && l.end < len(data) {
 		primary = data[:l.end]
 	}
-	img, err := f.decode(primary)
+	img, err := decode(ctx, f, primary)
 	if err != nil {
-		return nil, Reject(ReasonCorrupt, "decode: %v", err)
+		return nil, err
 	}
 	if layoutErr != nil {
 		return nil, Reject(ReasonCorrupt, "structure: %v", layoutErr)
@@ -113,11 +137,50 @@ func Run(data []byte, ext string) (*Result, error) {
 	}, nil
 }
 
+// decode decodes data within DecodeBudget, and says why it failed: a *Rejected when the file is
+// at fault, ctx's error when the caller stopped it.
+func decode(ctx context.Context, f format, data []byte) (image.Image, error) {
+	dctx, cancel := context.WithTimeoutCause(ctx, decodeBudget, errDecodeBudget)
+	defer cancel()
+	img, err := f.decode(dctx, data)
+	switch {
+	case err == nil:
+		return img, nil
+	case errors.Is(err, jpegscale.ErrTooComplex):
+		return nil, Reject(ReasonTooComplex, "decode: %v", err)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("decode stopped: %w", context.Cause(ctx))
+	case context.Cause(dctx) == errDecodeBudget:
+		return nil, Reject(ReasonTooComplex, "decode took longer than %v", decodeBudget)
+	}
+	return nil, Reject(ReasonCorrupt, "decode: %v", err)
+}
+
 // format is how each allowed type is checked and decoded.
 type format struct {
 	config func(r *bytes.Reader) (image.Config, error)
 	layout func(data []byte) (layout, error)
-	decode func(data []byte) (image.Image, error)
+	// decode must return soon after ctx is done (see ctxReader).
+	decode func(ctx context.Context, data []byte) (image.Image, error)
+	// animated is the rejection of a file whose layout says it is animated.
+	animated func() *Rejected
+}
+
+// ctxReader fails every read once ctx is done. The standard decoders read their input as they
+// decode it (PNG's zlib stream and GIF's LZW data through 4 KB buffers, VP8L bit by bit), so
+// wrapping their input bounds their time by ctx, give or take what one buffer decodes to. A lossy
+// WebP (VP8) reads its partitions before decoding them: its decode, bounded by its pixels, runs
+// to the end.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 var formats = map[string]format{
@@ -127,14 +190,19 @@ var formats = map[string]format{
 		// Decoded at 1/2, 1/4 or 1/8 scale when the largest thumbnail still fits: every block is
 		// decoded and checked as image/jpeg does, but a 5120x2880 photo never exists at full
 		// size in memory (see jpegscale).
-		decode: func(data []byte) (image.Image, error) {
-			return jpegscale.DecodeScaled(bytes.NewReader(data), slices.Max(imagepolicy.ThumbnailSizes))
+		// The decoder also refuses files over its scan and coefficient limits
+		// (jpegscale.ErrTooComplex) and checks ctx on every row of blocks.
+		decode: func(ctx context.Context, data []byte) (image.Image, error) {
+			return jpegscale.DecodeScaledContext(ctx, bytes.NewReader(data), slices.Max(imagepolicy.ThumbnailSizes))
 		},
 	},
 	"image/png": {
 		config: func(r *bytes.Reader) (image.Config, error) { return png.DecodeConfig(r) },
 		layout: pngLayout,
-		decode: func(data []byte) (image.Image, error) { return png.Decode(bytes.NewReader(data)) },
+		decode: func(ctx context.Context, data []byte) (image.Image, error) {
+			return png.Decode(ctxReader{ctx, bytes.NewReader(data)})
+		},
+		animated: func() *Rejected { return Reject(ReasonAnimatedPNG, "animated PNG (acTL, fcTL or fdAT chunks)") },
 	},
 	"image/gif": {
 		config: func(r *bytes.Reader) (image.Config, error) { return gif.DecodeConfig(r) },
@@ -144,14 +212,17 @@ var formats = map[string]format{
 	"image/webp": {
 		config: func(r *bytes.Reader) (image.Config, error) { return webp.DecodeConfig(r) },
 		layout: webpLayout,
-		decode: func(data []byte) (image.Image, error) { return webp.Decode(bytes.NewReader(data)) },
+		decode: func(ctx context.Context, data []byte) (image.Image, error) {
+			return webp.Decode(ctxReader{ctx, bytes.NewReader(data)})
+		},
+		animated: func() *Rejected { return Reject(ReasonUnsupported, "animated WebP") },
 	},
 }
 
 // decodeGIF decodes every frame (the file must decode fully) and returns the first one as it is
 // displayed: drawn on the logical screen, transparent where the frame does not cover it.
-func decodeGIF(data []byte) (image.Image, error) {
-	g, err := gif.DecodeAll(bytes.NewReader(data))
+func decodeGIF(ctx context.Context, data []byte) (image.Image, error) {
+	g, err := gif.DecodeAll(ctxReader{ctx, bytes.NewReader(data)})
 	if err != nil {
 		return nil, err
 	}
