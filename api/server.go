@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
@@ -54,6 +55,9 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	urls    urlCache
+	// creds are the credentials the presigner signs with (the S3 client's provider): listed URLs
+	// are signed no earlier than these were first seen (see windowURL).
+	creds aws.CredentialsProvider
 
 	// Now and NewID are injected so tests control time and keys.
 	Now   func() time.Time
@@ -66,6 +70,7 @@ func New(cfg config.API, client *s3.Client, auth *Verifier, log *slog.Logger) *S
 		cfg:     cfg,
 		store:   client,
 		presign: s3.NewPresignClient(client),
+		creds:   client.Options().Credentials,
 		auth:    auth,
 		log:     log,
 		Now:     time.Now,

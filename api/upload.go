@@ -258,57 +258,117 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// windowURL presigns a GET whose signing time is the start of the current window, so every
-// listing within one window returns byte-identical URLs (cacheable by browsers and CDNs). Each URL
-// stays valid for at least one full window after it is handed out. Since the URL depends only on
-// the key and the window, it is signed once per window and then served from memory: signing
-// through the SDK's middleware stack is most of a listing's CPU time.
+// windowURL presigns a GET signed as of a fixed time in the current window, so every listing within
+// one window returns byte-identical URLs (cacheable by browsers and CDNs). Each URL stays valid
+// for at least one full window after it is handed out. Since the URL depends only on the key, the
+// window and the credentials, it is signed once and then served from memory: signing through the
+// SDK's middleware stack is most of a listing's CPU time.
+//
+// The signing time is the window's start, but never earlier than the moment this process first
+// saw the credentials it signs with. In AWS those are the function role's temporary credentials,
+// and S3 documents a presigned URL as valid from X-Amz-Date for X-Amz-Expires seconds and only
+// while the credentials that signed it are (S3 API Reference, "Authenticating Requests: Using
+// Query Parameters"; S3 User Guide, "presigned URL ... expires when the token expires"); nothing
+// documents S3 accepting a signing time from before the session existed, so we never ask it to.
+// The credentials were issued before we first saw them, so that moment is a safe lower bound. In a
+// fresh execution environment the first window's URLs therefore start later and expire at the
+// same time as everyone else's; a new session (new access key) starts a new set. URLs are stable
+// per execution environment (its credentials), not across environments, which sign with their own.
 func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
+	creds, err := s.creds.Retrieve(ctx)
+	if err != nil {
+		return "", wrapError(EInternal, msgInternal, err)
+	}
 	window := s.cfg.ListURLWindow
-	start := s.Now().UTC().Truncate(window)
-	if u, ok := s.urls.get(start, key); ok {
+	now := s.Now().UTC()
+	start := now.Truncate(window)
+	signAt := s.urls.signingTime(creds.AccessKeyID, start, now)
+	if u, ok := s.urls.get(signAt, creds.AccessKeyID, key); ok {
 		return u, nil
+	}
+	expires := start.Add(2 * window).Sub(signAt).Truncate(time.Second)
+	if creds.CanExpire {
+		// A URL cannot outlive its credentials; say so in the URL rather than promise more.
+		expires = min(expires, creds.Expires.Sub(signAt).Truncate(time.Second))
 	}
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)},
 		func(o *s3.PresignOptions) {
-			o.Expires = 2 * window
-			o.Presigner = fixedTimeSigner{signer: windowSigner, at: start}
+			o.Expires = expires
+			o.Presigner = fixedTimeSigner{signer: windowSigner, at: signAt}
+			// Sign with exactly the credentials signAt was chosen for, even if the provider
+			// refreshes in between.
+			o.ClientOptions = append(o.ClientOptions, func(so *s3.Options) {
+				so.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })
+			})
 		})
 	if err != nil {
 		return "", wrapError(EInternal, msgInternal, err)
 	}
-	s.urls.put(start, key, req.URL)
+	s.urls.put(signAt, creds.AccessKeyID, key, req.URL)
 	return req.URL, nil
 }
 
-// urlCache holds the current window's signed URLs; it empties when the window moves on, and
-// stops growing at maxCachedURLs (a bound on memory, not on correctness: misses just sign again).
+// urlCache holds the current window's signed URLs; it empties when the window or the credentials
+// move on. It is bounded by bytes, not by count: a URL signed with a session token is about 1.9 KB,
+// so a count bound of 100,000 would allow about 190 MB in a 256 MB function. At the bound it stops
+// growing (misses just sign again).
 type urlCache struct {
-	mu     sync.Mutex
-	window time.Time
-	urls   map[string]string
+	mu       sync.Mutex
+	signedAt time.Time
+	keyID    string
+	urls     map[string]string
+	bytes    int
+	maxBytes int // 0: maxCachedURLBytes
+
+	// seenKeyID was first seen at seenAt: the earliest time URLs signed with it may carry.
+	seenKeyID string
+	seenAt    time.Time
 }
 
-const maxCachedURLs = 100_000
+// maxCachedURLBytes is about 8,000 URLs with session tokens: every URL of a few listed scenarios.
+const maxCachedURLBytes = 16 << 20
 
-func (c *urlCache) get(window time.Time, key string) (string, bool) {
+// urlEntryOverhead approximates a map entry's own cost beside its two strings.
+const urlEntryOverhead = 64
+
+// signingTime is when URLs of the window starting at start are signed with the access key keyID:
+// the window's start, or the moment the key was first seen if that is later.
+func (c *urlCache) signingTime(keyID string, start, now time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.window.Equal(window) {
+	if keyID != c.seenKeyID {
+		c.seenKeyID, c.seenAt = keyID, now.Truncate(time.Second)
+	}
+	if c.seenAt.After(start) {
+		return c.seenAt
+	}
+	return start
+}
+
+func (c *urlCache) get(signedAt time.Time, keyID, key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.signedAt.Equal(signedAt) || c.keyID != keyID {
 		return "", false
 	}
 	u, ok := c.urls[key]
 	return u, ok
 }
 
-func (c *urlCache) put(window time.Time, key, u string) {
+func (c *urlCache) put(signedAt time.Time, keyID, key, u string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.window.Equal(window) {
-		c.window, c.urls = window, make(map[string]string)
+	if !c.signedAt.Equal(signedAt) || c.keyID != keyID {
+		c.signedAt, c.keyID, c.urls, c.bytes = signedAt, keyID, make(map[string]string), 0
 	}
-	if len(c.urls) < maxCachedURLs {
+	limit := c.maxBytes
+	if limit == 0 {
+		limit = maxCachedURLBytes
+	}
+	size := len(key) + len(u) + urlEntryOverhead
+	if _, ok := c.urls[key]; !ok && c.bytes+size <= limit {
 		c.urls[key] = u
+		c.bytes += size
 	}
 }
 
