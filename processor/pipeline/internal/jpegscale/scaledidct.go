@@ -84,23 +84,34 @@ func boxAxisFor(n int) *boxAxis {
 	return nil
 }
 
-// apply maps in[k*step], k < 8, to out[m*ostep], m < n.
-func (ax *boxAxis) apply(in []int, step int, out []int, ostep int) {
-	if ax.n == 1 {
-		out[0] = ax.a[0][0] * in[0]
-		return
-	}
-	for m := range ax.n / 2 {
-		a := &ax.a[m]
-		var e, o int
-		for _, k := range ax.even {
-			e += a[k] * in[k*step]
+// apply maps the 8 coefficients in to n box means, out[m*ostep], m < n.
+func (ax *boxAxis) apply(in *[8]int, out []int, ostep int) {
+	a := &ax.a
+	switch ax.n {
+	case 1:
+		out[0] = a[0][0] * in[0]
+	case 2:
+		e := a[0][0] * in[0]
+		o := a[0][1]*in[1] + a[0][3]*in[3] + a[0][5]*in[5] + a[0][7]*in[7]
+		out[0], out[ostep] = e+o, e-o
+	case 4:
+		e0 := a[0][0]*in[0] + a[0][2]*in[2] + a[0][6]*in[6]
+		o0 := a[0][1]*in[1] + a[0][3]*in[3] + a[0][5]*in[5] + a[0][7]*in[7]
+		e1 := a[1][0]*in[0] + a[1][2]*in[2] + a[1][6]*in[6]
+		o1 := a[1][1]*in[1] + a[1][3]*in[3] + a[1][5]*in[5] + a[1][7]*in[7]
+		out[0], out[ostep], out[2*ostep], out[3*ostep] = e0+o0, e1+o1, e1-o1, e0-o0
+	default:
+		for m := range ax.n / 2 {
+			var e, o int
+			for _, k := range ax.even {
+				e += a[m][k] * in[k]
+			}
+			for _, k := range ax.odd {
+				o += a[m][k] * in[k]
+			}
+			out[m*ostep] = e + o
+			out[(ax.n-1-m)*ostep] = e - o
 		}
-		for _, k := range ax.odd {
-			o += a[k] * in[k*step]
-		}
-		out[m*ostep] = e + o
-		out[(ax.n-1-m)*ostep] = e - o
 	}
 }
 
@@ -116,10 +127,10 @@ var zigOf = func() (z [blockSize]int) {
 // of box means, level-shifted and clipped, to dst.
 func scaledIDCT(b *block, qt *block, ax, ay *boxAxis, dst []byte, stride int) {
 	pw, ph := ax.n, ay.n
-	// Across: each row v the vertical map needs becomes pw values, scaled by 1<<idctFracBits.
-	var rows [8 * 8]int // rows[v*8+m]
+	// Across: each row v the vertical map needs becomes pw values, scaled by 1<<idctFracBits;
+	// rows without a coefficient the horizontal map needs stay zero and are skipped.
+	var rows [8][8]int // rows[m][v]: output column m of row v, laid out for the pass down
 	var coef [8]int
-	var nonZeroRows [8]bool
 	for v := range 8 {
 		if !ay.need[v] {
 			continue
@@ -127,37 +138,26 @@ func scaledIDCT(b *block, qt *block, ax, ay *boxAxis, dst []byte, stride int) {
 		any := false
 		for k := range 8 {
 			coef[k] = 0
-			if ax.need[k] {
-				if c := b[v*8+k]; c != 0 {
-					coef[k] = int(c) * int(qt[zigOf[v*8+k]])
-					any = true
-				}
+			if c := b[v*8+k]; c != 0 && ax.need[k] {
+				coef[k] = int(c) * int(qt[zigOf[v*8+k]])
+				any = true
 			}
 		}
 		if !any {
 			continue
 		}
-		nonZeroRows[v] = true
-		ax.apply(coef[:], 1, rows[v*8:], 1)
-	}
-	// Down: each column m, from the non-zero rows.
-	var col [8]int
-	var out [8 * 8]int // out[y*8+m]
-	for m := range pw {
-		for v := range 8 {
-			col[v] = 0
-			if nonZeroRows[v] {
-				col[v] = rows[v*8+m]
-			}
+		var out [8]int
+		ax.apply(&coef, out[:], 1)
+		for m := range pw {
+			rows[m][v] = out[m]
 		}
-		ay.apply(col[:], 1, out[m:], 8)
 	}
-	const half = 1 << (2*idctFracBits - 1)
-	for y := range ph {
-		row := dst[y*stride : y*stride+pw]
-		for x := range row {
-			v := (out[y*8+x]+half)>>(2*idctFracBits) + 128
-			row[x] = uint8(min(max(v, 0), 255))
+	// Down: each output column from its rows.
+	var col [8]int
+	for m := range pw {
+		ay.apply(&rows[m], col[:], 1)
+		for y := range ph {
+			dst[y*stride+m] = clampLevel(boxRound(col[y]))
 		}
 	}
 }

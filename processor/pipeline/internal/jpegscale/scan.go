@@ -572,11 +572,23 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 			case ax.n == 1 && ay.n == 1:
 				// The mean of the whole block is its DC term over 8.
 				dst[0] = clampLevel(boxRound(int(b[0]) * int(qt[0]) * (1 << (2*idctFracBits - 3))))
+			case ax.n == 8 && ay.n == 8:
+				// Not reduced at all (a subsampled chroma block at 1/2): image/jpeg's own
+				// transform.
+				idctStore(b, qt, dst, stride)
 			default:
 				scaledIDCT(b, qt, ax, ay, dst, stride)
 			}
 			return nil
 		}
+	}
+	if d.scale == 1 {
+		dst, stride := d.patch(bx, by, compIndex, 8, 8)
+		if dst == nil {
+			return UnsupportedError("too many components")
+		}
+		idctStore(b, qt, dst, stride)
+		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
 		b[unzig[zig]] *= qt[zig]
@@ -596,14 +608,6 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 	// below then average exactly the pixels image/jpeg would output.
 	for i, c := range b {
 		b[i] = min(max(c+128, 0), 255) // branch-free: min and max compile to conditional moves
-	}
-	if s == 1 {
-		for y := 0; y < 8; y++ {
-			for x := 0; x < 8; x++ {
-				dst[y*stride+x] = uint8(b[y*8+x])
-			}
-		}
-		return nil
 	}
 	// Each output pixel is the rounded mean of an s x s box of source pixels. The block's source
 	// pixels are (x0+x, y0+y) of the full-size image, x < 8*hr and y < 8*vr; inW x inH of them
@@ -654,6 +658,21 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 		}
 	}
 	return nil
+}
+
+// idctStore is image/jpeg's reconstruction of a block: dequantize, inverse-transform, level-shift
+// and clip, and store the 8 x 8 pixels.
+func idctStore(b *block, qt *block, dst []byte, stride int) {
+	for zig := 0; zig < blockSize; zig++ {
+		b[unzig[zig]] *= qt[zig]
+	}
+	idct(b)
+	for y := 0; y < 8; y++ {
+		row := dst[y*stride : y*stride+8]
+		for x := range row {
+			row[x] = uint8(min(max(b[y*8+x]+128, 0), 255))
+		}
+	}
 }
 
 // patch is where block (bx, by) of the component goes in the output, as a pw x ph patch; nil for
