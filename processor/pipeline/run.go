@@ -193,7 +193,7 @@ var formats = map[string]format{
 		// The decoder also refuses files over its scan and coefficient limits
 		// (jpegscale.ErrTooComplex) and checks ctx on every row of blocks.
 		decode: func(ctx context.Context, data []byte) (image.Image, error) {
-			return jpegscale.DecodeScaledContext(ctx, bytes.NewReader(data), slices.Max(imagepolicy.ThumbnailSizes))
+			return jpegscale.DecodeScaledBytesContext(ctx, data, slices.Max(imagepolicy.ThumbnailSizes))
 		},
 	},
 	"image/png": {

@@ -5,7 +5,7 @@
 package jpegscale
 
 import (
-	"io"
+	"encoding/binary"
 )
 
 // maxCodeLength is the maximum (inclusive) number of bits in a Huffman code.
@@ -36,34 +36,68 @@ type huffman struct {
 	maxCodes [maxCodeLength]int32
 	// valsIndices[i] is the index into vals of minCodes[i].
 	valsIndices [maxCodeLength]int32
+	// fast is the lookahead table (see buildFast), nil when the codes are not a prefix code.
+	fast      *[1 << fastBits]fastEntry
+	fastTable *[1 << fastBits]fastEntry // fast's storage, kept across DHT segments
 }
 
 // errShortHuffmanData means that an unexpected EOF occurred while decoding
 // Huffman data.
 var errShortHuffmanData = FormatError("short Huffman data")
 
-// ensureNBits reads bytes from the byte buffer to ensure that d.bits.n is at
-// least n. For best performance (avoiding function calls inside hot loops),
-// the caller is the one responsible for first checking that d.bits.n < n.
-func (d *decoder) ensureNBits(n int32) error {
-	for {
-		c, err := d.readByteStuffedByte()
-		if err != nil {
-			if err == io.ErrUnexpectedEOF {
-				return errShortHuffmanData
+// refill adds de-stuffed bytes of entropy-coded data to d.bits until it holds more than 56 bits
+// or the data ends: at a marker (0xff not followed by 0x00), whose bytes stay unread, or at the
+// end of the input. image/jpeg reads a byte at a time, only when it needs more bits; reading
+// ahead changes nothing it can see: a read that needs bits past the end fails with the error
+// image/jpeg gives there (d.bits.end), and the bytes read ahead but never used are entropy-coded
+// data, which the marker reader (after a scan) and findRST (at a restart) skip as image/jpeg's
+// would have.
+func (d *decoder) refill() {
+	buf, i, j := d.bytes.buf, d.bytes.i, d.bytes.j
+	for d.bits.n <= 56 && d.bits.end == nil {
+		if i+8 <= j {
+			// Eight bytes at once, when none of those taken is 0xff.
+			w := binary.BigEndian.Uint64(buf[i:])
+			k := int(64-d.bits.n) >> 3
+			taken := w >> (64 - 8*uint(k)) // the k leading bytes
+			x := ^taken                    // a 0xff byte of taken is a zero byte of x
+			const lo, hi = 0x0101010101010101, 0x8080808080808080
+			if (x-lo)&^x&hi&(hi>>(64-8*uint(k))) == 0 {
+				d.bits.a = d.bits.a<<(8*uint(k)) | taken
+				d.bits.n += int32(8 * k)
+				i += k
+				continue
 			}
-			return err
 		}
-		d.bits.a = d.bits.a<<8 | uint32(c)
-		d.bits.n += 8
-		if d.bits.m == 0 {
-			d.bits.m = 1 << 7
-		} else {
-			d.bits.m <<= 8
-		}
-		if d.bits.n >= n {
+		if i >= j {
+			d.bits.end = errShortHuffmanData
 			break
 		}
+		c := buf[i]
+		if c == 0xff {
+			if i+1 >= j {
+				d.bits.end = errShortHuffmanData
+				break
+			}
+			if buf[i+1] != 0x00 {
+				d.bits.end = errMissingFF00
+				break
+			}
+			i++
+		}
+		i++
+		d.bits.a = d.bits.a<<8 | uint64(c)
+		d.bits.n += 8
+	}
+	d.bytes.i = i
+}
+
+// ensureNBits makes d.bits hold at least n bits (n <= 57), or fails as image/jpeg does when the
+// entropy-coded data ends first. The caller checks d.bits.n < n first.
+func (d *decoder) ensureNBits(n int32) error {
+	d.refill()
+	if d.bits.n < n {
+		return d.bits.end
 	}
 	return nil
 }
@@ -77,13 +111,17 @@ func (d *decoder) receiveExtend(t uint8) (int32, error) {
 		}
 	}
 	d.bits.n -= int32(t)
-	d.bits.m >>= t
+	return extend(uint32(d.bits.a>>uint32(d.bits.n)), t), nil
+}
+
+// extend is EXTEND (section F.2.2.1) of the t low bits of v.
+func extend(v uint32, t uint8) int32 {
 	s := int32(1) << t
-	x := int32(d.bits.a>>uint8(d.bits.n)) & (s - 1)
+	x := int32(v) & (s - 1)
 	if x < s>>1 {
 		x += ((-1) << t) + 1
 	}
-	return x, nil
+	return x
 }
 
 // processDHT processes a Define Huffman Table marker, and initializes a huffman
@@ -167,6 +205,7 @@ func (d *decoder) processDHT(n int) error {
 			}
 			c <<= 1
 		}
+		h.buildFast(&nCodes)
 	}
 	return nil
 }
@@ -177,40 +216,31 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 	if h.nCodes == 0 {
 		return 0, FormatError("uninitialized Huffman table")
 	}
-
-	if d.bits.n < 8 {
-		if err := d.ensureNBits(8); err != nil {
-			if err != errMissingFF00 && err != errShortHuffmanData {
-				return 0, err
-			}
-			// There are no more bytes of data in this segment, but we may still
-			// be able to read the next symbol out of the previously read bits.
-			// First, undo the readByte that the ensureNBits call made.
-			if d.bytes.nUnreadable != 0 {
-				d.unreadByteStuffedByte()
-			}
-			goto slowPath
+	if d.bits.n < fastBits {
+		d.refill()
+	}
+	if h.fast != nil && d.bits.n >= fastBits {
+		if e := h.fast[(d.bits.a>>uint32(d.bits.n-fastBits))&(1<<fastBits-1)]; e != 0 {
+			d.bits.n -= e.codeLen()
+			return e.symbol(), nil
 		}
 	}
-	if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
-		n := (v & 0xff) - 1
-		d.bits.n -= int32(n)
-		d.bits.m >>= n
-		return uint8(v >> 8), nil
+	// image/jpeg looks a code up when 8 bits are left, else goes bit by bit.
+	if d.bits.n >= 8 {
+		if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
+			n := (v & 0xff) - 1
+			d.bits.n -= int32(n)
+			return uint8(v >> 8), nil
+		}
 	}
-
-slowPath:
 	for i, code := 0, int32(0); i < maxCodeLength; i++ {
 		if d.bits.n == 0 {
 			if err := d.ensureNBits(1); err != nil {
 				return 0, err
 			}
 		}
-		if d.bits.a&d.bits.m != 0 {
-			code |= 1
-		}
 		d.bits.n--
-		d.bits.m >>= 1
+		code |= int32(d.bits.a>>uint32(d.bits.n)) & 1
 		if code <= h.maxCodes[i] {
 			return h.vals[h.valsIndices[i]+code-h.minCodes[i]], nil
 		}
@@ -225,10 +255,8 @@ func (d *decoder) decodeBit() (bool, error) {
 			return false, err
 		}
 	}
-	ret := d.bits.a&d.bits.m != 0
 	d.bits.n--
-	d.bits.m >>= 1
-	return ret, nil
+	return d.bits.a>>uint32(d.bits.n)&1 != 0, nil
 }
 
 func (d *decoder) decodeBits(n int32) (uint32, error) {
@@ -237,9 +265,86 @@ func (d *decoder) decodeBits(n int32) (uint32, error) {
 			return 0, err
 		}
 	}
-	ret := d.bits.a >> uint32(d.bits.n-n)
-	ret &= (1 << uint32(n)) - 1
 	d.bits.n -= n
-	d.bits.m >>= uint32(n)
-	return ret, nil
+	return uint32(d.bits.a>>uint32(d.bits.n)) & (1<<uint32(n) - 1), nil
+}
+
+// fastBits is the width of the lookahead table (huffman.fast).
+const fastBits = 10
+
+// fastEntry is one entry of a lookahead table: for the fastBits next bits of the stream, the code
+// they start with and its symbol, and, when the symbol's magnitude bits (its low nibble, for an
+// AC table) fit in the same bits, the coefficient they extend to. 0: the code is longer.
+type fastEntry int32
+
+func (e fastEntry) codeLen() int32 { return int32(e & 0x1f) }
+func (e fastEntry) symbol() uint8  { return uint8(e >> 5) }
+
+// value is the extended coefficient and the bits it takes with its code; ok when it fits.
+func (e fastEntry) value() (v int32, totalLen int32, ok bool) {
+	return int32(e) >> 18, int32(e>>13) & 0xf, e&(1<<17) != 0
+}
+
+// buildFast makes h.fast for a table whose codes form a prefix code (the Kraft sum is at most
+// 1): then looking fastBits bits up finds the same code as image/jpeg's 8-bit table and its
+// bit-by-bit decoding. A malformed table, whose codes image/jpeg's look-ups may decode
+// inconsistently, gets no lookahead table, and decodes exactly as image/jpeg does.
+func (h *huffman) buildFast(nCodes *[maxCodeLength]int32) {
+	h.fast = nil
+	kraft := 0
+	for i, n := range nCodes {
+		kraft += int(n) << (maxCodeLength - 1 - i)
+	}
+	if kraft > 1<<maxCodeLength {
+		return
+	}
+	if h.fastTable == nil {
+		h.fastTable = new([1 << fastBits]fastEntry)
+	}
+	t := h.fastTable
+	clear(t[:])
+	var code, x int32
+	for i := range int32(fastBits) {
+		length := i + 1
+		for range nCodes[i] {
+			sym := h.vals[x]
+			e := fastEntry(sym)<<5 | fastEntry(length)
+			shift := fastBits - length
+			for k := range int32(1) << shift {
+				entry := e
+				if mag := int32(sym & 0x0f); mag != 0 && length+mag <= fastBits {
+					bitsAfter := k >> (shift - mag) // the mag bits after the code
+					v := extend(uint32(bitsAfter), uint8(mag))
+					entry |= 1<<17 | fastEntry(length+mag)<<13 | fastEntry(v)<<18
+				}
+				t[code<<shift|k] = entry
+			}
+			code++
+			x++
+		}
+		code <<= 1
+	}
+	h.fast = t
+}
+
+// fastRun is what fastAC decoded besides the coefficient.
+type fastRun struct{ run, codeLen, totalLen int32 }
+
+// fastAC looks the next AC code up with its magnitude bits, without consuming them: ok when the
+// lookahead table holds both (a short code for a small coefficient, the common case). The caller
+// consumes codeLen bits if the run ends past the band, as decodeBlock does after decodeHuffman,
+// else totalLen.
+func (d *decoder) fastAC(h *huffman) (v int32, r fastRun, ok bool) {
+	if d.bits.n < fastBits {
+		d.refill()
+		if d.bits.n < fastBits {
+			return 0, r, false
+		}
+	}
+	if h.fast == nil {
+		return 0, r, false
+	}
+	e := h.fast[(d.bits.a>>uint32(d.bits.n-fastBits))&(1<<fastBits-1)]
+	v, total, ok := e.value()
+	return v, fastRun{int32(e.symbol() >> 4), e.codeLen(), total}, ok
 }

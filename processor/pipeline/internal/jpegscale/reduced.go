@@ -203,6 +203,16 @@ func (b reducedBlock) decode(d *decoder, dc *int32, dcHuff, acHuff *huffman, zig
 	}
 	// Decode the AC coefficients, as specified in section F.2.2.2.
 	for ; zig <= zigEnd; zig++ {
+		if v, n, ok := d.fastAC(acHuff); ok {
+			// The code, its run of zeroes and the coefficient's bits in one look-up.
+			if zig += n.run; zig > zigEnd {
+				d.bits.n -= n.codeLen
+				break
+			}
+			d.bits.n -= n.totalLen
+			b.set(zig, v<<al)
+			continue
+		}
 		value, err := d.decodeHuffman(acHuff)
 		if err != nil {
 			return err

@@ -365,6 +365,16 @@ func decodeBlock[T coefficient](d *decoder, b *[blockSize]T, dc *int32, dcHuff, 
 		} else {
 			// Decode the AC coefficients, as specified in section F.2.2.2.
 			for ; zig <= zigEnd; zig++ {
+				if v, n, ok := d.fastAC(acHuff); ok {
+					// The code, its run of zeroes and the coefficient's bits in one look-up.
+					if zig += n.run; zig > zigEnd {
+						d.bits.n -= n.codeLen
+						break
+					}
+					d.bits.n -= n.totalLen
+					put(&b[unzig[zig]], v<<al)
+					continue
+				}
 				value, err := d.decodeHuffman(acHuff)
 				if err != nil {
 					return err
