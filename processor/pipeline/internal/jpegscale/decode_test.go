@@ -8,12 +8,15 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // go test ./processor/pipeline/internal/jpegscale -run TestSeedCorpus -update rewrites the
@@ -171,6 +174,28 @@ func boxMeans(img image.Image, s int) [][4]float64 {
 	return out
 }
 
+// decodeEveryWay decodes data from memory (DecodeScaledBytes, which reads entropy-coded data
+// eight bytes at a time), from a bytes.Reader and from a reader that gives one byte per Read
+// (DecodeScaled, through a window refilled at every possible position), and fails the test
+// unless all three give the same image or the same error.
+func decodeEveryWay(t testing.TB, data []byte, minLong int) (image.Image, error) {
+	t.Helper()
+	img, err := DecodeScaledBytes(data, minLong)
+	for name, r := range map[string]io.Reader{
+		"bytes.Reader":  bytes.NewReader(data),
+		"OneByteReader": iotest.OneByteReader(bytes.NewReader(data)),
+	} {
+		img2, err2 := DecodeScaled(r, minLong)
+		if fmt.Sprint(err2) != fmt.Sprint(err) {
+			t.Fatalf("DecodeScaled from a %s: error %v; from memory: %v", name, err2, err)
+		}
+		if !reflect.DeepEqual(img2, img) {
+			t.Fatalf("DecodeScaled from a %s: the image differs from the one decoded from memory", name)
+		}
+	}
+	return img, err
+}
+
 // progressive reports whether data's frame header is SOF2 (progressive DCT).
 func progressive(data []byte) bool {
 	for i := 2; i+4 <= len(data) && data[i] == 0xff; i += 2 + (int(data[i+2])<<8 | int(data[i+3])) {
@@ -217,7 +242,7 @@ func TestDecodeScaledMatchesImageJPEG(t *testing.T) {
 				if long >= 8 && want != s {
 					t.Fatalf("Scale(%d, %d, %d) = %d, want %d", rb.Dx(), rb.Dy(), minLong, want, s)
 				}
-				got, err := DecodeScaled(bytes.NewReader(f.data), minLong)
+				got, err := decodeEveryWay(t, f.data, minLong)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -320,7 +345,7 @@ func TestCorruptInputsFailAsImageJPEG(t *testing.T) {
 			rejected++
 		}
 		for _, minLong := range []int{0, 20, 1 << 20} {
-			_, err := DecodeScaled(bytes.NewReader(f.data), minLong)
+			_, err := decodeEveryWay(t, f.data, minLong)
 			if fmt.Sprint(err) != fmt.Sprint(refErr) {
 				t.Errorf("%s, minLongEdge %d: error %v, image/jpeg gives %v", f.name, minLong, err, refErr)
 			}
@@ -387,7 +412,7 @@ func FuzzDecodeScaled(f *testing.F) {
 			return // keeps each run fast; size is not what is being fuzzed
 		}
 		_, refErr := jpeg.Decode(bytes.NewReader(data))
-		img, err := DecodeScaled(bytes.NewReader(data), minLongEdge)
+		img, err := decodeEveryWay(t, data, minLongEdge)
 		if errors.Is(err, ErrTooComplex) {
 			return
 		}

@@ -6,6 +6,7 @@ package jpegscale
 
 import (
 	"encoding/binary"
+	"io"
 )
 
 // maxCodeLength is the maximum (inclusive) number of bits in a Huffman code.
@@ -53,8 +54,8 @@ var errShortHuffmanData = FormatError("short Huffman data")
 // data, which the marker reader (after a scan) and findRST (at a restart) skip as image/jpeg's
 // would have.
 func (d *decoder) refill() {
-	buf, i, j := d.bytes.buf, d.bytes.i, d.bytes.j
 	for d.bits.n <= 56 && d.bits.end == nil {
+		buf, i, j := d.bytes.buf, d.bytes.i, d.bytes.j
 		if i+8 <= j {
 			// Eight bytes at once, when none of those taken is 0xff.
 			w := binary.BigEndian.Uint64(buf[i:])
@@ -65,31 +66,32 @@ func (d *decoder) refill() {
 			if (x-lo)&^x&hi&(hi>>(64-8*uint(k))) == 0 {
 				d.bits.a = d.bits.a<<(8*uint(k)) | taken
 				d.bits.n += int32(8 * k)
-				i += k
+				d.bytes.i = i + k
 				continue
 			}
 		}
-		if i >= j {
-			d.bits.end = errShortHuffmanData
-			break
+		if i >= j || buf[i] == 0xff && i+1 >= j {
+			// A byte, or the one after an 0xff, is not buffered: read more.
+			if err := d.fill(); err != nil {
+				if err == io.ErrUnexpectedEOF {
+					err = errShortHuffmanData
+				}
+				d.bits.end = err
+			}
+			continue
 		}
 		c := buf[i]
 		if c == 0xff {
-			if i+1 >= j {
-				d.bits.end = errShortHuffmanData
-				break
-			}
 			if buf[i+1] != 0x00 {
 				d.bits.end = errMissingFF00
 				break
 			}
 			i++
 		}
-		i++
+		d.bytes.i = i + 1
 		d.bits.a = d.bits.a<<8 | uint64(c)
 		d.bits.n += 8
 	}
-	d.bytes.i = i
 }
 
 // ensureNBits makes d.bits hold at least n bits (n <= 57), or fails as image/jpeg does when the

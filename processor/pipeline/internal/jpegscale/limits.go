@@ -41,18 +41,15 @@ var ErrTooComplex = errors.New("jpeg: too complex")
 // every scan and every row of blocks, so it returns within a few milliseconds of the deadline,
 // with an error wrapping context.Cause(ctx).
 func DecodeScaledContext(ctx context.Context, r io.Reader, minLongEdge int) (image.Image, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeScaledBytesContext(ctx, data, minLongEdge)
+	d := decoder{minLongEdge: minLongEdge, ctx: ctx, done: ctx.Done()}
+	return d.decode(r, nil)
 }
 
 // DecodeScaledBytesContext is DecodeScaledContext on a JPEG already in memory, which it reads in
-// place.
+// place (without a copy, and faster: see refill).
 func DecodeScaledBytesContext(ctx context.Context, data []byte, minLongEdge int) (image.Image, error) {
 	d := decoder{minLongEdge: minLongEdge, ctx: ctx, done: ctx.Done()}
-	return d.decode(data)
+	return d.decode(nil, data)
 }
 
 // interrupted returns an error once the decode's context is done.

@@ -102,11 +102,12 @@ type bits struct {
 
 type decoder struct {
 	bits bits
-	// bytes is the whole input: image/jpeg's buffer over an io.Reader, holding everything, so
-	// the entropy decoder can take up to eight bytes at a time (see refill).
+	// bytes is the input: all of it when decoding from memory, else a window over r.
 	bytes struct {
-		buf  []byte
-		i, j int // buf[i:j] are the bytes not yet passed on
+		buf    []byte
+		i, j   int // buf[i:j] are the bytes not yet passed on
+		r      io.Reader
+		window *[4096]byte
 	}
 	width, height int
 	// minLongEdge is what the caller needs of the output's longest edge; scale (1, 2, 4 or 8) is
@@ -158,18 +159,34 @@ type decoder struct {
 	coefficients int64
 }
 
-// fill is called when every byte has been passed on: there are no more.
+// fill reads more of the input into d.bytes.buf, keeping the bytes not yet passed on. With the
+// input in memory (no reader) there is no more.
 func (d *decoder) fill() error {
-	if d.bytes.i != d.bytes.j {
-		panic("jpeg: fill called when unread bytes exist")
+	if d.bytes.r == nil {
+		return io.ErrUnexpectedEOF
 	}
-	return io.ErrUnexpectedEOF
+	if d.bytes.window == nil {
+		d.bytes.window = new([4096]byte)
+	}
+	n := copy(d.bytes.window[:], d.bytes.buf[d.bytes.i:d.bytes.j])
+	d.bytes.buf, d.bytes.i, d.bytes.j = d.bytes.window[:], 0, n
+	m, err := d.bytes.r.Read(d.bytes.buf[n:])
+	d.bytes.j += m
+	if m > 0 {
+		return nil
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // readByte returns the next byte. It does not care about byte stuffing.
 func (d *decoder) readByte() (x byte, err error) {
-	if d.bytes.i == d.bytes.j {
-		return 0, d.fill()
+	for d.bytes.i == d.bytes.j {
+		if err = d.fill(); err != nil {
+			return 0, err
+		}
 	}
 	x = d.bytes.buf[d.bytes.i]
 	d.bytes.i++
@@ -180,25 +197,34 @@ func (d *decoder) readByte() (x byte, err error) {
 // the expected byte-stuffed sequence 0xff, 0x00.
 var errMissingFF00 = FormatError("missing 0xff00 sequence")
 
-// readFull reads exactly len(p) bytes into p. It does not care about byte stuffing. On a short
-// input it reads what there is and fails, as image/jpeg does.
+// readFull reads exactly len(p) bytes into p. It does not care about byte stuffing.
 func (d *decoder) readFull(p []byte) error {
-	n := copy(p, d.bytes.buf[d.bytes.i:d.bytes.j])
-	d.bytes.i += n
-	if n < len(p) {
-		return d.fill()
+	for {
+		n := copy(p, d.bytes.buf[d.bytes.i:d.bytes.j])
+		p = p[n:]
+		d.bytes.i += n
+		if len(p) == 0 {
+			return nil
+		}
+		if err := d.fill(); err != nil {
+			return err
+		}
 	}
-	return nil
 }
 
 // ignore ignores the next n bytes.
 func (d *decoder) ignore(n int) error {
-	m := min(n, d.bytes.j-d.bytes.i)
-	d.bytes.i += m
-	if m < n {
-		return d.fill()
+	for {
+		m := min(n, d.bytes.j-d.bytes.i)
+		d.bytes.i += m
+		n -= m
+		if n == 0 {
+			return nil
+		}
+		if err := d.fill(); err != nil {
+			return err
+		}
 	}
-	return nil
 }
 
 // Specified in section B.2.2.
@@ -422,8 +448,9 @@ func (d *decoder) processApp14Marker(n int) error {
 }
 
 // decode reads a JPEG image from r and returns it as an image.Image.
-func (d *decoder) decode(data []byte) (image.Image, error) {
-	d.bytes.buf, d.bytes.i, d.bytes.j = data, 0, len(data)
+// decode decodes from r, or from data when r is nil.
+func (d *decoder) decode(r io.Reader, data []byte) (image.Image, error) {
+	d.bytes.r, d.bytes.buf, d.bytes.i, d.bytes.j = r, data, 0, len(data)
 
 	// Check for the Start Of Image marker.
 	if err := d.readFull(d.tmp[:2]); err != nil {
@@ -665,10 +692,14 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 // 1/8 that keeps its longest edge at least minLongEdge pixels (not reduced if none does): see
 // Scale. It reads and checks the whole file as image/jpeg's Decode does and returns the same
 // errors. The result is an *image.YCbCr, *image.Gray, *image.RGBA or *image.CMYK, as Decode's.
-// A file over the work limits fails with ErrTooComplex (see limits.go). It reads all of r first:
-// an error from r is returned before any decoding.
+// A file over the work limits fails with ErrTooComplex (see limits.go).
 func DecodeScaled(r io.Reader, minLongEdge int) (image.Image, error) {
 	return DecodeScaledContext(context.Background(), r, minLongEdge)
+}
+
+// DecodeScaledBytes is DecodeScaled on a JPEG already in memory, which it reads in place.
+func DecodeScaledBytes(data []byte, minLongEdge int) (image.Image, error) {
+	return DecodeScaledBytesContext(context.Background(), data, minLongEdge)
 }
 
 // Scale is the reduction DecodeScaled applies to a width x height image: the output is
