@@ -17,6 +17,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,6 +70,9 @@ func TestFixtures(t *testing.T) {
 				}
 			}
 		}
+		if _, err := os.Stat(filepath.Join("testdata", "fuzz", "FuzzCheckICC", "valid")); err != nil {
+			t.Errorf("seed corpus: %v", err)
+		}
 		return
 	}
 	fixtures := map[string][]byte{
@@ -89,6 +93,7 @@ func TestFixtures(t *testing.T) {
 		}
 	}
 	writeFuzzCorpus(t, fixtures)
+	writeICCSeeds(t)
 }
 
 // writeFuzzCorpus seeds both fuzz targets with each fixture and its stripped form, in the
@@ -290,9 +295,66 @@ func iptcAPP13() []byte {
 	return b
 }
 
-// fakeICC stands in for an ICC profile: the package never parses profiles, it only has to keep
-// the block byte for byte. Not a valid profile.
-var fakeICC = []byte("fake-icc-profile: kept verbatim, not parsed")
+// testICC is a small but complete ICC v4 display profile (sRGB primaries and tone curve, D50
+// white), which Strip must keep byte for byte.
+var testICC = makeICC()
+
+// makeICC builds testICC: a 128-byte header, a tag table, and the tags a display profile needs,
+// each on a 4-byte boundary; the three tone curves share one 'para' element.
+func makeICC() []byte {
+	be32 := binary.BigEndian.AppendUint32
+	s15 := func(b []byte, v float64) []byte { return be32(b, uint32(int32(math.Round(v*65536)))) }
+	xyz := func(x, y, z float64) []byte { return s15(s15(s15([]byte("XYZ \x00\x00\x00\x00"), x), y), z) }
+	mluc := func(text string) []byte {
+		b := be32(be32(be32([]byte("mluc\x00\x00\x00\x00"), 1), 12), 0)     // one record of 12 bytes
+		b = binary.BigEndian.AppendUint16(b[:len(b)-4], uint16('e')<<8|'n') // language, country
+		b = binary.BigEndian.AppendUint16(b, uint16('U')<<8|'S')
+		b = be32(be32(b, uint32(2*len(text))), 28) // UTF-16 length, offset from the tag's start
+		for _, r := range text {
+			b = binary.BigEndian.AppendUint16(b, uint16(r))
+		}
+		return b
+	}
+	curve := []byte("para\x00\x00\x00\x00\x00\x03\x00\x00") // IEC 61966-2-1 parametric curve
+	for _, v := range []float64{2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045} {
+		curve = s15(curve, v)
+	}
+	tags := []struct {
+		sig  string
+		data []byte
+	}{
+		{"desc", mluc("medicpx test sRGB")},
+		{"cprt", mluc("No copyright, use freely")},
+		{"wtpt", xyz(0.9642, 1, 0.8249)},
+		{"rXYZ", xyz(0.4361, 0.2225, 0.0139)},
+		{"gXYZ", xyz(0.3851, 0.7169, 0.0971)},
+		{"bXYZ", xyz(0.1431, 0.0606, 0.7141)},
+		{"rTRC", curve}, {"gTRC", nil}, {"bTRC", nil}, // nil: the element before
+	}
+	header := make([]byte, 128)
+	copy(header[8:], []byte{4, 0x30, 0, 0})           // version 4.3
+	copy(header[12:], "mntrRGB XYZ ")                 // class, colour space, PCS
+	copy(header[24:], []byte{0x07, 0xE8, 0, 1, 0, 1}) // 2024-01-01
+	copy(header[36:], "acsp")
+	copy(header[68:], xyz(0.9642, 1, 0.8249)[8:]) // D50 illuminant
+	table := be32(nil, uint32(len(tags)))
+	var data []byte
+	base := len(header) + 4 + 12*len(tags)
+	var off, size int
+	for _, tag := range tags {
+		if tag.data != nil {
+			for len(data)%4 != 0 {
+				data = append(data, 0)
+			}
+			off, size = base+len(data), len(tag.data)
+			data = append(data, tag.data...)
+		}
+		table = be32(be32(append(table, tag.sig...), uint32(off)), uint32(size))
+	}
+	p := append(append(header, table...), data...)
+	binary.BigEndian.PutUint32(p, uint32(len(p)))
+	return p
+}
 
 // --- JPEG -----------------------------------------------------------------------------------------
 
@@ -334,7 +396,7 @@ func makeJPEGFixture(t *testing.T) []byte {
 		jpegSegmentBytes(0xE1, append([]byte("Exif\x00\x00"), cameraEXIF(binary.LittleEndian, 6)...)),
 		jpegSegmentBytes(0xE1, append([]byte("http://ns.adobe.com/xap/1.0/\x00"), xmpPacket("XMP-SECRET Dr. Kim")...)),
 		jpegSegmentBytes(0xE1, extXMP),
-		jpegSegmentBytes(0xE2, append([]byte("ICC_PROFILE\x00\x01\x01"), fakeICC...)),
+		jpegSegmentBytes(0xE2, append([]byte("ICC_PROFILE\x00\x01\x01"), testICC...)),
 		jpegSegmentBytes(0xEC, []byte("Ducky\x00\x01\x00\x04\x00\x00\x00\x50\x00\x00")),
 		jpegSegmentBytes(0xED, iptcAPP13()),
 		jpegSegmentBytes(0xEE, []byte("Adobe\x00\x64\x00\x00\x00\x00\x01")), // transform 1: YCbCr
@@ -502,7 +564,7 @@ func makeWebPFixture(t *testing.T) []byte {
 	body := []byte("WEBP")
 	for _, c := range [][]byte{
 		riffChunkBytes("VP8X", vp8x),
-		riffChunkBytes("ICCP", fakeICC),
+		riffChunkBytes("ICCP", testICC),
 		riffChunkBytes("VP8L", encodeVP8L(t, m)),
 		riffChunkBytes("EXIF", cameraEXIF(binary.LittleEndian, 6)),
 		riffChunkBytes("XMP ", xmpPacket("XMP-SECRET webp")),

@@ -16,11 +16,13 @@ const (
 )
 
 // gifKeepApps are the application extensions a viewer needs: loop count (both spellings of the
-// Netscape block) and an ICC profile (colour, not identity). XMP ("XMP DataXMP") and every other
-// application block go.
+// Netscape block) and an ICC profile (colour, not identity) once it is checked (see
+// gifICCValid). XMP ("XMP DataXMP") and every other application block go.
 var gifKeepApps = map[string]bool{
-	"NETSCAPE2.0": true, "ANIMEXTS1.0": true, "ICCRGBG1012": true,
+	"NETSCAPE2.0": true, "ANIMEXTS1.0": true,
 }
+
+const gifICCApp = "ICCRGBG1012"
 
 // gifColorTableLen is the size in bytes of the colour table a packed field announces.
 func gifColorTableLen(packed byte) int {
@@ -107,7 +109,13 @@ func gifKeepExtension(label byte, blocks []byte) bool {
 	case gifGraphicCtl, gifPlainText:
 		return true
 	case gifApplication:
-		return len(blocks) > gifAppIDLen && blocks[0] == gifAppIDLen && gifKeepApps[string(blocks[1:1+gifAppIDLen])]
+		if len(blocks) <= gifAppIDLen || blocks[0] != gifAppIDLen {
+			return false
+		}
+		if id := string(blocks[1 : 1+gifAppIDLen]); id != gifICCApp {
+			return gifKeepApps[id]
+		}
+		return gifICCValid(blocks[1+gifAppIDLen:])
 	}
 	return false // comments and unknown extensions
 }

@@ -88,6 +88,7 @@ func stripJPEG(data []byte) ([]byte, error) {
 	w := rewriter{src: data}
 	w.keep(0, 2)
 	seenEXIF := false
+	keepICC := jpegICCValid(data)
 	for pos := 2; ; {
 		seg, err := nextJPEGSegment(data, pos)
 		if err != nil {
@@ -116,8 +117,14 @@ func stripJPEG(data []byte) ([]byte, error) {
 			// Only the first EXIF block counts, as in every reader; later ones just go.
 			seenEXIF = true
 			stripJPEGEXIF(&w, seg)
-		case m == markerAPP2 && bytes.HasPrefix(p, iccID),
-			m == markerAPP14 && bytes.HasPrefix(p, adobeID):
+		case m == markerAPP2 && bytes.HasPrefix(p, iccID):
+			// All the profile's segments stay or none (see jpegICCValid).
+			if keepICC {
+				w.keep(seg.start, seg.end)
+			} else {
+				w.drop()
+			}
+		case m == markerAPP14 && bytes.HasPrefix(p, adobeID):
 			w.keep(seg.start, seg.end)
 		case isAPPn(m) || m == markerCOM:
 			// EXIF beyond the first, XMP and extended XMP (APP1), FlashPix/MPF (APP2), vendor

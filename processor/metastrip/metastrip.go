@@ -4,9 +4,10 @@
 // image data is never touched and a viewer shows exactly the same picture.
 //
 // It keeps what a viewer needs to show the image correctly: the EXIF orientation (re-emitted as a
-// minimal EXIF block holding only that tag), ICC profiles, PNG colour and transparency chunks, the
-// JPEG Adobe marker (CMYK/YCCK colour) and GIF looping. Everything else that is not image data is
-// dropped: an allow-list, so an unknown vendor block cannot carry a serial number or GPS fix through.
+// minimal EXIF block holding only that tag), ICC profiles that parse as profiles (see icc.go),
+// PNG colour and transparency chunks, the JPEG Adobe marker (CMYK/YCCK colour) and GIF looping.
+// Everything else that is not image data is dropped: an allow-list, so an unknown vendor block
+// cannot carry a serial number or GPS fix through.
 //
 // The package does no I/O and never panics on hostile input: every length and offset is checked.
 package metastrip

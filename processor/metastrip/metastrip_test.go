@@ -420,7 +420,7 @@ func TestStripCases(t *testing.T) {
 	}
 	gp := gifPlain.Bytes()
 	gifAt := 13 + gifColorTableLen(gp[10])
-	gifICC := append(append([]byte{0x21, 0xFF, 11}, "ICCRGBG1012"...), gifSubBlocks(fakeICC)...)
+	gifICC := append(append([]byte{0x21, 0xFF, 11}, "ICCRGBG1012"...), gifSubBlocks(testICC)...)
 	gifWithICC := append(append(append([]byte(nil), gp[:gifAt]...), gifICC...), gp[gifAt:]...)
 
 	tests := []struct {

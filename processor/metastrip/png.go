@@ -8,15 +8,16 @@ import (
 
 var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 
-// pngKeep lists the ancillary chunks a viewer needs: colour space, transparency, background,
-// physical size and the APNG animation chunks. Any other ancillary chunk goes, including the text
-// chunks (tEXt, zTXt, iTXt), eXIf (re-emitted minimal), tIME, and private chunks (Apple iDOT,
-// C2PA caBX, ...) whose content cannot be vetted. sPLT goes too: its palette name is free text.
+// pngKeep lists the ancillary chunks a viewer needs: colour space, transparency, background and
+// physical size; iCCP too, once its profile is checked (see pngICCP). Any other ancillary chunk
+// goes, including the text chunks (tEXt, zTXt, iTXt), eXIf (re-emitted minimal), tIME, private
+// chunks (Apple iDOT, C2PA caBX, ...) whose content cannot be vetted, and the APNG animation
+// chunks (acTL, fcTL, fdAT): frames nobody decoded must not reach a browser, which would play
+// them. sPLT goes too: its palette name is free text.
 var pngKeep = map[string]bool{
-	"gAMA": true, "cHRM": true, "sRGB": true, "iCCP": true, "cICP": true, "sBIT": true,
+	"gAMA": true, "cHRM": true, "sRGB": true, "cICP": true, "sBIT": true,
 	"mDCV": true, "cLLI": true, "mDCv": true, "cLLi": true, // HDR; both spellings are in use
 	"tRNS": true, "bKGD": true, "hIST": true, "pHYs": true,
-	"acTL": true, "fcTL": true, "fdAT": true,
 }
 
 type pngChunk struct {
@@ -58,7 +59,7 @@ func stripPNG(data []byte) ([]byte, error) {
 	}
 	w := rewriter{src: data}
 	w.keep(0, len(pngSignature))
-	seenEXIF := false
+	seenEXIF, seenICC := false, false
 	for pos := len(pngSignature); ; {
 		c, err := nextPNGChunk(data, pos)
 		if err != nil {
@@ -91,6 +92,19 @@ func stripPNG(data []byte) ([]byte, error) {
 			default:
 				w.drop()
 				w.insert(pngChunkBytes("eXIf", minimal))
+			}
+		case c.typ == "iCCP" && !seenICC:
+			// The first well-formed profile stays, under a fixed name; PNG allows one.
+			out, keep, ok := pngICCP(c.data)
+			seenICC = ok
+			switch {
+			case keep:
+				w.keep(c.start, c.end)
+			case ok:
+				w.drop()
+				w.insert(pngChunkBytes("iCCP", out))
+			default:
+				w.drop()
 			}
 		case c.typ == "IHDR" || c.typ == "PLTE" || c.typ == "IDAT":
 			w.keep(c.start, c.end)

@@ -9,14 +9,16 @@ import (
 const (
 	vp8xFlagXMP  = 1 << 2
 	vp8xFlagEXIF = 1 << 3
+	vp8xFlagICC  = 1 << 5
 	vp8xLen      = 10
 	riffHeadLen  = 12 // "RIFF", size, "WEBP"
 )
 
-// webpKeep lists the chunks after VP8X that a viewer needs; EXIF is re-emitted minimal, and
-// "XMP " and unknown chunks go.
+// webpKeep lists the chunks after VP8X that a viewer needs; EXIF is re-emitted minimal, ICCP
+// stays once its profile is checked (the first well-formed one only), and "XMP " and unknown
+// chunks go.
 var webpKeep = map[string]bool{
-	"ICCP": true, "ANIM": true, "ANMF": true, "ALPH": true, "VP8 ": true, "VP8L": true,
+	"ANIM": true, "ANMF": true, "ALPH": true, "VP8 ": true, "VP8L": true,
 }
 
 type riffChunk struct {
@@ -83,7 +85,7 @@ func stripWebP(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: webp: VP8X chunk of %d bytes", ErrMalformed, len(first.payload))
 	}
 	body := rewriter{src: data}
-	seenEXIF, hasEXIF, hasImage := false, false, false
+	seenEXIF, hasEXIF, hasImage, hasICC := false, false, false, false
 	for pos := first.end; pos < limit; {
 		c, err := nextRIFFChunk(data, pos, limit)
 		if err != nil {
@@ -105,6 +107,9 @@ func stripWebP(data []byte) ([]byte, error) {
 				body.insert(riffChunkBytes("EXIF", minimal))
 			}
 			hasEXIF = minimal != nil
+		case c.fourCC == "ICCP" && !hasICC && checkICC(c.payload) == nil:
+			hasICC = true
+			body.keep(c.start, c.end)
 		case webpKeep[c.fourCC]:
 			hasImage = hasImage || c.fourCC == "VP8 " || c.fourCC == "VP8L" || c.fourCC == "ANMF"
 			body.keep(c.start, c.end)
@@ -119,6 +124,9 @@ func stripWebP(data []byte) ([]byte, error) {
 	newFlags := flags &^ (vp8xFlagXMP | vp8xFlagEXIF)
 	if hasEXIF {
 		newFlags |= vp8xFlagEXIF
+	}
+	if !hasICC {
+		newFlags &^= vp8xFlagICC // the flag promises an ICCP chunk
 	}
 	if !body.changed && newFlags == flags {
 		return data, nil
