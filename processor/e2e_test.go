@@ -75,6 +75,8 @@ var uploadCases = []uploadCase{
 	{file: "hostile/frames.gif", reason: pipeline.ReasonTooManyFrames},
 	{file: "hostile/broken-chunk.webp", reason: pipeline.ReasonCorrupt},
 	{file: "hostile/animated.webp", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/scans.jpg", reason: pipeline.ReasonTooComplex}, // 1,001 scans over 7000x7000
+	{file: "hostile/apng.png", reason: pipeline.ReasonAnimatedPNG}, // 200 frames, 199 of garbage
 	{file: "generated/too-large.jpg", direct: true, reason: pipeline.ReasonTooLarge,
 		data: append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, imagepolicy.MaxBytes+1-11)...)},
 }
