@@ -24,6 +24,7 @@ const (
 	id1 = "11111111-1111-4111-8111-111111111111"
 	id2 = "22222222-2222-4222-8222-222222222222"
 	id3 = "33333333-3333-4333-8333-333333333333"
+	id4 = "44444444-4444-4444-8444-444444444444"
 )
 
 func uploadBody(filename, ctype string, length any, method string) map[string]any {
@@ -201,8 +202,9 @@ func TestPresignedPut(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.name, got, c.status)
 		}
 	}
-	if !st.exists(key) {
-		t.Fatal("upload did not land")
+	// The URL writes the staged key; the final key is the processor's alone.
+	if !st.exists(keys.StagedKey(key)) || st.exists(key) {
+		t.Fatalf("upload landed at staged %v, final %v; want staged only", st.exists(keys.StagedKey(key)), st.exists(key))
 	}
 	time.Sleep(3 * time.Second)
 	if got := httpPut(t, u, "image/jpeg", body); got != 403 {
@@ -235,7 +237,7 @@ func TestPresignedPost(t *testing.T) {
 	for k, v := range resp.Body["upload_fields"].(map[string]any) {
 		fields[k] = v.(string)
 	}
-	if fields["key"] != resp.str("s3_key") || fields["Content-Type"] != "image/png" {
+	if fields["key"] != keys.StagedKey(resp.str("s3_key")) || fields["Content-Type"] != "image/png" {
 		t.Fatalf("fields %v", fields)
 	}
 	post := func(override map[string]string, size int) int {
@@ -261,20 +263,22 @@ func TestPresignedPost(t *testing.T) {
 	if got := post(map[string]string{"Content-Type": "image/jpeg"}, 100); got != 403 {
 		t.Errorf("wrong type: %d", got)
 	}
-	if got := post(map[string]string{"key": keys.OriginalKey("1", id3, "png")}, 100); got != 403 {
-		t.Errorf("other key: %d", got)
+	for _, other := range []string{resp.str("s3_key"), keys.StagedKey(keys.OriginalKey("1", id3, "png"))} {
+		if got := post(map[string]string{"key": other}, 100); got != 403 {
+			t.Errorf("other key %s: %d", other, got)
+		}
 	}
 	if got := post(nil, 10<<20+1); got < 400 {
 		t.Errorf("body over the range: %d", got)
 	}
-	if st.exists(resp.str("s3_key")) || st.exists(keys.OriginalKey("1", id3, "png")) {
+	if st.exists(resp.str("s3_key")) || st.exists(keys.StagedKey(resp.str("s3_key"))) || st.exists(keys.StagedKey(keys.OriginalKey("1", id3, "png"))) {
 		t.Fatal("a refused POST stored an object")
 	}
 	if got := post(nil, 100); got != 204 && got != 200 {
 		t.Fatalf("valid POST: %d", got)
 	}
-	if !st.exists(resp.str("s3_key")) {
-		t.Fatal("upload did not land")
+	if !st.exists(keys.StagedKey(resp.str("s3_key"))) || st.exists(resp.str("s3_key")) {
+		t.Fatal("upload did not land in staging only")
 	}
 }
 
@@ -328,15 +332,43 @@ func TestListing(t *testing.T) {
 	if bytes.Equal(later.Raw, stud.Raw) {
 		t.Fatal("URLs did not change in the next window")
 	}
-	// New bytes over a ready original's key (a reused presigned URL): old thumbnails do not vouch
-	// for them, so the image is processing again and students lose sight of it.
-	time.Sleep(1100 * time.Millisecond)
-	st.put(ready, "image/jpeg", []byte("replaced"), nil)
-	if r := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil); r.Body["total_count"] != float64(0) {
-		t.Fatalf("student sees a replaced, unprocessed original: %s", r.Raw)
+	// New bytes through a reused upload URL land in staging: the checked image is still what
+	// everybody is served, listed once, until the processor promotes the new bytes.
+	st.put(keys.StagedKey(ready), "image/jpeg", []byte("replaced"), nil)
+	for _, role := range []string{"student", "professor"} {
+		r := st.call("GET", "/patient-images/scenarios/1/images", st.token(role), nil)
+		var n int
+		for _, im := range r.Body["images"].([]any) {
+			if im := im.(map[string]any); im["s3_key"] == ready {
+				n++
+				if im["status"] != "ready" || httpGet(t, im["url"].(string)) != "original "+id1 {
+					t.Fatalf("%s: replaced image %v", role, im)
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s sees the replaced image %d times: %s", role, n, r.Raw)
+		}
 	}
-	if r := st.call("GET", "/patient-images/scenarios/1/images/"+id1+".jpg", st.token("professor"), nil); r.str("status") != "processing" {
+	if r := st.call("GET", "/patient-images/scenarios/1/images/"+id1+".jpg", st.token("professor"), nil); r.str("status") != "ready" {
 		t.Fatalf("replaced original: %s", r.Raw)
+	}
+	// A staged upload with no final original yet: processing for staff, with no URL for its
+	// unchecked bytes; invisible to students.
+	st.put(keys.StagedKey(keys.OriginalKey("1", id3, "jpg")), "image/jpeg", []byte("staged"), nil)
+	prof = st.call("GET", "/patient-images/scenarios/1/images", st.token("professor"), nil)
+	var staged map[string]any
+	for _, im := range prof.Body["images"].([]any) {
+		if im := im.(map[string]any); im["s3_key"] == keys.OriginalKey("1", id3, "jpg") {
+			staged = im
+		}
+	}
+	if staged == nil || staged["status"] != "processing" || staged["url"] != "" || staged["thumbnail_url"] != nil ||
+		staged["file_size"] != float64(len("staged")) || prof.Body["total_count"] != float64(3) {
+		t.Fatalf("staged upload in the professor's listing: %v\n%s", staged, prof.Raw)
+	}
+	if r := st.call("GET", "/patient-images/scenarios/1/images", st.token("student"), nil); strings.Contains(string(r.Raw), id3) {
+		t.Fatalf("student sees a staged upload: %s", r.Raw)
 	}
 	empty := st.call("GET", "/patient-images/scenarios/none/images", st.token("student"), nil)
 	if empty.Status != 200 || empty.Body["total_count"] != float64(0) || len(empty.Body["images"].([]any)) != 0 {
@@ -408,8 +440,23 @@ func TestStatusAndDelete(t *testing.T) {
 	status := func(tok, id string) response {
 		return st.call("GET", "/patient-images/scenarios/1/images/"+id+".jpg", tok, nil)
 	}
-	key := st.original("1", id1, false)
-	if r := status(prof, id1); r.str("status") != "processing" {
+	// Staged only: processing for staff, with no URL of its unchecked bytes; unknown to students.
+	key := keys.OriginalKey("1", id1, "jpg")
+	st.put(keys.StagedKey(key), "image/jpeg", []byte("unchecked"), nil)
+	if r := status(prof, id1); r.str("status") != "processing" || r.Body["image"].(map[string]any)["url"] != "" {
+		t.Fatalf("%s", r.Raw)
+	}
+	for _, tok := range []string{stud, prof} {
+		if r := st.call("POST", "/patient-images/download-url/1", tok, map[string]any{"s3_key": key}); r.Status != 404 {
+			t.Fatalf("download URL for a staged upload: %s", r.Raw)
+		}
+	}
+	if r := status(stud, id1); r.Status != 404 {
+		t.Fatalf("student sees a processing upload: %s", r.Raw)
+	}
+	// Promoted, thumbnails not yet written: still processing.
+	st.original("1", id1, false)
+	if r := status(prof, id1); r.str("status") != "processing" || r.Body["image"].(map[string]any)["url"] == "" {
 		t.Fatalf("%s", r.Raw)
 	}
 	if r := status(stud, id1); r.Status != 404 {
@@ -427,6 +474,10 @@ func TestStatusAndDelete(t *testing.T) {
 	if r := status(stud, id2); r.Status != 404 {
 		t.Fatalf("student sees a rejection: %s", r.Raw)
 	}
+	st.put(keys.QuarantineKey(keys.OriginalKey("1", id4, "jpg")), "image/jpeg", []byte("x"), map[string]string{"reason": "processing_failed"})
+	if r := status(prof, id4); r.str("reason") != "processing_failed" || !strings.Contains(r.str("message"), "다른 파일로") {
+		t.Fatalf("given up: %s", r.Raw)
+	}
 	if r := status(prof, id3); r.Status != 404 {
 		t.Fatalf("unknown: %s", r.Raw)
 	}
@@ -443,7 +494,7 @@ func TestStatusAndDelete(t *testing.T) {
 	if del.Status != 200 || del.str("message") != "환자 이미지가 성공적으로 삭제되었습니다." {
 		t.Fatalf("delete: %s", del.Raw)
 	}
-	for _, k := range []string{key, keys.ThumbnailKey("1", id1, 320, "jpg"), keys.ThumbnailKey("1", id1, 1280, "jpg")} {
+	for _, k := range []string{key, keys.ThumbnailKey("1", id1, 320, "jpg"), keys.ThumbnailKey("1", id1, 1280, "jpg"), keys.StagedKey(key)} {
 		if st.exists(k) {
 			t.Errorf("%s survived the delete", k)
 		}
@@ -454,9 +505,17 @@ func TestStatusAndDelete(t *testing.T) {
 	if !st.exists(keys.OriginalKey("1", id3, "jpg")) {
 		t.Fatal("delete touched another image")
 	}
+	// An upload still staged can be deleted too: it must not be promoted afterwards.
+	staged := keys.StagedKey(keys.OriginalKey("1", id2, "jpg"))
+	st.put(staged, "image/jpeg", []byte("unchecked"), nil)
+	if r := st.call("DELETE", "/patient-images/1?s3_key="+keys.OriginalKey("1", id2, "jpg"), prof, nil); r.Status != 200 || st.exists(staged) {
+		t.Fatalf("delete of a staged upload: %d %s (still there: %v)", r.Status, r.Raw, st.exists(staged))
+	}
 }
 
-// TestLargeListing lists 2,500 images: correct, no duplicates, and O(pages) S3 calls.
+// TestLargeListing lists 2,500 uploads: half ready, a quarter promoted without thumbnails yet, a
+// quarter still staged, and every eighth ready one with new bytes staged over it. Correct, no
+// duplicates, and O(pages) S3 calls.
 func TestLargeListing(t *testing.T) {
 	st := newStack(t)
 	const n = 2500
@@ -472,7 +531,12 @@ func TestLargeListing(t *testing.T) {
 				}
 				ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 				k := keys.OriginalKey("big", ids[i], "jpg")
-				_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(k), Body: strings.NewReader("x")})
+				if i%4 == 1 || i%8 == 0 {
+					_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.StagedKey(k)), Body: strings.NewReader("s")})
+				}
+				if err == nil && i%4 != 1 {
+					_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(k), Body: strings.NewReader("x")})
+				}
 				if err == nil && i%2 == 0 { // half are ready
 					for _, size := range []int{320, 1280} {
 						_, err = st.env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.ThumbnailKey("big", ids[i], size, "jpg")), Body: strings.NewReader("t")})
@@ -496,9 +560,9 @@ func TestLargeListing(t *testing.T) {
 		want       int
 		wantS3Call int64
 	}{
-		// 2,500 originals = 3 pages; 2,500 thumbnails = 3 pages.
+		// 1,875 originals = 2 pages; 2,500 thumbnails = 3 pages; for staff, 938 staged = 1 page.
 		{"professor", n, 6},
-		{"student", n / 2, 6},
+		{"student", n / 2, 5},
 	} {
 		before := st.calls.Load()
 		r := st.call("GET", "/patient-images/scenarios/big/images", st.token(c.role), nil)
@@ -508,12 +572,19 @@ func TestLargeListing(t *testing.T) {
 			t.Fatalf("%s: total_count %v, %d images, want %d", c.role, r.Body["total_count"], len(imgs), c.want)
 		}
 		seen := map[string]bool{}
+		ready := 0
 		for _, im := range imgs {
 			k := im.(map[string]any)["s3_key"].(string)
 			if seen[k] {
 				t.Fatalf("duplicate %s", k)
 			}
 			seen[k] = true
+			if im.(map[string]any)["status"] == "ready" {
+				ready++
+			}
+		}
+		if ready != n/2 {
+			t.Fatalf("%s: %d ready, want %d", c.role, ready, n/2)
 		}
 		if calls != c.wantS3Call {
 			t.Fatalf("%s: %d S3 calls, want %d (one per page)", c.role, calls, c.wantS3Call)
@@ -525,7 +596,7 @@ func TestLargeListing(t *testing.T) {
 // do, and none reads as if the file had been tampered with.
 func TestReasonMessages(t *testing.T) {
 	reasons := []string{"empty", "too_large", "unsupported_type", "type_mismatch", "too_many_pixels",
-		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "something_new"}
+		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "processing_failed", "something_new"}
 	for _, r := range reasons {
 		m := reasonMessage(r)
 		if !strings.Contains(m, "주세요") {
@@ -539,5 +610,34 @@ func TestReasonMessages(t *testing.T) {
 	}
 	if m := reasonMessage("trailing_data"); !strings.Contains(m, "JPEG로 다시 저장") || !strings.Contains(m, "화면을 캡처") {
 		t.Errorf("trailing_data: %q; want the two ways out (save again as JPEG, screenshot)", m)
+	}
+}
+
+// TestPresignedGetsPinTheType: every presigned GET the API hands out names the validated type in
+// response-content-type, so a browser is told an image type even when the stored object claims
+// another (here text/html on the original and a thumbnail).
+func TestPresignedGetsPinTheType(t *testing.T) {
+	st := newStack(t)
+	key := keys.OriginalKey("1", id1, "png")
+	st.put(key, "text/html", []byte("<script>alert(1)</script>"), nil)
+	st.put(keys.ThumbnailKey("1", id1, 320, "png"), "text/html", []byte("<b>thumb</b>"), nil)
+	st.put(keys.ThumbnailKey("1", id1, 1280, "png"), "text/html", []byte("<b>thumb</b>"), nil)
+	stud := st.token("student")
+	r := st.call("GET", "/patient-images/scenarios/1/images", stud, nil)
+	if r.Body["total_count"] != float64(1) {
+		t.Fatalf("listing: %s", r.Raw)
+	}
+	im := r.Body["images"].([]any)[0].(map[string]any)
+	d := st.call("POST", "/patient-images/download-url/1", stud, map[string]any{"s3_key": key})
+	urls := map[string]any{"url": im["url"], "thumbnail_url": im["thumbnail_url"], "display_url": im["display_url"], "download_url": d.Body["download_url"]}
+	for field, u := range urls {
+		resp, err := http.Get(u.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || got != "image/png" {
+			t.Errorf("%s: %d Content-Type %q, want image/png", field, resp.StatusCode, got)
+		}
 	}
 }

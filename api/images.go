@@ -44,14 +44,18 @@ type image struct {
 	DisplayURL   string `json:"display_url,omitempty"`
 }
 
-// original is an original as listed, with what the listing says of its thumbnails.
+// original is an upload as listed: its final original with what the listing says of its
+// thumbnails, or, when staged is set, only its staged copy (obj is then the staged object).
 type original struct {
-	key    keys.Key
+	key    keys.Key // always the final key: the one the client knows
 	obj    types.Object
 	thumbs keys.ThumbnailSet
+	staged bool
 }
 
-func (o original) ready() bool { return o.thumbs.Ready(aws.ToTime(o.obj.LastModified)) }
+// ready: a final original with its thumbnails (keys.ThumbnailSet.Ready). Only the processor writes
+// there, so no timestamp is compared: replayed bytes wait in staging, never behind a final key.
+func (o original) ready() bool { return !o.staged && o.thumbs.Ready() }
 
 func scenarioID(r *http.Request) (string, error) {
 	id := mux.Vars(r)["scenario_id"]
@@ -61,9 +65,12 @@ func scenarioID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// scan lists a scenario's originals and thumbnails: two paginated listings run side by side, so
-// the cost is O(pages), never a call per image. Originals come back oldest first.
-func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) {
+// scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: two or
+// three paginated listings run side by side, so the cost is O(pages), never a call per image.
+// A staged upload whose final original exists (new bytes sent through a replayed upload URL) is
+// listed once, as that original: what is served is still the checked image. Uploads come back
+// oldest first.
+func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]original, error) {
 	type thumbResult struct {
 		byID map[string]keys.ThumbnailSet
 		err  error
@@ -83,6 +90,25 @@ func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) 
 		})
 		tc <- thumbResult{byID, err}
 	}()
+	type stagedResult struct {
+		uploads []original
+		err     error
+	}
+	sc := make(chan stagedResult, 1)
+	go func() {
+		var res stagedResult
+		if withStaged {
+			res.err = s.list(ctx, keys.StagedPrefix(scenario), true, func(o types.Object) {
+				k, err := keys.Parse(aws.ToString(o.Key))
+				if err != nil || k.Kind != keys.Staged {
+					return
+				}
+				k.Kind = keys.Original
+				res.uploads = append(res.uploads, original{key: k, obj: o, staged: true})
+			})
+		}
+		sc <- res
+	}()
 
 	var out []original
 	err := s.list(ctx, keys.ScenarioPrefix(scenario), true, func(o types.Object) {
@@ -92,12 +118,19 @@ func (s *Server) scan(ctx context.Context, scenario string) ([]original, error) 
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t := <-tc
-	if err = errors.Join(err, t.err); err != nil {
+	t, st := <-tc, <-sc
+	if err = errors.Join(err, t.err, st.err); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
+	final := make(map[string]bool, len(out))
 	for i := range out {
 		out[i].thumbs = t.byID[out[i].key.ID]
+		final[out[i].key.ID] = true
+	}
+	for _, u := range st.uploads {
+		if !final[u.key.ID] {
+			out = append(out, u)
+		}
 	}
 	slices.SortFunc(out, func(a, b original) int {
 		if c := aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)); c != 0 {
@@ -139,6 +172,10 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 		ETag:         strings.Trim(aws.ToString(o.obj.ETag), `"`),
 		Status:       statusProcessing,
 	}
+	if o.staged {
+		// Unchecked bytes are never handed out, not even to staff: no URL until it is promoted.
+		return it, nil
+	}
 	var err error
 	if it.URL, err = s.windowURL(ctx, key); err != nil {
 		return image{}, err
@@ -172,11 +209,12 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, err := s.scan(r.Context(), scenario)
+	p := principalFrom(r.Context())
+	all, err := s.scan(r.Context(), scenario, p.IsStaff())
 	if err != nil {
 		return err
 	}
-	shown := visible(principalFrom(r.Context()), all)
+	shown := visible(p, all)
 	items := make([]image, 0, len(shown))
 	for _, o := range shown {
 		it, err := s.item(r.Context(), o)
@@ -221,12 +259,13 @@ func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
 	return rec.S3Key, nil
 }
 
-// lookup finds one original with its thumbnails in three calls, without listing the scenario.
+// lookup finds one upload without listing the scenario: its final original with its thumbnails
+// (three calls), or else its staged copy (two), or ENotFound.
 func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 	key := k.String()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
 	if s3client.IsNotFound(err) {
-		return original{}, newError(ENotFound, msgNotFound)
+		return s.lookupStaged(ctx, k)
 	}
 	if err != nil {
 		return original{}, wrapError(EInternal, msgInternal, err)
@@ -243,6 +282,20 @@ func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 		return original{}, wrapError(EInternal, msgInternal, err)
 	}
 	return o, nil
+}
+
+func (s *Server) lookupStaged(ctx context.Context, k keys.Key) (original, error) {
+	staged := keys.StagedKey(k.String())
+	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(staged)})
+	if s3client.IsNotFound(err) {
+		return original{}, newError(ENotFound, msgNotFound)
+	}
+	if err != nil {
+		return original{}, wrapError(EInternal, msgInternal, err)
+	}
+	return original{key: k, staged: true, obj: types.Object{
+		Key: aws.String(staged), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
+	}}, nil
 }
 
 func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
@@ -267,7 +320,7 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 	}
 	if chosen == nil {
 		// No usable pin: the oldest ready image, which stays the same as more are added.
-		all, err := s.scan(ctx, scenario)
+		all, err := s.scan(ctx, scenario, false)
 		if err != nil {
 			return err
 		}
@@ -344,6 +397,8 @@ var reasonMessages = map[string]string{
 	"bad_key":          "올바른 업로드 경로가 아닙니다. 이 페이지에서 다시 올려 주세요.",
 	"too_complex":      "이미지 구조가 지나치게 복잡해서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
 	"animated_png":     "움직이는 PNG(APNG)는 올릴 수 없습니다. 움직이지 않는 PNG로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
+	// The processor gave up after repeated failures (processor.ReasonProcessingFailed).
+	"processing_failed": "여러 번 시도했지만 이 사진을 처리하지 못했습니다. 사진 앱에서 JPEG로 다시 저장하거나 다른 파일로 올려 주세요.",
 }
 
 func reasonMessage(reason string) string {

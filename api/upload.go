@@ -106,7 +106,12 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 		return wrapError(EUnprocessable, err.Error(), err)
 	}
 
+	// The client is told the final key (s3_key, s3_url, stored_filename: the contract), but the
+	// URL writes to its staged key: only the processor, after checking the bytes, writes the final
+	// one. Replaying this URL until it expires can therefore only stage new bytes, never replace
+	// the checked image directly.
 	key := keys.OriginalKey(scenario, s.NewID(), typ.Ext)
+	staged := keys.StagedKey(key)
 	ctx := r.Context()
 	ttl := s.cfg.UploadTTL
 	resp := map[string]any{
@@ -125,7 +130,7 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	if method == "PUT" {
 		// Content-Type and Content-Length are signed: S3 refuses any other type or size.
 		req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
-			Bucket: bucket, Key: aws.String(key), ContentType: aws.String(typ.MIME), ContentLength: aws.Int64(length),
+			Bucket: bucket, Key: aws.String(staged), ContentType: aws.String(typ.MIME), ContentLength: aws.Int64(length),
 		}, s3.WithPresignExpires(ttl))
 		if err != nil {
 			return wrapError(EInternal, msgInternal, err)
@@ -135,7 +140,7 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 		resp["message"] = "업로드 URL이 생성되었습니다. 이 URL로 PUT 요청을 보내 파일을 업로드하세요."
 	} else {
 		// The policy pins the key, the type and the size range; the form must carry these fields.
-		post, err := s.presign.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String(key)},
+		post, err := s.presign.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String(staged)},
 			func(o *s3.PresignPostOptions) {
 				o.Expires = ttl
 				o.Conditions = []any{
@@ -195,10 +200,11 @@ func (s *Server) downloadURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !o.ready() && !principalFrom(ctx).IsStaff() {
-		return newError(ENotFound, msgNotFound) // students never reach an unvalidated upload
+	if o.staged || !o.ready() && !principalFrom(ctx).IsStaff() {
+		// Students never reach an unfinished upload, and nobody gets a URL for unchecked bytes.
+		return newError(ENotFound, msgNotFound)
 	}
-	req2, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(k.String())},
+	req2, err := s.presign.PresignGetObject(ctx, getObject(s.cfg.S3.Bucket, k.String()),
 		s3.WithPresignExpires(time.Duration(expires)*time.Second))
 	if err != nil {
 		return wrapError(EInternal, msgInternal, err)
@@ -242,8 +248,12 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(k.String())}); err != nil {
-		return wrapError(EInternal, msgInternal, err)
+	// The staged copy too: an upload still being checked, or bytes staged again through its URL,
+	// must not be promoted after the image was deleted.
+	for _, key := range []string{k.String(), keys.StagedKey(k.String())} {
+		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(key)}); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
 	}
 	pin, err := s.pinned(ctx, scenario)
 	if err != nil {
@@ -291,7 +301,7 @@ func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
 		// A URL cannot outlive its credentials; say so in the URL rather than promise more.
 		expires = min(expires, creds.Expires.Sub(signAt).Truncate(time.Second))
 	}
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)},
+	req, err := s.presign.PresignGetObject(ctx, getObject(s.cfg.S3.Bucket, key),
 		func(o *s3.PresignOptions) {
 			o.Expires = expires
 			o.Presigner = fixedTimeSigner{signer: windowSigner, at: signAt}
@@ -306,6 +316,23 @@ func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
 	}
 	s.urls.put(signAt, creds.AccessKeyID, key, req.URL)
 	return req.URL, nil
+}
+
+// getObject is the GetObject that every presigned download signs. It pins response-content-type
+// to the type the key stands for, which the processor validated by content, so a browser is told
+// an image type whatever type the stored object claims.
+func getObject(bucket, key string) *s3.GetObjectInput {
+	return &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ResponseContentType: aws.String(servedType(key))}
+}
+
+// servedType is the validated Content-Type of an original or thumbnail key.
+func servedType(key string) string {
+	if k, err := keys.Parse(key); err == nil && (k.Kind == keys.Original || k.Kind == keys.Thumbnail) {
+		if t, ok := imagepolicy.ByExt(k.Ext); ok {
+			return t.MIME
+		}
+	}
+	return "application/octet-stream"
 }
 
 // urlCache holds the current window's signed URLs; it empties when the window or the credentials

@@ -11,6 +11,7 @@ import (
 	"github.com/awslabs/goformation/v7"
 
 	"medicpx/shared/config"
+	"medicpx/shared/keys"
 )
 
 // scenario is one way an operator answers `sam deploy --guided`.
@@ -114,8 +115,8 @@ func TestTemplateParsesAsSAM(t *testing.T) {
 	}
 	s3ev := upload.Properties.S3Event
 	if s3ev.Filter == nil || s3ev.Filter.S3Key == nil || len(s3ev.Filter.S3Key.Rules) != 1 ||
-		s3ev.Filter.S3Key.Rules[0].Name != "prefix" || s3ev.Filter.S3Key.Rules[0].Value != "patient_images/" {
-		t.Errorf("S3 event filter = %+v, want prefix patient_images/", s3ev.Filter)
+		s3ev.Filter.S3Key.Rules[0].Name != "prefix" || s3ev.Filter.S3Key.Rules[0].Value != keys.IncomingRoot {
+		t.Errorf("S3 event filter = %+v, want prefix %s", s3ev.Filter, keys.IncomingRoot)
 	}
 	sched := proc.Events["Reconcile"]
 	if sched.Type != "Schedule" || sched.Properties == nil || sched.Properties.ScheduleEvent == nil ||
@@ -210,8 +211,8 @@ func TestProcessorEvents(t *testing.T) {
 			t.Errorf("Upload.Events = %v, want [s3:ObjectCreated:*]", ev)
 		}
 		rules, _ := path(up, "Properties.Filter.S3Key.Rules").([]any)
-		if len(rules) != 1 || path(rules[0], "Name") != "prefix" || path(rules[0], "Value") != "patient_images/" {
-			t.Errorf("Upload filter rules = %v, want exactly prefix patient_images/", rules)
+		if len(rules) != 1 || path(rules[0], "Name") != "prefix" || path(rules[0], "Value") != keys.IncomingRoot {
+			t.Errorf("Upload filter rules = %v, want exactly prefix %s (staging only: the processor's writes trigger nothing)", rules, keys.IncomingRoot)
 		}
 
 		rec := mapOf(events["Reconcile"])
@@ -315,18 +316,25 @@ func TestPoliciesAreScopedToTheBucketPrefixes(t *testing.T) {
 			grants []string
 		}{
 			{"ApiFunction", []string{
+				"s3:DeleteObject " + arn + "/incoming/*",
 				"s3:DeleteObject " + arn + "/patient_images/*",
+				"s3:GetObject " + arn + "/incoming/*",
 				"s3:GetObject " + arn + "/patient_images/*",
 				"s3:GetObject " + arn + "/quarantine/*",
 				"s3:ListBucket " + arn,
+				"s3:PutObject " + arn + "/incoming/*",
 				"s3:PutObject " + arn + "/patient_images/*",
 			}},
 			{"ProcessorFunction", []string{
+				"s3:DeleteObject " + arn + "/incoming/*",
 				"s3:DeleteObject " + arn + "/patient_images/*",
+				"s3:GetObject " + arn + "/incoming/*",
 				"s3:GetObject " + arn + "/patient_images/*",
+				"s3:GetObjectTagging " + arn + "/incoming/*",
 				"s3:ListBucket " + arn,
 				"s3:PutObject " + arn + "/patient_images/*",
 				"s3:PutObject " + arn + "/quarantine/*",
+				"s3:PutObjectTagging " + arn + "/incoming/*",
 			}},
 		}
 		for _, c := range cases {

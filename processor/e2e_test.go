@@ -3,6 +3,8 @@ package processor
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -98,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 		scenario := fmt.Sprintf("e2e-%02d", i)
 		if c.direct {
 			c.key = keys.OriginalKey(scenario, uuid.NewString(), ext)
-			s.put(t, c.key, "image/jpeg", c.payload)
+			s.put(t, keys.StagedKey(c.key), "image/jpeg", c.payload)
 		} else {
 			c.key = a.upload(t, scenario, "upload."+ext, c.payload)
 		}
@@ -119,6 +121,9 @@ func TestEndToEnd(t *testing.T) {
 			k, _ := keys.Parse(c.key)
 			orig, quar := want(c)
 			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
+			if staged := s.list(t, keys.StagedPrefix(k.Scenario)); len(staged) != 0 {
+				return false // every staged upload leaves staging once promoted or quarantined
+			}
 			if c.ext == "" && c.reason == "" && len(got) == 3 { // thumbnail type decided by content
 				continue
 			}
@@ -202,7 +207,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("too large is never downloaded", func(t *testing.T) {
-		key := cases[len(cases)-1].key
+		key := keys.StagedKey(cases[len(cases)-1].key)
 		for _, c := range s.calls.since(0) {
 			if c.Key == key && c.Method == "GET" {
 				t.Errorf("the processor downloaded the %d-byte object: %+v", imagepolicy.MaxBytes+1, c)
@@ -210,7 +215,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("invalid content is only range-read", func(t *testing.T) {
-		key := cases[slices.IndexFunc(cases, func(c uploadCase) bool { return c.file == "hostile/html.jpg" })].key
+		key := keys.StagedKey(cases[slices.IndexFunc(cases, func(c uploadCase) bool { return c.file == "hostile/html.jpg" })].key)
 		var gets []call
 		for _, c := range s.calls.since(0) {
 			if c.Key == key && c.Method == "GET" {
@@ -222,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("one log line per object with the stable keys", func(t *testing.T) {
-		key := cases[0].key
+		key := keys.StagedKey(cases[0].key)
 		var lines []map[string]any
 		for _, line := range strings.Split(s.logs.String(), "\n") {
 			var m map[string]any
@@ -253,17 +258,21 @@ func TestRedeliveredEvents(t *testing.T) {
 	jpeg := readImage(t, "metadata/gps-serial-orientation6.jpg")
 	id := uuid.NewString()
 	key := keys.OriginalKey("redeliver", id, "jpg")
-	s.presignedPut(t, key, jpeg)
+	staged := keys.StagedKey(key)
+	s.presignedPut(t, staged, jpeg)
 	thumbs := []string{keys.ThumbnailKey("redeliver", id, 1280, "jpg"), keys.ThumbnailKey("redeliver", id, 320, "jpg")}
 	ready := append([]string{key}, thumbs...)
 	slices.Sort(ready)
-	waitFor(t, "ready", func() bool { return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("redeliver")), ready) })
+	waitFor(t, "ready", func() bool {
+		return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("redeliver")), ready) &&
+			len(s.list(t, keys.StagedPrefix("redeliver"))) == 0
+	})
 	etag := *s.head(t, key).ETag
 
 	t.Run("duplicated events change nothing", func(t *testing.T) {
 		n := s.calls.len()
 		for range 3 {
-			s.postEvent(t, "s3:ObjectCreated:Put", key)
+			s.postEvent(t, "s3:ObjectCreated:Put", staged)
 		}
 		waitFor(t, "idle", s.recv.idle)
 		assertNoWrites(t, s.calls.since(n))
@@ -271,16 +280,36 @@ func TestRedeliveredEvents(t *testing.T) {
 			t.Errorf("original rewritten: ETag %s → %s", etag, got)
 		}
 	})
-	t.Run("late event is unchanged", func(t *testing.T) {
+	t.Run("late event after promotion is gone", func(t *testing.T) {
 		n := s.calls.len()
-		out, err := s.p.Process(ctx, versitytest.Bucket, key)
-		if err != nil || out != Unchanged {
-			t.Fatalf("Process = %s, %v; want unchanged", out, err)
+		out, err := s.p.Process(ctx, versitytest.Bucket, staged)
+		if err != nil || out != Gone {
+			t.Fatalf("Process = %s, %v; want gone", out, err)
 		}
 		assertNoWrites(t, s.calls.since(n))
 	})
+	t.Run("a crash before the staged copy was removed", func(t *testing.T) {
+		// The same bytes staged again stand for a run that promoted them and died before its
+		// delete: the retry only finishes that delete, without decoding or writing anything.
+		n := s.calls.len()
+		s.put(t, staged, "image/jpeg", jpeg) // its event goes to the receiver
+		waitFor(t, "the staged copy removed", func() bool {
+			return s.recv.idle() && len(s.list(t, keys.StagedPrefix("redeliver"))) == 0
+		})
+		for _, c := range s.calls.since(n) {
+			if c.Method != "HEAD" && !(c.Method == "DELETE" && c.Key == staged) {
+				t.Errorf("unexpected %s %s: only HEADs and the staged delete expected", c.Method, c.Key)
+			}
+		}
+		if !strings.Contains(s.logs.String(), `"key":"`+staged+`","outcome":"unchanged"`) {
+			t.Errorf("no unchanged outcome logged for %s", staged)
+		}
+		if got := *s.head(t, key).ETag; got != etag {
+			t.Errorf("original rewritten: ETag %s → %s", etag, got)
+		}
+	})
 	t.Run("event for a deleted object", func(t *testing.T) {
-		gone := keys.OriginalKey("redeliver", uuid.NewString(), "png")
+		gone := keys.StagedKey(keys.OriginalKey("redeliver", uuid.NewString(), "png"))
 		out, err := s.p.Process(ctx, versitytest.Bucket, gone)
 		if err != nil || out != Gone {
 			t.Fatalf("Process = %s, %v; want gone, nil", out, err)
@@ -288,25 +317,28 @@ func TestRedeliveredEvents(t *testing.T) {
 	})
 	t.Run("late event after quarantine", func(t *testing.T) {
 		bad := keys.OriginalKey("redeliver-q", uuid.NewString(), "jpg")
-		s.presignedPut(t, bad, readImage(t, "hostile/html.jpg"))
+		s.presignedPut(t, keys.StagedKey(bad), readImage(t, "hostile/html.jpg"))
 		waitFor(t, "quarantined", func() bool {
 			return s.recv.idle() && len(s.list(t, keys.QuarantineRoot+keys.ScenarioPrefix("redeliver-q"))) == 1
 		})
-		out, err := s.p.Process(ctx, versitytest.Bucket, bad)
+		out, err := s.p.Process(ctx, versitytest.Bucket, keys.StagedKey(bad))
 		if err != nil || out != Gone {
 			t.Fatalf("Process = %s, %v; want gone, nil", out, err)
 		}
-		if got := s.list(t, keys.ScenarioPrefix("redeliver-q")); len(got) != 0 {
+		if got := append(s.list(t, keys.ScenarioPrefix("redeliver-q")), s.list(t, keys.StagedPrefix("redeliver-q"))...); len(got) != 0 {
 			t.Errorf("objects after quarantine: %v", got)
 		}
 	})
-	t.Run("events for non-originals make no S3 call", func(t *testing.T) {
+	t.Run("events for anything but a staged upload make no S3 call", func(t *testing.T) {
 		others := []string{
+			key, // the final original: written only by the processor, never work
 			thumbs[0], thumbs[1],
 			keys.RepresentativeKey("redeliver"),
 			keys.QuarantineKey(key),
+			keys.StagedPrefix("redeliver") + "a b c.jpg",
+			keys.StagedPrefix("redeliver") + strings.ToUpper(id) + ".jpg",
+			keys.IncomingRoot + thumbs[0],
 			"patient_images/scenario_redeliver/a b c.jpg",
-			"patient_images/scenario_redeliver/" + strings.ToUpper(id) + ".jpg",
 			"elsewhere/" + id + ".jpg",
 		}
 		n := s.calls.len()
@@ -318,16 +350,16 @@ func TestRedeliveredEvents(t *testing.T) {
 		}
 		waitFor(t, "idle", s.recv.idle)
 		if got := s.calls.since(n); len(got) != 0 {
-			t.Errorf("S3 calls for non-originals: %+v", got)
+			t.Errorf("S3 calls for non-staged keys: %+v", got)
 		}
 	})
 	t.Run("events for one key at once through the receiver", func(t *testing.T) {
 		key := keys.OriginalKey("at-once", uuid.NewString(), "jpg")
 		n := s.calls.len()
 		var wg sync.WaitGroup
-		wg.Go(func() { s.presignedPut(t, key, jpeg) })
+		wg.Go(func() { s.presignedPut(t, keys.StagedKey(key), jpeg) })
 		for range 4 {
-			wg.Go(func() { s.postEvent(t, "s3:ObjectCreated:Put", key) })
+			wg.Go(func() { s.postEvent(t, "s3:ObjectCreated:Put", keys.StagedKey(key)) })
 		}
 		wg.Wait()
 		k, _ := keys.Parse(key)
@@ -346,12 +378,13 @@ func TestRedeliveredEvents(t *testing.T) {
 	})
 	t.Run("concurrent Process calls as in Lambda", func(t *testing.T) {
 		key := keys.OriginalKey("lambda-race", uuid.NewString(), "jpg")
-		s.put(t, key, "image/jpeg", jpeg) // its own event is processed too: a third contender
+		staged := keys.StagedKey(key)
+		s.put(t, staged, "image/jpeg", jpeg) // its own event is processed too: a fourth contender
 		var wg sync.WaitGroup
 		outs := make([]Outcome, 3)
 		errs := make([]error, 3)
 		for i := range outs {
-			wg.Go(func() { outs[i], errs[i] = s.p.Process(ctx, versitytest.Bucket, key) })
+			wg.Go(func() { outs[i], errs[i] = s.p.Process(ctx, versitytest.Bucket, staged) })
 		}
 		wg.Wait()
 		for i := range outs {
@@ -362,7 +395,10 @@ func TestRedeliveredEvents(t *testing.T) {
 		k, _ := keys.Parse(key)
 		want := []string{key, keys.ThumbnailKey(k.Scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(k.Scenario, k.ID, 320, "jpg")}
 		slices.Sort(want)
-		waitFor(t, "settled", func() bool { return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("lambda-race")), want) })
+		waitFor(t, "settled", func() bool {
+			return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("lambda-race")), want) &&
+				len(s.list(t, keys.StagedPrefix("lambda-race"))) == 0
+		})
 		etag := unquote(*s.head(t, key).ETag)
 		for _, tk := range want[1:] {
 			if got := s.head(t, tk).Metadata[MetaSourceETag]; got != etag {
@@ -381,19 +417,19 @@ func assertNoWrites(t *testing.T, calls []call) {
 	}
 }
 
-// racingStore replaces the original with new bytes just before the processor writes the stripped
-// version back: a second upload through a still-valid presigned URL, landing mid-processing.
+// racingStore stages new bytes just before the processor promotes the bytes it checked: a second
+// upload through a still-valid presigned URL, landing mid-processing.
 type racingStore struct {
 	objectStore
-	key     string
-	newBody []byte
-	raced   *bool
+	final, staged string
+	newBody       []byte
+	raced         *bool
 }
 
 func (r racingStore) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if *in.Key == r.key && !*r.raced {
+	if *in.Key == r.final && !*r.raced {
 		*r.raced = true
-		if _, err := r.objectStore.PutObject(ctx, &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key,
+		if _, err := r.objectStore.PutObject(ctx, &s3.PutObjectInput{Bucket: in.Bucket, Key: aws.String(r.staged),
 			Body: bytes.NewReader(r.newBody), ContentType: aws.String("image/jpeg")}); err != nil {
 			return nil, err
 		}
@@ -401,31 +437,50 @@ func (r racingStore) PutObject(ctx context.Context, in *s3.PutObjectInput, opts 
 	return r.objectStore.PutObject(ctx, in, opts...)
 }
 
-// TestNewerUploadWins: the stripped rewrite never overwrites bytes uploaded after the processor
-// read the original; the newer upload stays, unprocessed, for its own event.
-func TestNewerUploadWins(t *testing.T) {
+// TestStagedReplayDuringPromotion: removing the staged upload after promoting it never removes
+// newer bytes staged at the same key meanwhile (the delete is conditional on the ETag that was
+// read, and versitygw honours it); those bytes are then checked and promoted like any upload.
+func TestStagedReplayDuringPromotion(t *testing.T) {
 	s := startStack(t, false)
+	ctx := context.Background()
 	key := keys.OriginalKey("race", "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "jpg")
-	s.put(t, key, "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
+	staged := keys.StagedKey(key)
+	older := readImage(t, "metadata/gps-serial-orientation6.jpg")
+	s.put(t, staged, "image/jpeg", older)
 	newer := readImage(t, "valid/orient6.jpg")
 	p := *s.p
-	p.S3 = racingStore{objectStore: s.p.S3, key: key, newBody: newer, raced: new(bool)}
-	outcome, err := p.Process(context.Background(), versitytest.Bucket, key)
-	if err != nil || outcome != Gone {
-		t.Fatalf("outcome %s, %v; want gone", outcome, err)
+	p.S3 = racingStore{objectStore: s.p.S3, final: key, staged: staged, newBody: newer, raced: new(bool)}
+	if out, err := p.Process(ctx, versitytest.Bucket, staged); err != nil || out != Ready {
+		t.Fatalf("first pass: %s, %v; want ready", out, err)
 	}
-	got, err := s.env.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(versitytest.Bucket), Key: &key})
-	if err != nil {
-		t.Fatal(err)
+	if got := s.get(t, staged); !bytes.Equal(got, newer) {
+		t.Fatal("the newer staged upload was removed with the older one it replaced")
 	}
-	defer got.Body.Close()
-	body, _ := io.ReadAll(got.Body)
-	if !bytes.Equal(body, newer) {
-		t.Fatal("the newer upload was overwritten by the stripped older one")
+	first := s.get(t, key)
+	if bytes.Equal(first, older) || bytes.Equal(first, newer) {
+		t.Fatal("the final original is not the stripped older upload")
 	}
-	if rest := s.list(t, keys.ThumbnailPrefix("race")); len(rest) != 0 {
-		t.Fatalf("thumbnails written for replaced bytes: %v", rest)
+	// The newer bytes' own event: checked and promoted over the older image.
+	if out, err := s.p.Process(ctx, versitytest.Bucket, staged); err != nil || out != Ready {
+		t.Fatalf("second pass: %s, %v; want ready", out, err)
 	}
+	if got := s.list(t, keys.StagedPrefix("race")); len(got) != 0 {
+		t.Fatalf("staged after promotion: %v", got)
+	}
+	h := s.head(t, key)
+	if h.Metadata[MetaSourceETag] != md5hex(newer) || bytes.Equal(s.get(t, key), first) {
+		t.Fatalf("final original not promoted from the newer upload: source-etag %q", h.Metadata[MetaSourceETag])
+	}
+	for _, size := range imagepolicy.ThumbnailSizes {
+		if got := s.head(t, keys.ThumbnailKey("race", "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", size, "jpg")).Metadata[MetaSourceETag]; got != unquote(*h.ETag) {
+			t.Errorf("thumbnail %d made from %q, original is %s", size, got, *h.ETag)
+		}
+	}
+}
+
+func md5hex(b []byte) string {
+	sum := md5.Sum(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // apiClient is the real API on the test's versitygw, as a professor sees it.

@@ -20,12 +20,13 @@ func TestLambdaUnderRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The fixture's records: a valid original, "a+b%20c.jpg" (decodes to "a b c.jpg": not an
-	// original, must be left alone) and one of our own thumbnails.
+	// The fixture's records: a valid staged upload, "a+b%20c.jpg" under incoming/ (decodes to
+	// "a b c.jpg": not an upload of ours, must be left alone) and one of our own thumbnails (the
+	// notification's prefix filter keeps those away in AWS; the processor ignores them anyway).
 	const scenario = "lambda-1"
 	valid := keys.OriginalKey(scenario, "5f0c3a52-8d1e-4d43-9c1a-2f6b7e9d0a11", "jpg")
-	odd := keys.ScenarioPrefix(scenario) + "a b c.jpg"
-	s.put(t, valid, "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
+	odd := keys.StagedPrefix(scenario) + "a b c.jpg"
+	s.put(t, keys.StagedKey(valid), "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
 	s.put(t, odd, "image/jpeg", readImage(t, "hostile/html.jpg"))
 
 	var logs lockedBuffer
@@ -50,10 +51,13 @@ func TestLambdaUnderRIE(t *testing.T) {
 	invoke("aws-s3-put-encoded-keys.json")
 
 	k, _ := keys.Parse(valid)
-	want := []string{odd, valid, keys.ThumbnailKey(scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(scenario, k.ID, 320, "jpg")}
+	want := []string{valid, keys.ThumbnailKey(scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(scenario, k.ID, 320, "jpg")}
 	slices.Sort(want)
 	if got := s.list(t, keys.ScenarioPrefix(scenario)); !slices.Equal(got, want) {
 		t.Errorf("objects = %v\nwant %v", got, want)
+	}
+	if got := s.list(t, keys.StagedPrefix(scenario)); !slices.Equal(got, []string{odd}) {
+		t.Errorf("staged = %v, want only the stray %q", got, odd)
 	}
 	if got := s.list(t, keys.QuarantineRoot); len(got) != 0 {
 		t.Errorf("quarantine = %v, want none", got)
@@ -69,20 +73,23 @@ func TestLambdaUnderRIE(t *testing.T) {
 	}
 
 	// POST and multipart uploads arrive under their own event names; in the multipart fixture
-	// "100%25+off.jpg" decodes to "100% off.jpg", no original of ours, which is left untouched.
+	// "100%25+off.jpg" decodes to "100% off.jpg", no upload of ours, which is left untouched.
 	for _, c := range []struct{ fixture, scenario, id, ext, ctype, image string }{
 		{"aws-s3-post.json", "lambda-2", "7a1e3c44-2b9d-4e8f-a1c2-3d4e5f6a7b8c", "png", "image/png", "valid/alpha.png"},
 		{"aws-s3-multipart.json", "lambda-3", "9c2d4e66-3f1a-4b7c-8d9e-0a1b2c3d4e5f", "jpg", "image/jpeg", "valid/orient6.jpg"},
 	} {
 		key := keys.OriginalKey(c.scenario, c.id, c.ext)
-		s.put(t, key, c.ctype, readImage(t, c.image))
-		s.put(t, keys.ScenarioPrefix(c.scenario)+"100% off.jpg", "image/jpeg", []byte("not ours"))
+		stray := keys.StagedPrefix(c.scenario) + "100% off.jpg"
+		s.put(t, keys.StagedKey(key), c.ctype, readImage(t, c.image))
+		s.put(t, stray, "image/jpeg", []byte("not ours"))
 		invoke(c.fixture)
-		want := []string{keys.ScenarioPrefix(c.scenario) + "100% off.jpg", key,
-			keys.ThumbnailKey(c.scenario, c.id, 1280, c.ext), keys.ThumbnailKey(c.scenario, c.id, 320, c.ext)}
+		want := []string{key, keys.ThumbnailKey(c.scenario, c.id, 1280, c.ext), keys.ThumbnailKey(c.scenario, c.id, 320, c.ext)}
 		slices.Sort(want)
 		if got := s.list(t, keys.ScenarioPrefix(c.scenario)); !slices.Equal(got, want) {
 			t.Errorf("%s: objects = %v\nwant %v", c.fixture, got, want)
+		}
+		if got := s.list(t, keys.StagedPrefix(c.scenario)); !slices.Equal(got, []string{stray}) {
+			t.Errorf("%s: staged = %v, want only %q", c.fixture, got, stray)
 		}
 	}
 

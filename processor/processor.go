@@ -1,7 +1,12 @@
-// Package processor turns one uploaded original into one outcome: ready (metadata stripped,
-// thumbnails written next to it) or rejected (moved to quarantine with its reason). It runs on S3
-// events in Lambda, behind the local event receiver, and from the reconcile sweep; all three call
-// Process, which is idempotent so duplicated, late and reordered events are harmless.
+// Package processor turns one staged upload into one outcome: ready (its checked, stripped bytes
+// promoted to the final key, thumbnails written next to it) or rejected (copied to quarantine with
+// its reason). Either way the staged object is then removed. It runs on S3 events in Lambda,
+// behind the local event receiver, and from the reconcile sweep; all three call Process, which is
+// idempotent so duplicated, late and reordered events are harmless.
+//
+// The processor is the only writer of patient_images/: upload URLs write under incoming/ (see
+// shared/keys), and S3 events fire only there. An image is ready when its final original and its
+// thumbnails exist, because nothing but this package puts bytes there, and only checked ones.
 package processor
 
 import (
@@ -29,19 +34,21 @@ import (
 type Outcome string
 
 const (
-	Ready     Outcome = "ready"     // thumbnails written, original stripped
-	Rejected  Outcome = "rejected"  // moved to quarantine
-	Unchanged Outcome = "unchanged" // already processed for the object's current ETag
-	Ignored   Outcome = "ignored"   // not an original: thumbnails, _meta/, quarantine/, anything else
+	Ready     Outcome = "ready"     // stripped original promoted, thumbnails written
+	Rejected  Outcome = "rejected"  // copied to quarantine
+	Unchanged Outcome = "unchanged" // these staged bytes were already promoted (a duplicate or late event)
+	Ignored   Outcome = "ignored"   // not a staged upload: originals, thumbnails, _meta/, quarantine/, anything else
 	Gone      Outcome = "gone"      // deleted or replaced before we got to it: a later event covers it
 	Failed    Outcome = "error"     // transient: returned as an error so the caller retries
 )
 
 // Metadata keys the processor writes. The API reads MetaReason from the quarantine copy.
 const (
-	MetaSourceETag = "source-etag" // on thumbnails: the original's ETag, unquoted
-	MetaReason     = "reason"      // on quarantine copies: a pipeline.Reason
-	MetaDetail     = "detail"      // on quarantine copies: ASCII, at most MaxDetailLen bytes
+	// MetaSourceETag names the bytes an output was made from, unquoted: on a final original the
+	// staged upload's ETag, on thumbnails the final original's ETag.
+	MetaSourceETag = "source-etag"
+	MetaReason     = "reason" // on quarantine copies: a pipeline.Reason
+	MetaDetail     = "detail" // on quarantine copies: ASCII, at most MaxDetailLen bytes
 	MaxDetailLen   = 256
 )
 
@@ -57,23 +64,34 @@ type objectStore interface {
 	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	GetObjectTagging(context.Context, *s3.GetObjectTaggingInput, ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
+	PutObjectTagging(context.Context, *s3.PutObjectTaggingInput, ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error)
 }
 
 var _ objectStore = (*s3.Client)(nil)
 
-// Processor processes originals in S3. Bucket and ReconcileGrace are used only by sweeps that
-// are not given a bucket by an event (the Lambda's scheduled event).
+// Processor processes staged uploads in S3. Bucket and ReconcileGrace are used only by sweeps
+// that are not given a bucket by an event (the Lambda's scheduled event).
 type Processor struct {
 	S3             objectStore
 	Log            *slog.Logger
 	Now            func() time.Time
 	Bucket         string
 	ReconcileGrace time.Duration
+	// ObjectTimeout is each object's own deadline (none when 0): a hostile upload that is slow to
+	// check ends as an error of its own instead of holding up the objects after it.
+	ObjectTimeout time.Duration
 }
+
+// DefaultObjectTimeout bounds one object's processing. A legitimate photo takes about a second of
+// CPU and the worst accepted input a few; Lambda's own limit (60 s) stays above it, so a sweep
+// that meets a bad object still has time for the rest.
+const DefaultObjectTimeout = 20 * time.Second
 
 // New returns a Processor with the real clock.
 func New(client objectStore, log *slog.Logger, bucket string, grace time.Duration) *Processor {
-	return &Processor{S3: client, Log: log, Now: time.Now, Bucket: bucket, ReconcileGrace: grace}
+	return &Processor{S3: client, Log: log, Now: time.Now, Bucket: bucket, ReconcileGrace: grace,
+		ObjectTimeout: DefaultObjectTimeout}
 }
 
 // report is what one Process call logs.
@@ -84,17 +102,24 @@ type report struct {
 	pixels  int64
 }
 
-// Process handles one object. A rejection is a normal outcome with a nil error; an error means a
-// transient failure that is worth retrying, and nothing was deleted that should not have been.
+// Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
+// means a transient failure that is worth retrying, and nothing was deleted that should not have
+// been.
 func (p *Processor) Process(ctx context.Context, bucket, key string) (Outcome, error) {
 	start := p.Now()
 	var rep report
 	var err error
-	if k, perr := keys.Parse(key); perr != nil || k.Kind != keys.Original {
-		// Our own writes (thumbnails, quarantine copies) fire events too: ignoring them without
-		// a single S3 call is what keeps the processor loop-free and cheap.
+	if k, perr := keys.Parse(key); perr != nil || k.Kind != keys.Staged {
+		// The recursion guard is a filter: only staged uploads are work. In AWS the notification
+		// is filtered to incoming/ already; this catches every other way a key can arrive (the
+		// local webhook, a widened notification, a hand-made event) without a single S3 call.
 		rep = report{outcome: Ignored}
 	} else {
+		if p.ObjectTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, p.ObjectTimeout)
+			defer cancel()
+		}
 		rep, err = p.process(ctx, bucket, key, k)
 	}
 	if err != nil {
@@ -118,13 +143,20 @@ func (p *Processor) logResult(ctx context.Context, bucket, key string, rep repor
 	p.Log.LogAttrs(ctx, level, "processed", attrs...)
 }
 
-func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key) (report, error) {
-	head, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+// finalState is what the final key holds before a promotion.
+type finalState struct {
+	exists bool
+	etag   string // unquoted
+	source string // the staged ETag it was promoted from
+}
+
+func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.Key) (report, error) {
+	head, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &staged})
 	if notThere(err) {
 		return report{outcome: Gone}, nil
 	}
 	if err != nil {
-		return report{}, fmt.Errorf("head %s: %w", key, err)
+		return report{}, fmt.Errorf("head %s: %w", staged, err)
 	}
 	size := deref(head.ContentLength)
 	etag := unquote(deref(head.ETag))
@@ -133,23 +165,28 @@ func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key)
 	// Size first: it is free, and a too-large object is never downloaded at all.
 	switch {
 	case size == 0:
-		return p.quarantine(ctx, bucket, key, k, head, pipeline.Reject(pipeline.ReasonEmpty, "0 bytes"), rep)
+		return p.quarantine(ctx, bucket, staged, k, head, pipeline.Reject(pipeline.ReasonEmpty, "0 bytes"), rep)
 	case size > imagepolicy.MaxBytes:
-		return p.quarantine(ctx, bucket, key, k, head,
+		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "%d bytes > %d", size, imagepolicy.MaxBytes), rep)
 	}
 
-	done, present, err := p.thumbnailsCurrent(ctx, bucket, k, etag)
+	fin, err := p.final(ctx, bucket, k)
 	if err != nil {
 		return rep, err
 	}
-	if done {
-		// The event of our own rewrite of the original, or a duplicate or late one.
+	done, present, err := p.thumbnailsCurrent(ctx, bucket, k, fin.etag)
+	if err != nil {
+		return rep, err
+	}
+	if fin.exists && fin.source == etag && done {
+		// Promoted already: a duplicate or late event, or a crash before the staged copy was
+		// removed. Finish that removal; nothing is decoded or written again.
 		rep.outcome = Unchanged
-		return rep, nil
+		return rep, p.removeStaged(ctx, bucket, staged, etag)
 	}
 
-	sniff, err := p.get(ctx, bucket, key, etag, fmt.Sprintf("bytes=0-%d", pipeline.SniffLen-1), pipeline.SniffLen)
+	sniff, err := p.get(ctx, bucket, staged, etag, fmt.Sprintf("bytes=0-%d", pipeline.SniffLen-1), pipeline.SniffLen)
 	if notThere(err) {
 		return report{outcome: Gone, reason: "changed"}, nil
 	}
@@ -157,12 +194,12 @@ func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key)
 		return rep, err
 	}
 	if _, err := pipeline.Sniff(sniff, k.Ext); err != nil {
-		return p.rejectOrFail(ctx, bucket, key, k, head, err, rep)
+		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
 	}
 
 	// The If-Match and the read limit make sure we decode what we headed and sized, even if the
-	// object was replaced in between.
-	data, err := p.get(ctx, bucket, key, etag, "", imagepolicy.MaxBytes+1)
+	// staged object was replaced in between.
+	data, err := p.get(ctx, bucket, staged, etag, "", imagepolicy.MaxBytes+1)
 	if notThere(err) {
 		return report{outcome: Gone, reason: "changed"}, nil
 	}
@@ -170,49 +207,71 @@ func (p *Processor) process(ctx context.Context, bucket, key string, k keys.Key)
 		return rep, err
 	}
 	if int64(len(data)) > imagepolicy.MaxBytes {
-		return p.quarantine(ctx, bucket, key, k, head,
+		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "more than %d bytes", imagepolicy.MaxBytes), rep)
 	}
-	res, err := pipeline.Run(data, k.Ext)
+	// The object's deadline reaches into the decoders: a decode cut off by it is an error (to be
+	// retried, then given up on by the sweep), not a verdict on the content.
+	res, err := pipeline.RunContext(ctx, data, k.Ext)
 	if err != nil {
-		return p.rejectOrFail(ctx, bucket, key, k, head, err, rep)
+		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
 	}
 	rep.pixels = int64(res.Width) * int64(res.Height)
-	return p.store(ctx, bucket, key, k, head, etag, data, res, present, rep)
+	return p.promote(ctx, bucket, staged, k, etag, fin, res, present, rep)
 }
 
-// store writes the stripped original, then the thumbnails. Thumbnails come last because their
-// existence is what "ready" means to the API: ready must imply the original is already clean.
-func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, head *s3.HeadObjectOutput,
-	etag string, data []byte, res *pipeline.Result, present []string, rep report) (report, error) {
-	if !bytes.Equal(res.Original, data) {
-		contentType := deref(head.ContentType)
-		if contentType == "" {
-			contentType = res.Type.MIME
+// final heads the final key of a staged upload.
+func (p *Processor) final(ctx context.Context, bucket string, k keys.Key) (finalState, error) {
+	key := k.OriginalKey()
+	h, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if s3client.IsNotFound(err) {
+		return finalState{}, nil
+	}
+	if err != nil {
+		return finalState{}, fmt.Errorf("head %s: %w", key, err)
+	}
+	return finalState{exists: true, etag: unquote(deref(h.ETag)), source: h.Metadata[MetaSourceETag]}, nil
+}
+
+// promote writes the stripped original to the final key, then the thumbnails, then removes the
+// staged upload. Thumbnails come after the original because their existence is what "ready"
+// means to the API: ready must imply the final original is already the checked one.
+//
+// The final object is a new PutObject with only what this service sets (the validated type and
+// the source ETag), never a copy: headers such as Content-Disposition or Cache-Control that an
+// uploader sent unsigned with a presigned PUT stay behind in staging.
+func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.Key, etag string, fin finalState,
+	res *pipeline.Result, present []string, rep report) (report, error) {
+	final := k.OriginalKey()
+	in := &s3.PutObjectInput{
+		Bucket: &bucket, Key: &final, Body: bytes.NewReader(res.Original),
+		ContentLength: ptr(int64(len(res.Original))),
+		ContentType:   ptr(res.Type.MIME),
+		Metadata:      map[string]string{MetaSourceETag: etag},
+	}
+	// Compare-and-swap on the final key: if another worker promoted other bytes since we looked,
+	// this write fails and the retry starts again from what is there now.
+	if fin.exists {
+		in.IfMatch = ptr(quote(fin.etag))
+	} else {
+		in.IfNoneMatch = ptr("*")
+	}
+	out, err := p.S3.PutObject(ctx, in)
+	if notThere(err) {
+		// Someone promoted first. If it was these very bytes (a duplicate event handled at the
+		// same moment), that worker finishes the job; otherwise retry against the new state.
+		if now, ferr := p.final(ctx, bucket, k); ferr == nil && now.exists && now.source == etag {
+			rep.outcome = Unchanged
+			return rep, nil
 		}
-		// Keep what the uploader's presigned request stored (type, metadata, disposition): only
-		// the bytes change. This PUT fires another event; it finds the thumbnails below current.
-		// If-Match: a newer upload to the same key since we read it must not be replaced by the
-		// stripped old bytes; its own event processes it.
-		out, err := p.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: &bucket, Key: &key, Body: bytes.NewReader(res.Original),
-			ContentLength:      ptr(int64(len(res.Original))),
-			ContentType:        &contentType,
-			ContentDisposition: head.ContentDisposition,
-			CacheControl:       head.CacheControl,
-			Metadata:           head.Metadata,
-			IfMatch:            ptr(quote(etag)),
-		})
-		if notThere(err) {
-			return report{outcome: Gone, reason: "changed"}, nil
-		}
-		if err != nil {
-			return rep, fmt.Errorf("rewrite stripped original %s: %w", key, err)
-		}
-		etag = unquote(deref(out.ETag))
-		if etag == "" {
-			return rep, fmt.Errorf("rewrite stripped original %s: no ETag in the response", key)
-		}
+		return rep, fmt.Errorf("promote %s: %s changed meanwhile: %w", staged, final, err)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("promote %s to %s: %w", staged, final, err)
+	}
+	finalETag := unquote(deref(out.ETag))
+	if finalETag == "" {
+		return rep, fmt.Errorf("promote %s: no ETag in the response", final)
 	}
 	for _, th := range res.Thumbnails {
 		tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
@@ -221,14 +280,14 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 			ContentLength: ptr(int64(len(th.Data))),
 			ContentType:   ptr(th.ContentType),
 			CacheControl:  ptr(ThumbnailCacheControl),
-			Metadata:      map[string]string{MetaSourceETag: etag},
+			Metadata:      map[string]string{MetaSourceETag: finalETag},
 		})
 		if err != nil {
 			return rep, fmt.Errorf("put thumbnail %s: %w", tkey, err)
 		}
 	}
-	// A replaced original can change between opaque and transparent: the pair of the other
-	// extension, if there is one, describes old bytes and must not outlive them.
+	// A replacement can change between opaque and transparent: the pair of the other extension,
+	// if there is one, describes old bytes and must not outlive them.
 	for _, ext := range present {
 		if len(res.Thumbnails) == 0 || ext == res.Thumbnails[0].Ext {
 			continue
@@ -241,63 +300,63 @@ func (p *Processor) store(ctx context.Context, bucket, key string, k keys.Key, h
 		}
 	}
 	rep.outcome = Ready
-	return rep, nil
+	return rep, p.removeStaged(ctx, bucket, staged, etag)
+}
+
+// removeStaged deletes a staged upload only while it still holds the bytes that were handled: the
+// DeleteObject carries If-Match with the ETag read at the start. An upload URL can be replayed
+// until it expires, and newer bytes staged meanwhile must stay for their own event; the 412 they
+// cause is therefore not an error. S3 honours If-Match on DeleteObject in general purpose buckets
+// (since 2025-09), and so does versitygw v1.8.0 (TestStagedReplayDuringPromotion proves it). A
+// server that ignored the header would delete newer bytes staged in the window between the ETag
+// read at the start of Process and this call: the whole check, decode and thumbnail writes, about
+// 0.1–2 s per upload; the uploader would then see the older image and could upload again.
+func (p *Processor) removeStaged(ctx context.Context, bucket, staged, etag string) error {
+	_, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &staged, IfMatch: ptr(quote(etag))})
+	if err != nil && !notThere(err) {
+		return fmt.Errorf("remove staged %s: %w", staged, err)
+	}
+	return nil
 }
 
 // rejectOrFail quarantines on a rejection and passes any other error on as transient.
-func (p *Processor) rejectOrFail(ctx context.Context, bucket, key string, k keys.Key, head *s3.HeadObjectOutput,
+func (p *Processor) rejectOrFail(ctx context.Context, bucket, staged string, k keys.Key, head *s3.HeadObjectOutput,
 	err error, rep report) (report, error) {
 	if r, ok := pipeline.AsRejected(err); ok {
-		return p.quarantine(ctx, bucket, key, k, head, r, rep)
+		return p.quarantine(ctx, bucket, staged, k, head, r, rep)
 	}
-	return rep, fmt.Errorf("pipeline %s: %w", key, err)
+	return rep, fmt.Errorf("pipeline %s: %w", staged, err)
 }
 
-// quarantine copies the original aside with its reason, and only then deletes it and anything
-// derived from it. Thumbnails go before the original: if a delete fails, the retry still finds
-// the original and does the whole move again (the copy is idempotent).
-func (p *Processor) quarantine(ctx context.Context, bucket, key string, k keys.Key, head *s3.HeadObjectOutput,
+// quarantine copies a staged upload aside with its reason, and only then removes it from staging
+// (conditionally, see removeStaged). The final key is not touched: if it holds an image, that one
+// was checked, and a rejected replacement does not take it away.
+func (p *Processor) quarantine(ctx context.Context, bucket, staged string, k keys.Key, head *s3.HeadObjectOutput,
 	r *pipeline.Rejected, rep report) (report, error) {
 	rep.outcome, rep.reason = Rejected, string(r.Reason)
-	meta := make(map[string]string, len(head.Metadata)+2)
-	for name, v := range head.Metadata {
-		meta[name] = v
-	}
-	meta[MetaReason] = string(r.Reason)
-	meta[MetaDetail] = asciiDetail(r.Detail)
-	qkey := keys.QuarantineKey(key)
+	qkey := keys.QuarantineKey(k.OriginalKey())
 	_, err := p.S3.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:            &bucket,
 		Key:               &qkey,
-		CopySource:        ptr(copySource(bucket, key)),
+		CopySource:        ptr(copySource(bucket, staged)),
 		CopySourceIfMatch: head.ETag,
 		MetadataDirective: types.MetadataDirectiveReplace,
+		TaggingDirective:  types.TaggingDirectiveReplace, // the sweep's attempt counter stays behind
 		ContentType:       head.ContentType,
-		Metadata:          meta,
+		Metadata:          map[string]string{MetaReason: string(r.Reason), MetaDetail: asciiDetail(r.Detail)},
 	})
 	if notThere(err) {
 		return report{outcome: Gone, reason: "changed"}, nil
 	}
 	if err != nil {
-		return rep, fmt.Errorf("copy %s to quarantine: %w", key, err)
+		return rep, fmt.Errorf("copy %s to quarantine: %w", staged, err)
 	}
-	var derived []string
-	for _, size := range imagepolicy.ThumbnailSizes {
-		for _, ext := range keys.ThumbnailExts {
-			derived = append(derived, keys.ThumbnailKey(k.Scenario, k.ID, size, ext))
-		}
-	}
-	for _, dkey := range append(derived, key) {
-		if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &dkey}); err != nil && !notThere(err) {
-			return rep, fmt.Errorf("delete %s after quarantine: %w", dkey, err)
-		}
-	}
-	return rep, nil
+	return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
 }
 
 // thumbnailsCurrent reports whether both thumbnails of one extension exist and were made from the
-// original with this ETag, and which extensions have thumbnails at all (so a stale pair can be
-// removed later without blind deletes).
+// final original with this ETag, and which extensions have thumbnails at all (so a stale pair can
+// be removed later without blind deletes).
 func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys.Key, etag string) (current bool, present []string, err error) {
 	for _, ext := range keys.ThumbnailExts {
 		pair := true
@@ -317,7 +376,7 @@ func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys
 			if !slices.Contains(present, ext) {
 				present = append(present, ext)
 			}
-			if h.Metadata[MetaSourceETag] != etag {
+			if etag == "" || h.Metadata[MetaSourceETag] != etag {
 				pair = false
 			}
 		}

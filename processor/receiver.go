@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,7 @@ type Receiver struct {
 type keyState struct {
 	running bool
 	again   bool
+	retry   bool // queued by a sweep after the grace period: counts as an attempt (Processor.Retry)
 }
 
 // NewReceiver starts workers that process from a queue of the given capacity.
@@ -79,6 +82,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	for _, o := range r.p.createdObjects(req.Context(), ev) {
+		// The local counterpart of the AWS notification's prefix filter: versitygw notifies
+		// every write (it filters by event name only), and only staged uploads are work.
+		if !strings.HasPrefix(o.key, keys.IncomingRoot) {
+			r.p.Log.LogAttrs(req.Context(), slog.LevelDebug, "processed", slog.String("bucket", o.bucket),
+				slog.String("key", o.key), slog.String("outcome", string(Ignored)), slog.String("reason", "not staged"))
+			continue
+		}
 		r.Enqueue(o.bucket, o.key)
 	}
 	if keyless > 0 {
@@ -90,7 +100,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // Enqueue queues an object unless it is already waiting. A full queue drops the event with a
 // warning: the periodic sweep picks the object up later.
-func (r *Receiver) Enqueue(bucket, key string) bool {
+func (r *Receiver) Enqueue(bucket, key string) bool { return r.enqueue(bucket, key, false) }
+
+// enqueue queues an object; retry marks the sweep's retries of objects whose events did not
+// finish them, which Processor.Retry counts and eventually gives up on.
+func (r *Receiver) enqueue(bucket, key string, retry bool) bool {
 	o := object{bucket: bucket, key: key}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -106,7 +120,7 @@ func (r *Receiver) Enqueue(bucket, key string) bool {
 	}
 	select {
 	case r.queue <- o:
-		r.states[o] = &keyState{}
+		r.states[o] = &keyState{retry: retry}
 		return true
 	default:
 		r.p.Log.Warn("queue full, event dropped", "bucket", bucket, "key", key, "queue", cap(r.queue))
@@ -121,9 +135,15 @@ func (r *Receiver) work() {
 		st := r.states[o]
 		st.running = true
 		r.mu.Unlock()
+		retry := st.retry
 		for {
 			// Errors are logged by Process; the sweep retries what is still unprocessed.
-			r.p.Process(r.ctx, o.bucket, o.key)
+			if retry {
+				r.p.Retry(r.ctx, o.bucket, o.key)
+			} else {
+				r.p.Process(r.ctx, o.bucket, o.key)
+			}
+			retry = false
 			r.mu.Lock()
 			if !st.again {
 				delete(r.states, o)
@@ -158,8 +178,10 @@ func (r *Receiver) sweeper() {
 	}
 }
 
-// Sweep queues the processor bucket's originals that lack thumbnails and are older than grace,
-// and removes orphaned thumbnails.
+// Sweep queues the processor bucket's staged uploads that are older than grace, and removes
+// orphaned thumbnails. A sweep with a grace period is a retry of uploads whose events did not
+// finish them, and counts as an attempt; the immediate sweep for keyless POST events (grace 0)
+// is not, since those uploads have not been tried yet.
 func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
 	sw, err := r.p.Pending(ctx, r.p.Bucket, keys.Root, grace)
 	if err != nil {
@@ -167,7 +189,7 @@ func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
 		return
 	}
 	for _, key := range sw.Pending {
-		r.Enqueue(r.p.Bucket, key)
+		r.enqueue(r.p.Bucket, key, grace > 0)
 	}
 	if err := r.p.deleteOrphans(ctx, r.p.Bucket, sw.Orphans); err != nil {
 		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)

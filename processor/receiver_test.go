@@ -54,7 +54,7 @@ func TestPostUploadIsSwept(t *testing.T) {
 	s := startStack(t, true)
 	key := keys.OriginalKey("post", uuid.NewString(), "png")
 	p, err := s3.NewPresignClient(s.env.Client).PresignPostObject(context.Background(),
-		&s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: &key})
+		&s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.StagedKey(key))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,8 @@ func TestPostUploadIsSwept(t *testing.T) {
 	k, _ := keys.Parse(key)
 	want := []string{key, keys.ThumbnailKey("post", k.ID, 1280, "jpg"), keys.ThumbnailKey("post", k.ID, 320, "jpg")}
 	waitFor(t, "the swept POST upload to be ready", func() bool {
-		return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("post")), want)
+		return s.recv.idle() && slices.Equal(s.list(t, keys.ScenarioPrefix("post")), want) &&
+			len(s.list(t, keys.StagedPrefix("post"))) == 0
 	})
 }
 
@@ -87,7 +88,7 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 	s := startStack(t, false)
 	var originals []string
 	for range 4 {
-		key := keys.OriginalKey("drain", uuid.NewString(), "png")
+		key := keys.StagedKey(keys.OriginalKey("drain", uuid.NewString(), "png"))
 		s.put(t, key, "image/png", readImage(t, "valid/opaque.png"))
 		originals = append(originals, key)
 	}
@@ -136,7 +137,7 @@ func TestReceiverQueueFull(t *testing.T) {
 	p := &Processor{Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: time.Now, Bucket: "b"}
 	r := NewReceiver(p, 0, 1) // no workers: nothing leaves the queue
 	t.Cleanup(func() { r.Drain(context.Background()) })
-	a, b := keys.OriginalKey("q", uuid.NewString(), "jpg"), keys.OriginalKey("q", uuid.NewString(), "jpg")
+	a, b := keys.StagedKey(keys.OriginalKey("q", uuid.NewString(), "jpg")), keys.StagedKey(keys.OriginalKey("q", uuid.NewString(), "jpg"))
 	if !r.Enqueue("b", a) {
 		t.Fatal("first event refused")
 	}

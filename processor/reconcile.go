@@ -5,19 +5,22 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"medicpx/processor/pipeline"
 	"medicpx/shared/keys"
 )
 
 // Sweep is what a listing found.
 type Sweep struct {
-	Listed   int      // objects listed under the prefix
-	Complete int      // originals with a complete thumbnail pair
-	Young    int      // originals without one, but younger than the grace period
-	Pending  []string // originals without one, older than the grace period
+	Listed   int      // objects listed under the staged and the final prefix
+	Complete int      // final originals with every thumbnail
+	Young    int      // staged uploads younger than the grace period: their events are still due
+	Pending  []string // staged uploads older than the grace period: their event was lost or failed
 	// Orphans are thumbnails older than the grace period whose original is gone: left behind when
 	// an image was deleted while the processor was still writing them.
 	Orphans []string
@@ -27,36 +30,45 @@ type Sweep struct {
 type ReconcileSummary struct {
 	Sweep
 	Outcomes map[Outcome]int
+	GaveUp   int // quarantined with ReasonProcessingFailed
 }
 
-// Pending lists everything under prefix in O(pages) calls and returns the originals that lack a
-// processed result (keys.ThumbnailSet.Ready: the API's definition of ready too) and were last
-// modified more than grace ago, and the orphaned thumbnails.
-// It does not look at source-etag: Process does, for the few it is handed.
+// Pending lists, for prefix (under keys.Root, e.g. "patient_images/" or one scenario's prefix),
+// the staged uploads under keys.IncomingRoot+prefix and the final layout under prefix, in O(pages)
+// calls. Work is simply what has sat in staging longer than grace: a processed upload leaves
+// staging, so nothing needs a timestamp comparison. It also returns the orphaned thumbnails.
 func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace time.Duration) (Sweep, error) {
 	var sw Sweep
+	cutoff := p.Now().Add(-grace)
+	err := p.list(ctx, bucket, keys.IncomingRoot+prefix, func(k keys.Key, modified time.Time) {
+		sw.Listed++
+		switch {
+		case k.Kind != keys.Staged:
+		case modified.After(cutoff):
+			sw.Young++
+		default:
+			sw.Pending = append(sw.Pending, k.String())
+		}
+	})
+	if err != nil {
+		return sw, err
+	}
 	type listed struct {
 		k        keys.Key
 		modified time.Time
 	}
 	var origs, thumbs []listed
-	pages := s3.NewListObjectsV2Paginator(p.S3, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return sw, fmt.Errorf("list %s: %w", prefix, err)
+	err = p.list(ctx, bucket, prefix, func(k keys.Key, modified time.Time) {
+		sw.Listed++
+		switch k.Kind {
+		case keys.Thumbnail:
+			thumbs = append(thumbs, listed{k, modified})
+		case keys.Original:
+			origs = append(origs, listed{k, modified})
 		}
-		for _, obj := range page.Contents {
-			sw.Listed++
-			k, err := keys.Parse(deref(obj.Key))
-			switch {
-			case err != nil:
-			case k.Kind == keys.Thumbnail:
-				thumbs = append(thumbs, listed{k, deref(obj.LastModified)})
-			case k.Kind == keys.Original:
-				origs = append(origs, listed{k, deref(obj.LastModified)})
-			}
-		}
+	})
+	if err != nil {
+		return sw, err
 	}
 	// An upload is identified by scenario and ID; its thumbnails' extension is not the original's.
 	upload := func(k keys.Key) string { return k.Scenario + "/" + k.ID }
@@ -67,17 +79,11 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 		}
 		sets[upload(t.k)].Add(t.k, t.modified)
 	}
-	cutoff := p.Now().Add(-grace)
 	hasOriginal := map[string]bool{}
 	for _, o := range origs {
 		hasOriginal[upload(o.k)] = true
-		switch {
-		case sets[upload(o.k)].Ready(o.modified):
+		if sets[upload(o.k)].Ready() {
 			sw.Complete++
-		case o.modified.After(cutoff):
-			sw.Young++
-		default:
-			sw.Pending = append(sw.Pending, o.k.String())
 		}
 	}
 	for _, t := range thumbs {
@@ -85,12 +91,32 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 			sw.Orphans = append(sw.Orphans, t.k.String())
 		}
 	}
+	slices.Sort(sw.Pending)
 	slices.Sort(sw.Orphans)
 	return sw, nil
 }
 
-// Reconcile processes the originals that Pending finds: the answer to lost events and to POST
-// uploads, whose local events carry no key. It keeps going after a failure and returns the first.
+// list calls each for every key under prefix that parses as part of the layout.
+func (p *Processor) list(ctx context.Context, bucket, prefix string, each func(keys.Key, time.Time)) error {
+	pages := s3.NewListObjectsV2Paginator(p.S3, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, obj := range page.Contents {
+			if k, err := keys.Parse(deref(obj.Key)); err == nil {
+				each(k, deref(obj.LastModified))
+			}
+		}
+	}
+	return nil
+}
+
+// Reconcile processes the staged uploads that Pending finds: the answer to lost or failed events
+// and to POST uploads, whose local events carry no key. Each goes through Retry, so an upload that
+// keeps failing is given up on instead of being retried forever. It keeps going after a failure
+// and returns the first.
 func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace time.Duration) (ReconcileSummary, error) {
 	sw, err := p.Pending(ctx, bucket, prefix, grace)
 	sum := ReconcileSummary{Sweep: sw, Outcomes: map[Outcome]int{}}
@@ -99,8 +125,11 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 	}
 	var first error
 	for _, key := range sw.Pending {
-		out, err := p.Process(ctx, bucket, key)
+		out, gaveUp, err := p.Retry(ctx, bucket, key)
 		sum.Outcomes[out]++
+		if gaveUp {
+			sum.GaveUp++
+		}
 		if err != nil && first == nil {
 			first = err
 		}
@@ -116,7 +145,7 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 		slog.String("bucket", bucket), slog.String("prefix", prefix),
 		slog.Int("listed", sw.Listed), slog.Int("complete", sw.Complete), slog.Int("young", sw.Young),
 		slog.Int("pending", len(sw.Pending)), slog.Int("orphans", len(sw.Orphans)), slog.Int("ready", sum.Outcomes[Ready]),
-		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("errors", sum.Outcomes[Failed]))
+		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("gave_up", sum.GaveUp), slog.Int("errors", sum.Outcomes[Failed]))
 	return sum, first
 }
 
@@ -129,4 +158,110 @@ func (p *Processor) deleteOrphans(ctx context.Context, bucket string, orphans []
 		}
 	}
 	return first
+}
+
+// ReasonProcessingFailed is the quarantine reason of an upload the sweep gave up on. It is the
+// processor's own reason, not a verdict on the content (those are the pipeline's), so it lives here.
+const ReasonProcessingFailed pipeline.Reason = "processing_failed"
+
+// MaxAttempts is how many sweeps try a staged upload before giving up on it. Its events have
+// already had their own tries (Lambda retries an async event twice) before the first sweep sees
+// it, so three more means about five attempts in all, over three sweep intervals.
+const MaxAttempts = 3
+
+// attemptsTag is the object tag that counts the sweep's attempts on a staged upload. The count
+// lives on the object itself (S3 is the only store): bytes staged again through the upload URL
+// are a new object without tags, and so start again from zero.
+const attemptsTag = "medicpx-attempts"
+
+// Retry is the sweep's way of processing a staged upload whose event did not finish it: it counts
+// the attempt on the object before trying (so an attempt that crashes or times out counts too),
+// and once MaxAttempts attempts have failed it quarantines the upload with ReasonProcessingFailed
+// instead of trying again. The whole attempt has the object's own deadline. gaveUp reports that
+// quarantine.
+func (p *Processor) Retry(ctx context.Context, bucket, key string) (out Outcome, gaveUp bool, err error) {
+	k, perr := keys.Parse(key)
+	if perr != nil || k.Kind != keys.Staged {
+		out, err = p.Process(ctx, bucket, key)
+		return out, false, err
+	}
+	if p.ObjectTimeout > 0 {
+		var cancel context.CancelFunc
+		// The counter's calls and the give-up copy get a little room beyond Process's own deadline.
+		ctx, cancel = context.WithTimeout(ctx, p.ObjectTimeout+10*time.Second)
+		defer cancel()
+	}
+	n, err := p.attempts(ctx, bucket, key)
+	if notThere(err) {
+		return Gone, false, nil
+	}
+	if err != nil {
+		return Failed, false, err
+	}
+	if n >= MaxAttempts {
+		out, err = p.giveUp(ctx, bucket, key, k, n)
+		return out, out == Rejected, err
+	}
+	// PutObjectTagging is not conditional: bytes staged again between the read above and this
+	// write would inherit one attempt. That costs them at most one try, and keeps no bytes.
+	if err := p.setAttempts(ctx, bucket, key, n+1); notThere(err) {
+		return Gone, false, nil
+	} else if err != nil {
+		return Failed, false, err
+	}
+	out, err = p.Process(ctx, bucket, key)
+	if err != nil && n+1 >= MaxAttempts && ctx.Err() == nil {
+		gout, gerr := p.giveUp(ctx, bucket, key, k, n+1)
+		if gerr == nil && gout == Rejected {
+			return gout, true, nil
+		}
+	}
+	return out, false, err
+}
+
+func (p *Processor) attempts(ctx context.Context, bucket, key string) (int, error) {
+	out, err := p.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return 0, fmt.Errorf("get tags of %s: %w", key, err)
+	}
+	for _, t := range out.TagSet {
+		if deref(t.Key) == attemptsTag {
+			n, err := strconv.Atoi(deref(t.Value))
+			if err != nil || n < 0 {
+				return MaxAttempts, nil // not ours to have written: treat as spent
+			}
+			return n, nil
+		}
+	}
+	return 0, nil
+}
+
+func (p *Processor) setAttempts(ctx context.Context, bucket, key string, n int) error {
+	_, err := p.S3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &bucket, Key: &key,
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: ptr(attemptsTag), Value: ptr(strconv.Itoa(n))}}}})
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", key, err)
+	}
+	return nil
+}
+
+// giveUp quarantines a staged upload that failed MaxAttempts times, with ReasonProcessingFailed:
+// the bytes are kept in quarantine and the professor is told to try another file, instead of the
+// upload staying "processing" and costing a try on every sweep.
+func (p *Processor) giveUp(ctx context.Context, bucket, key string, k keys.Key, attempts int) (Outcome, error) {
+	start := p.Now()
+	head, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if notThere(err) {
+		return Gone, nil
+	}
+	if err != nil {
+		return Failed, fmt.Errorf("head %s: %w", key, err)
+	}
+	rep, err := p.quarantine(ctx, bucket, key, k, head,
+		pipeline.Reject(ReasonProcessingFailed, "%d attempts failed", attempts), report{bytes: deref(head.ContentLength)})
+	if err != nil {
+		rep.outcome = Failed
+	}
+	p.logResult(ctx, bucket, key, rep, start, err)
+	return rep.outcome, err
 }

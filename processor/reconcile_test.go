@@ -2,10 +2,13 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
 	"medicpx/shared/keys"
@@ -13,21 +16,22 @@ import (
 )
 
 // TestReconcile: with no events at all (as after lost notifications), a sweep processes the
-// originals older than the grace period and leaves younger ones to their own events.
+// uploads that sat in staging longer than the grace period and leaves younger ones to their own
+// events.
 func TestReconcile(t *testing.T) {
 	s := startStack(t, false)
 	ctx := context.Background()
 	img := readImage(t, "valid/opaque.png")
 	old := keys.OriginalKey("sweep", uuid.NewString(), "png")
 	bad := keys.OriginalKey("sweep", uuid.NewString(), "jpg")
-	s.put(t, old, "image/png", img)
-	s.put(t, bad, "image/jpeg", readImage(t, "hostile/html.jpg"))
+	s.put(t, keys.StagedKey(old), "image/png", img)
+	s.put(t, keys.StagedKey(bad), "image/jpeg", readImage(t, "hostile/html.jpg"))
 	time.Sleep(1100 * time.Millisecond) // LastModified has one-second resolution
 	young := keys.OriginalKey("sweep", uuid.NewString(), "png")
-	s.put(t, young, "image/png", img)
+	s.put(t, keys.StagedKey(young), "image/png", img)
 	s.put(t, keys.RepresentativeKey("sweep"), "application/json", []byte(`{}`))
 
-	oldTime, youngTime := *s.head(t, old).LastModified, *s.head(t, young).LastModified
+	oldTime, youngTime := *s.head(t, keys.StagedKey(old)).LastModified, *s.head(t, keys.StagedKey(young)).LastModified
 	if !youngTime.After(oldTime) {
 		t.Fatalf("LastModified %v !< %v", oldTime, youngTime)
 	}
@@ -40,7 +44,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sum.Listed != 4 || sum.Young != 1 || sum.Complete != 0 || len(sum.Pending) != 2 ||
-		sum.Outcomes[Ready] != 1 || sum.Outcomes[Rejected] != 1 {
+		sum.Outcomes[Ready] != 1 || sum.Outcomes[Rejected] != 1 || sum.GaveUp != 0 {
 		t.Errorf("summary = %+v", sum)
 	}
 	lists := 0
@@ -49,15 +53,18 @@ func TestReconcile(t *testing.T) {
 			lists++
 		}
 	}
-	if lists != 1 {
-		t.Errorf("%d list calls for 4 objects, want 1 page", lists)
+	if lists != 2 {
+		t.Errorf("%d list calls for 4 objects, want 2 (one page of staging, one of the final layout)", lists)
 	}
 	k, _ := keys.Parse(old)
 	want := []string{keys.RepresentativeKey("sweep"), old, keys.ThumbnailKey("sweep", k.ID, 1280, "jpg"),
-		keys.ThumbnailKey("sweep", k.ID, 320, "jpg"), young}
+		keys.ThumbnailKey("sweep", k.ID, 320, "jpg")}
 	slices.Sort(want)
 	if got := s.list(t, keys.ScenarioPrefix("sweep")); !slices.Equal(got, want) {
 		t.Errorf("objects = %v\nwant %v", got, want)
+	}
+	if got := s.list(t, keys.StagedPrefix("sweep")); !slices.Equal(got, []string{keys.StagedKey(young)}) {
+		t.Errorf("staged = %v, want only the young upload", got)
 	}
 	if got := s.list(t, keys.QuarantineRoot); !slices.Equal(got, []string{keys.QuarantineKey(bad)}) {
 		t.Errorf("quarantine = %v", got)
@@ -75,20 +82,20 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("thumbnails after the scheduled sweep = %v", got)
 	}
 	sw, err := s.p.Pending(ctx, versitytest.Bucket, keys.Root, 0)
-	if err != nil || sw.Complete != 2 || len(sw.Pending) != 0 {
+	if err != nil || sw.Complete != 2 || len(sw.Pending) != 0 || sw.Young != 0 {
 		t.Errorf("after both sweeps: %+v, %v", sw, err)
 	}
 }
 
-// TestReconcileReplacedAndOrphaned: an original replaced after its thumbnails were made (its event
-// lost) is processed again, and thumbnails whose original is gone are removed, but only once they
-// are older than the grace period.
+// TestReconcileReplacedAndOrphaned: new bytes staged over a ready image (its event lost) are
+// promoted by the sweep, and thumbnails whose original is gone are removed, but only once they are
+// older than the grace period.
 func TestReconcileReplacedAndOrphaned(t *testing.T) {
 	s := startStack(t, false)
 	ctx := context.Background()
 	replaced := keys.OriginalKey("sweep2", uuid.NewString(), "png")
-	s.put(t, replaced, "image/png", readImage(t, "valid/opaque.png"))
-	if out, err := s.p.Process(ctx, versitytest.Bucket, replaced); err != nil || out != Ready {
+	s.put(t, keys.StagedKey(replaced), "image/png", readImage(t, "valid/opaque.png"))
+	if out, err := s.p.Process(ctx, versitytest.Bucket, keys.StagedKey(replaced)); err != nil || out != Ready {
 		t.Fatalf("first pass: %s %v", out, err)
 	}
 	orphanID := uuid.NewString()
@@ -97,13 +104,12 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 	for _, k := range orphans {
 		s.put(t, k, "image/jpeg", []byte("thumb"))
 	}
-	time.Sleep(1100 * time.Millisecond) // LastModified has one-second resolution
-	s.put(t, replaced, "image/png", readImage(t, "valid/alpha.png"))
+	s.put(t, keys.StagedKey(replaced), "image/png", readImage(t, "valid/alpha.png"))
 
 	// Within the grace period nothing is touched.
 	s.p.Now = time.Now
 	sw, err := s.p.Pending(ctx, versitytest.Bucket, keys.Root, time.Hour)
-	if err != nil || len(sw.Orphans) != 0 || len(sw.Pending) != 0 || sw.Young != 1 {
+	if err != nil || len(sw.Orphans) != 0 || len(sw.Pending) != 0 || sw.Young != 1 || sw.Complete != 1 {
 		t.Fatalf("inside the grace period: %+v %v", sw, err)
 	}
 	s.p.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
@@ -111,7 +117,7 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(sum.Pending, []string{replaced}) || !slices.Equal(sum.Orphans, orphans) || sum.Outcomes[Ready] != 1 {
+	if !slices.Equal(sum.Pending, []string{keys.StagedKey(replaced)}) || !slices.Equal(sum.Orphans, orphans) || sum.Outcomes[Ready] != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
 	k, _ := keys.Parse(replaced)
@@ -120,9 +126,106 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 	if got := s.list(t, keys.ThumbnailPrefix("sweep2")); !slices.Equal(got, want) {
 		t.Errorf("thumbnails = %v, want %v", got, want)
 	}
-	for _, th := range []string{keys.ThumbnailKey("sweep2", k.ID, 320, "png"), keys.ThumbnailKey("sweep2", k.ID, 1280, "png")} {
+	for _, th := range want {
 		if s.head(t, th).Metadata[MetaSourceETag] != unquote(*s.head(t, replaced).ETag) {
 			t.Errorf("%s not made from the replacement", th)
 		}
+	}
+	if got := s.head(t, replaced).Metadata[MetaSourceETag]; got != md5hex(readImage(t, "valid/alpha.png")) {
+		t.Errorf("final original promoted from %q, not from the replacement", got)
+	}
+}
+
+// failingStore makes every read of one staged upload fail (a transient S3 fault, or a decode that
+// never finishes: hang blocks until the caller's deadline instead of failing at once).
+type failingStore struct {
+	objectStore
+	key  string
+	hang bool
+}
+
+func (f failingStore) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if aws.ToString(in.Key) == f.key {
+		if f.hang {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return nil, errors.New("injected read failure")
+	}
+	return f.objectStore.GetObject(ctx, in, opts...)
+}
+
+// TestSweepGivesUp: an upload that keeps failing is tried MaxAttempts times by the sweep, the
+// attempts counted on the object itself, and then quarantined with processing_failed, while the
+// uploads beside it are processed in the same sweeps.
+func TestSweepGivesUp(t *testing.T) {
+	s := startStack(t, false)
+	ctx := context.Background()
+	stuck := keys.StagedKey(keys.OriginalKey("poison", uuid.NewString(), "png"))
+	s.put(t, stuck, "image/png", readImage(t, "valid/opaque.png"))
+	p := *s.p
+	p.S3 = failingStore{objectStore: s.p.S3, key: stuck}
+	p.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	for attempt := 1; attempt <= MaxAttempts; attempt++ {
+		good := keys.StagedKey(keys.OriginalKey("poison", uuid.NewString(), "png"))
+		s.put(t, good, "image/png", readImage(t, "valid/opaque.png"))
+		sum, err := p.Reconcile(ctx, versitytest.Bucket, keys.Root, time.Minute)
+		if sum.Outcomes[Ready] != 1 {
+			t.Errorf("sweep %d: %+v; the good upload beside the stuck one was not processed", attempt, sum)
+		}
+		if attempt < MaxAttempts {
+			if err == nil || sum.Outcomes[Failed] != 1 || sum.GaveUp != 0 {
+				t.Fatalf("sweep %d: %+v, %v; want one failure", attempt, sum, err)
+			}
+			if n, err := p.attempts(ctx, versitytest.Bucket, stuck); err != nil || n != attempt {
+				t.Fatalf("after sweep %d the object records %d attempts (%v)", attempt, n, err)
+			}
+			continue
+		}
+		if err != nil || sum.GaveUp != 1 || sum.Outcomes[Rejected] != 1 {
+			t.Fatalf("sweep %d: %+v, %v; want the stuck upload given up on", attempt, sum, err)
+		}
+	}
+	if got := s.list(t, keys.StagedPrefix("poison")); len(got) != 0 {
+		t.Errorf("still staged: %v", got)
+	}
+	k, _ := keys.Parse(stuck)
+	q := s.head(t, keys.QuarantineKey(k.OriginalKey()))
+	if q.Metadata[MetaReason] != string(ReasonProcessingFailed) || q.Metadata[MetaDetail] != "3 attempts failed" {
+		t.Errorf("quarantine metadata = %v", q.Metadata)
+	}
+	if tags, err := s.env.Client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(versitytest.Bucket),
+		Key: aws.String(keys.QuarantineKey(k.OriginalKey()))}); err != nil || len(tags.TagSet) != 0 {
+		t.Errorf("quarantine copy tags = %v, %v; want none", tags, err)
+	}
+	if got := s.list(t, keys.ScenarioPrefix("poison")); len(got) != 3*MaxAttempts {
+		t.Errorf("final layout = %v, want %d ready uploads with thumbnails", got, MaxAttempts)
+	}
+	// The next sweep has nothing left to try.
+	sum, err := p.Reconcile(ctx, versitytest.Bucket, keys.Root, time.Minute)
+	if err != nil || len(sum.Pending) != 0 {
+		t.Errorf("after giving up: %+v, %v", sum, err)
+	}
+}
+
+// TestSweepObjectDeadline: an object that never finishes is cut off at its own deadline, and the
+// sweep goes on to the others.
+func TestSweepObjectDeadline(t *testing.T) {
+	s := startStack(t, false)
+	ctx := context.Background()
+	stuck := keys.StagedKey(keys.OriginalKey("slow", "00000000-0000-4000-8000-000000000000", "png"))
+	good := keys.StagedKey(keys.OriginalKey("slow", "ffffffff-ffff-4fff-8fff-ffffffffffff", "png")) // sorts after
+	s.put(t, stuck, "image/png", readImage(t, "valid/opaque.png"))
+	s.put(t, good, "image/png", readImage(t, "valid/opaque.png"))
+	p := *s.p
+	p.S3 = failingStore{objectStore: s.p.S3, key: stuck, hang: true}
+	p.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	p.ObjectTimeout = 300 * time.Millisecond
+	sum, err := p.Reconcile(ctx, versitytest.Bucket, keys.Root, time.Minute)
+	if !errors.Is(err, context.DeadlineExceeded) || sum.Outcomes[Failed] != 1 || sum.Outcomes[Ready] != 1 {
+		t.Fatalf("summary %+v, %v; want the stuck object failed at its deadline and the other ready", sum, err)
+	}
+	if n, err := p.attempts(ctx, versitytest.Bucket, stuck); err != nil || n != 1 {
+		t.Errorf("attempts = %d, %v; want 1", n, err)
 	}
 }

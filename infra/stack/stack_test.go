@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/shared/keys"
 	"medicpx/shared/versity"
 )
 
@@ -70,7 +71,7 @@ func TestCORS(t *testing.T) {
 	if got := preflight(t, st.APIURL+"/patient-images/upload-url/1", "POST"); got != frontendOrigin {
 		t.Errorf("API preflight: Access-Control-Allow-Origin %q", got)
 	}
-	if got := preflight(t, st.S3URL+"/medicpx/patient_images/scenario_1/x.jpg", "PUT"); got != frontendOrigin && got != "*" {
+	if got := preflight(t, st.S3URL+"/medicpx/"+keys.StagedKey("patient_images/scenario_1/x.jpg"), "PUT"); got != frontendOrigin && got != "*" {
 		t.Errorf("bucket preflight: Access-Control-Allow-Origin %q", got)
 	}
 	req, _ := http.NewRequest(http.MethodOptions, st.APIURL+"/patient-images/upload-url/1", nil)

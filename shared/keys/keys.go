@@ -1,7 +1,18 @@
 // Package keys is the bucket's object layout: it builds every kind of key the service writes and
 // parses any key back, rejecting everything that is not exactly one of those shapes. Both the API
-// (to confine a caller to a scenario) and the processor (to ignore what is not an original) rely
-// on Parse being strict.
+// (to confine a caller to a scenario) and the processor (to ignore what is not a staged upload)
+// rely on Parse being strict.
+//
+// The layout separates unchecked from checked bytes by prefix, not by time:
+//
+//	incoming/patient_images/scenario_{id}/{uuid}.{ext}   staged upload: where upload URLs write
+//	patient_images/scenario_{id}/{uuid}.{ext}            original: written only by the processor
+//	patient_images/scenario_{id}/thumbnails/…            its thumbnails, written after it
+//	quarantine/patient_images/scenario_{id}/{uuid}.{ext} a rejected staged upload
+//
+// An upload URL can be replayed until it expires, but it can only ever overwrite the staged key.
+// The final key holds bytes the processor checked and stripped, so a download URL for it can never
+// serve unchecked bytes, whatever the timing.
 package keys
 
 import (
@@ -20,6 +31,9 @@ const (
 	Root = "patient_images/"
 	// QuarantineRoot prefixes a rejected original's copy; the rest of its key is the original key.
 	QuarantineRoot = "quarantine/"
+	// IncomingRoot prefixes a staged upload; the rest of its key is the final original's key. S3
+	// events fire under it only, so the processor's own writes trigger nothing.
+	IncomingRoot = "incoming/"
 
 	thumbDir = "thumbnails/"
 	metaDir  = "_meta/"
@@ -37,6 +51,7 @@ const (
 	Thumbnail
 	Meta
 	Quarantine
+	Staged
 )
 
 func (k Kind) String() string {
@@ -49,6 +64,8 @@ func (k Kind) String() string {
 		return "meta"
 	case Quarantine:
 		return "quarantine"
+	case Staged:
+		return "staged"
 	}
 	return "unknown"
 }
@@ -57,7 +74,7 @@ func (k Kind) String() string {
 type Key struct {
 	Kind     Kind
 	Scenario string
-	ID       string // the upload's UUID (originals, thumbnails, quarantine)
+	ID       string // the upload's UUID (originals, thumbnails, quarantine, staged)
 	Ext      string // extension as stored, lower case
 	Size     int    // thumbnails only
 	Name     string // meta only: the file name under _meta/
@@ -103,6 +120,13 @@ func RepresentativeKey(scenario string) string { return MetaKey(scenario, "repre
 // QuarantineKey is where an original is copied when it is rejected.
 func QuarantineKey(original string) string { return QuarantineRoot + original }
 
+// StagedKey is where the upload URLs for an original write: the processor promotes what it finds
+// there to the original's key after checking it.
+func StagedKey(original string) string { return IncomingRoot + original }
+
+// StagedPrefix is the listing prefix of one scenario's staged uploads.
+func StagedPrefix(scenario string) string { return IncomingRoot + ScenarioPrefix(scenario) }
+
 // Filename is the last path element of a key, as the API reports it.
 func Filename(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
 
@@ -117,24 +141,32 @@ func (k Key) String() string {
 		return MetaKey(k.Scenario, k.Name)
 	case Quarantine:
 		return QuarantineKey(OriginalKey(k.Scenario, k.ID, k.Ext))
+	case Staged:
+		return StagedKey(OriginalKey(k.Scenario, k.ID, k.Ext))
 	}
 	return ""
 }
 
-// OriginalKey returns the key of the original a thumbnail or quarantine copy belongs to.
+// OriginalKey returns the key of the original a thumbnail, quarantine copy or staged upload
+// belongs to.
 func (k Key) OriginalKey() string { return OriginalKey(k.Scenario, k.ID, k.Ext) }
 
 // Parse parses any key of the layout. Anything else, including keys that differ only by case,
 // encoding or extra path elements, is an error.
 func Parse(s string) (Key, error) {
 	bad := func(why string) (Key, error) { return Key{}, fmt.Errorf("%w: %s: %q", ErrInvalid, why, s) }
-	if rest, ok := strings.CutPrefix(s, QuarantineRoot); ok {
-		k, err := Parse(rest)
-		if err != nil || k.Kind != Original {
-			return bad("quarantine key of a non-original")
+	for _, wrap := range []struct {
+		root string
+		kind Kind
+	}{{QuarantineRoot, Quarantine}, {IncomingRoot, Staged}} {
+		if rest, ok := strings.CutPrefix(s, wrap.root); ok {
+			k, err := Parse(rest)
+			if err != nil || k.Kind != Original {
+				return bad(wrap.kind.String() + " key of a non-original")
+			}
+			k.Kind = wrap.kind
+			return k, nil
 		}
-		k.Kind = Quarantine
-		return k, nil
 	}
 	rest, ok := strings.CutPrefix(s, Root+"scenario_")
 	if !ok {

@@ -13,8 +13,8 @@ type ListedThumbnail struct {
 }
 
 // ThumbnailSet is what a listing shows of one upload's thumbnails: the newest of each size (of a
-// .jpg and a .png for one size, which exist together only briefly while a replaced original is
-// reprocessed, the newer one is current).
+// .jpg and a .png for one size, which exist together only briefly while a replacement with the
+// other kind of transparency is promoted, the newer one is current).
 type ThumbnailSet map[int]ListedThumbnail
 
 // Add records a thumbnail key (k.Kind == Thumbnail).
@@ -25,13 +25,13 @@ func (s ThumbnailSet) Add(k Key, modified time.Time) {
 }
 
 // Ready is the one definition of a processed upload, shared by the API (what students may see)
-// and the processor's sweep (what still needs work): every thumbnail size exists and none is older
-// than the original. The processor writes thumbnails after the stripped original, so bytes
-// uploaded again over the same key are not ready until their own thumbnails exist.
-func (s ThumbnailSet) Ready(original time.Time) bool {
+// and the processor's sweep: a final original with every thumbnail size. No clock is involved:
+// only the processor writes the final original, with checked and stripped bytes, and it writes the
+// thumbnails after it, so an original with thumbnails is always a checked one. (New bytes sent
+// through a replayed upload URL land in staging, never here.)
+func (s ThumbnailSet) Ready() bool {
 	for _, size := range imagepolicy.ThumbnailSizes {
-		t, ok := s[size]
-		if !ok || t.Modified.Before(original) {
+		if _, ok := s[size]; !ok {
 			return false
 		}
 	}

@@ -155,6 +155,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const got = await axios.get(dl.download_url, { responseType: 'arraybuffer' });
   assert.equal(got.status, 200);
   assert.ok(got.data.byteLength > 0 && got.data.byteLength <= bytes.length);
+  assert.equal(got.headers['content-type'], 'image/jpeg', 'download URL does not pin the validated type');
 
   // A student may not delete; the professor may.
   await assert.rejects(deletePatientImage(scenarioId, s3Key), (e) => e.response.status === 403);

@@ -27,7 +27,7 @@ import (
 const usage = `usage:
   medicpx-processor serve                    receive versitygw events on PROCESSOR_ADDR
   medicpx-processor reconcile [-prefix P] [-grace D]
-                                             process originals that have no thumbnails
+                                             process uploads still staged after the grace period
   medicpx-processor check [-out DIR] FILE... run the pipeline on local files
 With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as a Lambda function.
 `
@@ -108,16 +108,16 @@ func runServe(ctx context.Context, p *processor.Processor, cfg config.Processor,
 func runReconcile(ctx context.Context, p *processor.Processor, cfg config.Processor, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	prefix := fs.String("prefix", keys.Root, "key prefix to sweep")
-	grace := fs.Duration("grace", cfg.ReconcileGrace, "skip originals younger than this")
+	prefix := fs.String("prefix", keys.Root, "key prefix to sweep, under "+keys.Root+" (its staged uploads are under "+keys.IncomingRoot+" plus it)")
+	grace := fs.Duration("grace", cfg.ReconcileGrace, "skip staged uploads younger than this")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		fmt.Fprint(stderr, usage)
 		return 1
 	}
 	sum, err := p.Reconcile(ctx, cfg.S3.Bucket, *prefix, *grace)
-	fmt.Fprintf(stdout, "listed %d, complete %d, young %d, processed %d: ready %d, unchanged %d, rejected %d, gone %d, errors %d\n",
+	fmt.Fprintf(stdout, "listed %d, complete %d, young %d, processed %d: ready %d, unchanged %d, rejected %d (gave up on %d), gone %d, errors %d\n",
 		sum.Listed, sum.Complete, sum.Young, len(sum.Pending), sum.Outcomes[processor.Ready], sum.Outcomes[processor.Unchanged],
-		sum.Outcomes[processor.Rejected], sum.Outcomes[processor.Gone], sum.Outcomes[processor.Failed])
+		sum.Outcomes[processor.Rejected], sum.GaveUp, sum.Outcomes[processor.Gone], sum.Outcomes[processor.Failed])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
