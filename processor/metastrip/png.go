@@ -59,7 +59,7 @@ func stripPNG(data []byte) ([]byte, error) {
 	}
 	w := rewriter{src: data}
 	w.keep(0, len(pngSignature))
-	seenEXIF, seenICC := false, false
+	seenEXIF, seenICCP := false, false
 	for pos := len(pngSignature); ; {
 		c, err := nextPNGChunk(data, pos)
 		if err != nil {
@@ -93,10 +93,12 @@ func stripPNG(data []byte) ([]byte, error) {
 				w.drop()
 				w.insert(pngChunkBytes("eXIf", minimal))
 			}
-		case c.typ == "iCCP" && !seenICC:
-			// The first well-formed profile stays, under a fixed name; PNG allows one.
+		case c.typ == "iCCP" && !seenICCP:
+			// PNG allows one iCCP chunk: the first stays, under a fixed name, if its profile is
+			// well formed; any other goes unread, so a file full of compressed "profiles" costs
+			// one decompression, not one per chunk.
+			seenICCP = true
 			out, keep, ok := pngICCP(c.data)
-			seenICC = ok
 			switch {
 			case keep:
 				w.keep(c.start, c.end)
