@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -109,15 +113,55 @@ func asciiLower(c byte) byte {
 // tokens against the JWKS; a token of one family is never checked with the other's key, which is
 // what defeats alg-confusion (an HS256 token "signed" with a public key).
 type Verifier struct {
-	secret []byte
+	secret atomic.Pointer[[]byte]
 	jwks   jwt.Keyfunc
 	parser *jwt.Parser
+
+	// source, when set, is where the HS256 secret lives; see NewVerifierWithSource.
+	source      SecretSource
+	log         *slog.Logger
+	refetchMu   sync.Mutex
+	lastRefetch time.Time
+	now         func() time.Time
+}
+
+// SecretSource fetches the current HS256 secret (jwtsecret.Source in AWS).
+type SecretSource interface {
+	FetchSecret(ctx context.Context) ([]byte, error)
+}
+
+// SecretRefetchInterval is the least time between two fetches of the secret prompted by
+// signature failures: a flood of forged tokens costs one GetSecretValue a minute, not one each.
+const SecretRefetchInterval = time.Minute
+
+// secretFetchTimeout bounds a refetch, which holds up the request that prompted it.
+const secretFetchTimeout = 5 * time.Second
+
+// NewVerifierWithSource fetches the HS256 secret from src now (at cold start; failing it fails
+// start-up) and builds a Verifier that fetches it again when an HS256 token's signature does not
+// verify, at most once per SecretRefetchInterval, and retries that token with a changed secret.
+// A rotated secret thus takes effect without a deploy, and tokens signed with the old secret stop
+// verifying once the new one is fetched (a rotation after a leak must cut them off).
+func NewVerifierWithSource(ctx context.Context, c config.JWT, src SecretSource, log *slog.Logger) (*Verifier, error) {
+	secret, err := src.FetchSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("JWT secret: %w", err)
+	}
+	c.Secret = string(secret)
+	v, err := NewVerifier(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	v.source, v.log = src, log
+	return v, nil
 }
 
 // NewVerifier builds a Verifier from configuration. With a JWKS URL it fetches the key set in the
 // background and refreshes it.
 func NewVerifier(ctx context.Context, c config.JWT) (*Verifier, error) {
-	v := &Verifier{secret: []byte(c.Secret)}
+	v := &Verifier{now: time.Now}
+	secret := []byte(c.Secret)
+	v.secret.Store(&secret)
 	var methods []string
 	if c.Secret != "" {
 		methods = append(methods, "HS256")
@@ -145,13 +189,18 @@ func NewVerifier(ctx context.Context, c config.JWT) (*Verifier, error) {
 	return v, nil
 }
 
-func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+// keyFor returns the key function for one verification, with the HS256 secret as of now.
+func (v *Verifier) keyFor(secret []byte) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) { return v.key(t, secret) }
+}
+
+func (v *Verifier) key(t *jwt.Token, secret []byte) (any, error) {
 	switch t.Method.Alg() {
 	case "HS256":
-		if len(v.secret) == 0 {
+		if len(secret) == 0 {
 			return nil, errors.New("HS256 not configured")
 		}
-		return v.secret, nil
+		return secret, nil
 	case "RS256", "ES256":
 		if v.jwks == nil {
 			return nil, errors.New("JWKS not configured")
@@ -164,13 +213,51 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // Verify parses a raw token and returns who it names.
 func (v *Verifier) Verify(raw string) (Principal, error) {
 	var c claims
-	if _, err := v.parser.ParseWithClaims(raw, &c, v.keyFor); err != nil {
+	secret := *v.secret.Load()
+	tok, err := v.parser.ParseWithClaims(raw, &c, v.keyFor(secret))
+	if err != nil && v.source != nil && errors.Is(err, jwt.ErrTokenSignatureInvalid) &&
+		tok != nil && tok.Method != nil && tok.Method.Alg() == "HS256" {
+		if fresh, changed := v.refetch(secret); changed {
+			c = claims{}
+			_, err = v.parser.ParseWithClaims(raw, &c, v.keyFor(fresh))
+		}
+	}
+	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Principal{}, wrapError(EUnauthenticated, msgExpiredToken, err)
 		}
 		return Principal{}, wrapError(EUnauthenticated, msgBadToken, err)
 	}
 	return Principal{Subject: c.Subject, Staff: c.staff()}, nil
+}
+
+// refetch fetches the secret again unless that happened less than SecretRefetchInterval ago, and
+// reports whether the secret now differs from used (possibly fetched by a concurrent request).
+func (v *Verifier) refetch(used []byte) ([]byte, bool) {
+	v.refetchMu.Lock()
+	defer v.refetchMu.Unlock()
+	if cur := *v.secret.Load(); !bytes.Equal(cur, used) {
+		return cur, true
+	}
+	now := v.now()
+	if !v.lastRefetch.IsZero() && now.Sub(v.lastRefetch) < SecretRefetchInterval {
+		return used, false
+	}
+	v.lastRefetch = now
+	ctx, cancel := context.WithTimeout(context.Background(), secretFetchTimeout)
+	defer cancel()
+	fresh, err := v.source.FetchSecret(ctx)
+	if err != nil {
+		// Keep verifying with the secret we have; the next failure after the interval tries again.
+		v.log.Error("JWT secret refetch failed", "error", err)
+		return used, false
+	}
+	changed := !bytes.Equal(fresh, used)
+	v.log.Info("JWT secret refetched after a signature failure", "changed", changed)
+	if changed {
+		v.secret.Store(&fresh)
+	}
+	return fresh, changed
 }
 
 // SignHS256 issues a token the way the platform's backend does; used by `make token` for the

@@ -19,13 +19,16 @@ type scenario struct {
 	name   string
 	params map[string]string
 	bucket string // the bucket name that results
+	// secretGrant is the API's one grant on the JWT secret ("" with a JWKS only).
+	secretGrant string
 }
 
 var scenarios = []scenario{
 	{
-		name:   "defaults with a Secrets Manager secret",
-		params: map[string]string{"AllowedOrigins": "https://cpx.example.com", "JwtSecretName": "medicpx/jwt-secret"},
-		bucket: "medicpx-images-123456789012-ap-northeast-2",
+		name:        "defaults with a Secrets Manager secret",
+		params:      map[string]string{"AllowedOrigins": "https://cpx.example.com", "JwtSecretName": "medicpx/jwt-secret"},
+		bucket:      "medicpx-images-123456789012-ap-northeast-2",
+		secretGrant: "secretsmanager:GetSecretValue arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:medicpx/jwt-secret-??????",
 	},
 	{
 		name: "named bucket, JWKS only, no reserved concurrency, two origins",
@@ -47,9 +50,26 @@ var scenarios = []scenario{
 		bucket: "cpx-images-prod",
 	},
 	{
-		name:   "SSM String parameter secret",
-		params: map[string]string{"AllowedOrigins": "http://localhost:5173", "JwtSecretName": "/medicpx/jwt-secret", "JwtSecretStore": "ssm"},
-		bucket: "medicpx-images-123456789012-ap-northeast-2",
+		name:        "SSM String parameter secret",
+		params:      map[string]string{"AllowedOrigins": "http://localhost:5173", "JwtSecretName": "/medicpx/jwt-secret", "JwtSecretStore": "ssm"},
+		bucket:      "medicpx-images-123456789012-ap-northeast-2",
+		secretGrant: "ssm:GetParameter arn:aws:ssm:ap-northeast-2:123456789012:parameter/medicpx/jwt-secret",
+	},
+	{
+		name:        "SSM parameter named without a leading slash",
+		params:      map[string]string{"AllowedOrigins": "https://cpx.example.com", "JwtSecretName": "medicpx-jwt-secret", "JwtSecretStore": "ssm"},
+		bucket:      "medicpx-images-123456789012-ap-northeast-2",
+		secretGrant: "ssm:GetParameter arn:aws:ssm:ap-northeast-2:123456789012:parameter/medicpx-jwt-secret",
+	},
+	{
+		name: "secret by ARN, reserved concurrency on a raised quota",
+		params: map[string]string{
+			"AllowedOrigins":               "https://cpx.example.com",
+			"JwtSecretName":                "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:medicpx/jwt-secret-AbCdEf",
+			"ProcessorReservedConcurrency": "20",
+		},
+		bucket:      "medicpx-images-123456789012-ap-northeast-2",
+		secretGrant: "secretsmanager:GetSecretValue arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:medicpx/jwt-secret-AbCdEf",
 	},
 }
 
@@ -339,7 +359,7 @@ func TestPoliciesAreScopedToTheBucketPrefixes(t *testing.T) {
 		}
 		for _, c := range cases {
 			props := mapOf(d.Resources[c.fn]["Properties"])
-			got := grants(t, c.fn, props)
+			got := withoutSecretGrant(t, c.fn, sc, grants(t, c.fn, props))
 			if !slices.Equal(got, c.grants) {
 				t.Errorf("%s grants:\n  %s\nwant:\n  %s", c.fn, strings.Join(got, "\n  "), strings.Join(c.grants, "\n  "))
 			}
@@ -353,6 +373,29 @@ func TestPoliciesAreScopedToTheBucketPrefixes(t *testing.T) {
 			want(t, c.fn+" S3_BUCKET", path(props, "Environment.Variables.S3_BUCKET"), sc.bucket)
 		}
 	})
+}
+
+// withoutSecretGrant checks the function's grants on the JWT secret: the API may read exactly
+// the one secret it is given (and nothing with a JWKS only), the processor none. It returns the
+// other grants.
+func withoutSecretGrant(t *testing.T, fn string, sc scenario, all []string) []string {
+	t.Helper()
+	var rest, secret []string
+	for _, g := range all {
+		if strings.HasPrefix(g, "secretsmanager:") || strings.HasPrefix(g, "ssm:") || strings.HasPrefix(g, "kms:") {
+			secret = append(secret, g)
+		} else {
+			rest = append(rest, g)
+		}
+	}
+	var exp []string
+	if fn == "ApiFunction" && sc.secretGrant != "" {
+		exp = []string{sc.secretGrant}
+	}
+	if !slices.Equal(secret, exp) {
+		t.Errorf("%s grants on the JWT secret %v, want %v", fn, secret, exp)
+	}
+	return rest
 }
 
 func TestBucketIsPrivateEncryptedAndTLSOnly(t *testing.T) {
@@ -475,10 +518,8 @@ func TestBucketLifecycle(t *testing.T) {
 // TestEnvironmentLoadsIntoConfig renders each function's environment as Lambda would see it and
 // loads it with the binaries' own config loaders: names, defaults and bounds must agree.
 func TestEnvironmentLoadsIntoConfig(t *testing.T) {
-	known := []string{"S3_BUCKET", "S3_PUBLIC_URL", "JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
+	known := []string{"S3_BUCKET", "S3_PUBLIC_URL", "JWT_SECRET_ID", "JWT_SECRET_STORE", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
 		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE"}
-	const standIn = "a-stand-in-for-the-resolved-secret-0123456789"
-	dynref := regexp.MustCompile(`^\{\{resolve:(secretsmanager|ssm):[^}]+\}\}$`)
 	eachScenario(t, func(t *testing.T, sc scenario, d *deployment) {
 		env := map[string]map[string]string{}
 		for _, fn := range []string{"ApiFunction", "ProcessorFunction"} {
@@ -498,19 +539,16 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 			}
 		}
 
-		secret, hasSecret := env["ApiFunction"]["JWT_SECRET"]
-		switch {
-		case sc.params["JwtSecretName"] == "":
-			if hasSecret {
-				t.Errorf("JWT_SECRET = %q without a secret name", secret)
-			}
-		case sc.params["JwtSecretStore"] == "ssm":
-			want(t, "JWT_SECRET", secret, "{{resolve:ssm:"+sc.params["JwtSecretName"]+"}}")
-		default:
-			want(t, "JWT_SECRET", secret, "{{resolve:secretsmanager:"+sc.params["JwtSecretName"]+":SecretString}}")
+		// The secret is passed by reference only; the API fetches it (api/jwtsecret).
+		if _, ok := env["ApiFunction"]["JWT_SECRET"]; ok {
+			t.Error("JWT_SECRET is in the function's environment, readable with its configuration")
 		}
-		if _, ok := env["ProcessorFunction"]["JWT_SECRET"]; ok {
-			t.Error("the processor is given the JWT secret it never uses")
+		id, hasID := env["ApiFunction"]["JWT_SECRET_ID"]
+		if hasID != (sc.params["JwtSecretName"] != "") || id != sc.params["JwtSecretName"] {
+			t.Errorf("JWT_SECRET_ID = %q (set %v), want %q", id, hasID, sc.params["JwtSecretName"])
+		}
+		if _, ok := env["ProcessorFunction"]["JWT_SECRET_ID"]; ok {
+			t.Error("the processor is given the JWT secret's name it never uses")
 		}
 
 		lambdaEnv := func(fn string) config.Getenv {
@@ -518,11 +556,7 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 				if k == "AWS_REGION" {
 					return pseudo["AWS::Region"]
 				}
-				v := env[fn][k]
-				if dynref.MatchString(v) {
-					return standIn // what CloudFormation puts there at deploy time
-				}
-				return v
+				return env[fn][k]
 			}
 		}
 		api, err := config.LoadAPI(lambdaEnv("ApiFunction"))
@@ -534,6 +568,13 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 		}
 		want(t, "API bucket", api.S3.Bucket, sc.bucket)
 		want(t, "API JWKS URL", api.JWT.JWKSURL, sc.params["JwtJwksUrl"])
+		if sc.params["JwtSecretName"] != "" {
+			store := sc.params["JwtSecretStore"]
+			if store == "" {
+				store = "secretsmanager"
+			}
+			want(t, "API secret store", api.JWT.SecretStore, store)
+		}
 		proc, err := config.LoadProcessor(lambdaEnv("ProcessorFunction"))
 		if err != nil {
 			t.Fatalf("config.LoadProcessor with the template's environment: %v", err)
@@ -698,12 +739,16 @@ func TestNoSecretInTheTemplate(t *testing.T) {
 	}
 	raw := rawTemplate(t)
 	walk("template", raw)
-	// Whatever the parameters, JWT_SECRET is a dynamic reference or absent: never a value.
+	// Whatever the parameters, no secret value reaches a function's configuration: not even as a
+	// dynamic reference, which CloudFormation would resolve into the environment in plain text.
 	for _, sc := range scenarios {
 		d := deploy(t, raw, sc.params)
-		if v, ok := path(d.Resources["ApiFunction"], "Properties.Environment.Variables.JWT_SECRET").(string); ok &&
-			!strings.HasPrefix(v, "{{resolve:") {
-			t.Errorf("%s: JWT_SECRET = %q is not a dynamic reference", sc.name, v)
+		for _, fn := range []string{"ApiFunction", "ProcessorFunction"} {
+			for k, v := range mapOf(path(d.Resources[fn], "Properties.Environment.Variables")) {
+				if k == "JWT_SECRET" || dynamicRef.MatchString(fmt.Sprint(v)) {
+					t.Errorf("%s: %s %s = %v puts a secret into the function's configuration", sc.name, fn, k, v)
+				}
+			}
 		}
 	}
 	for name, p := range mapOf(raw["Parameters"]) {

@@ -25,12 +25,17 @@ type S3 struct {
 	PublicURL string
 }
 
-// JWT says how bearer tokens are verified: HS256 with Secret, and/or RS256/ES256 through JWKSURL.
+// JWT says how bearer tokens are verified: HS256 with Secret (given, or fetched by SecretID from
+// SecretStore), and/or RS256/ES256 through JWKSURL.
 type JWT struct {
-	Secret   string // JWT_SECRET
-	JWKSURL  string // JWT_JWKS_URL
-	Issuer   string // JWT_ISSUER: required "iss" when set
-	Audience string // JWT_AUDIENCE: required "aud" when set
+	Secret string // JWT_SECRET
+	// SecretID names (or is the ARN of) the secret in SecretStore (JWT_SECRET_ID): in AWS the API
+	// fetches the secret itself, so it is never in the function's environment.
+	SecretID    string
+	SecretStore string // JWT_SECRET_STORE: secretsmanager (default) or ssm
+	JWKSURL     string // JWT_JWKS_URL
+	Issuer      string // JWT_ISSUER: required "iss" when set
+	Audience    string // JWT_AUDIENCE: required "aud" when set
 }
 
 // API is the HTTP API's configuration.
@@ -71,10 +76,12 @@ func LoadAPI(getenv Getenv) (API, error) {
 	c := API{
 		S3: r.s3(),
 		JWT: JWT{
-			Secret:   r.str("JWT_SECRET", ""),
-			JWKSURL:  r.str("JWT_JWKS_URL", ""),
-			Issuer:   r.str("JWT_ISSUER", ""),
-			Audience: r.str("JWT_AUDIENCE", ""),
+			Secret:      r.str("JWT_SECRET", ""),
+			SecretID:    r.str("JWT_SECRET_ID", ""),
+			SecretStore: r.str("JWT_SECRET_STORE", "secretsmanager"),
+			JWKSURL:     r.str("JWT_JWKS_URL", ""),
+			Issuer:      r.str("JWT_ISSUER", ""),
+			Audience:    r.str("JWT_AUDIENCE", ""),
 		},
 		Addr:           r.str("API_ADDR", "127.0.0.1:8080"),
 		UploadTTL:      r.duration("UPLOAD_URL_TTL", time.Hour),
@@ -82,8 +89,14 @@ func LoadAPI(getenv Getenv) (API, error) {
 		ListURLWindow:  r.duration("LIST_URL_WINDOW", time.Hour),
 		CORSOrigins:    r.list("CORS_ORIGINS"),
 	}
-	if c.JWT.Secret == "" && c.JWT.JWKSURL == "" {
-		r.fail("JWT_SECRET or JWT_JWKS_URL must be set")
+	if c.JWT.Secret == "" && c.JWT.SecretID == "" && c.JWT.JWKSURL == "" {
+		r.fail("JWT_SECRET, JWT_SECRET_ID or JWT_JWKS_URL must be set")
+	}
+	if c.JWT.Secret != "" && c.JWT.SecretID != "" {
+		r.fail("JWT_SECRET and JWT_SECRET_ID are both set: give the secret or where to fetch it, not both")
+	}
+	if c.JWT.SecretStore != "secretsmanager" && c.JWT.SecretStore != "ssm" {
+		r.fail("JWT_SECRET_STORE: %q is not secretsmanager or ssm", c.JWT.SecretStore)
 	}
 	if c.JWT.Secret != "" && len(c.JWT.Secret) < 32 {
 		r.fail("JWT_SECRET must be at least 32 bytes")

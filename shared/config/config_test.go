@@ -54,7 +54,7 @@ func TestLoadAPIReportsEverything(t *testing.T) {
 			t.Errorf("error lacks %s:\n%v", want, err)
 		}
 	}
-	if _, err := LoadAPI(env(nil)); err == nil || !strings.Contains(err.Error(), "JWT_SECRET or JWT_JWKS_URL") {
+	if _, err := LoadAPI(env(nil)); err == nil || !strings.Contains(err.Error(), "JWT_SECRET, JWT_SECRET_ID or JWT_JWKS_URL") {
 		t.Errorf("no auth configured: %v", err)
 	}
 }
@@ -94,6 +94,23 @@ func TestDurationBounds(t *testing.T) {
 		}
 		if (err == nil) != c.ok {
 			t.Errorf("%s=%s: err %v, want ok %v", c.name, c.value, err, c.ok)
+		}
+	}
+}
+
+func TestLoadAPISecretByReference(t *testing.T) {
+	c, err := LoadAPI(env(map[string]string{"JWT_SECRET_ID": "medicpx/jwt-secret"}))
+	if err != nil || c.JWT.SecretID != "medicpx/jwt-secret" || c.JWT.SecretStore != "secretsmanager" || c.JWT.Secret != "" {
+		t.Fatalf("%+v %v", c.JWT, err)
+	}
+	c, err = LoadAPI(env(map[string]string{"JWT_SECRET_ID": "/medicpx/jwt-secret", "JWT_SECRET_STORE": "ssm"}))
+	if err != nil || c.JWT.SecretStore != "ssm" {
+		t.Fatalf("%+v %v", c.JWT, err)
+	}
+	_, err = LoadAPI(env(map[string]string{"JWT_SECRET_ID": "x", "JWT_SECRET": strings.Repeat("s", 32), "JWT_SECRET_STORE": "vault"}))
+	for _, want := range []string{"both set", "JWT_SECRET_STORE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
 }

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +168,190 @@ func localServer(t *testing.T, env *versitytest.Env, secret string) string {
 	hs := httptest.NewServer(api.New(cfg, client, v, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// secretStore is a local stand-in for the Secrets Manager and SSM APIs (JSON 1.1 over HTTP, as
+// the AWS SDK speaks them): GetSecretValue and GetParameter for one secret, whose value the test
+// rotates. The function reaches it with its real SDK clients, through the SDK's endpoint
+// overrides AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_SSM.
+type secretStore struct {
+	t     *testing.T
+	name  string
+	mu    sync.Mutex
+	value string
+	calls []string // X-Amz-Target of every signed call
+}
+
+func (s *secretStore) rotate(v string) {
+	s.mu.Lock()
+	s.value = v
+	s.mu.Unlock()
+}
+
+func (s *secretStore) targets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+func (s *secretStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		SecretID       string `json:"SecretId"`
+		Name           string `json:"Name"`
+		WithDecryption bool   `json:"WithDecryption"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	target := r.Header.Get("X-Amz-Target")
+	auth := r.Header.Get("Authorization")
+	fail := func(typ string) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"__type":%q,"message":"stand-in: %s"}`, typ, typ)
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" || json.Unmarshal(body, &in) != nil {
+		fail("SerializationException")
+		return
+	}
+	// The real SDK signs with the function's credentials (SigV4, the service's signing name).
+	service := map[string]string{"secretsmanager.GetSecretValue": "secretsmanager", "AmazonSSM.GetParameter": "ssm"}[target]
+	if service == "" || !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=") || !strings.Contains(auth, "/"+service+"/aws4_request") {
+		fail("UnrecognizedClientException")
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, target)
+	value := s.value
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	switch target {
+	case "secretsmanager.GetSecretValue":
+		if in.SecretID != s.name {
+			fail("ResourceNotFoundException")
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:" + s.name + "-AbCdEf", "Name": s.name,
+			"SecretString": value, "VersionId": fmt.Sprintf("v-%x", len(s.calls)), "VersionStages": []string{"AWSCURRENT"}, "CreatedDate": 1.7e9,
+		})
+	case "AmazonSSM.GetParameter":
+		if in.Name != s.name || !in.WithDecryption {
+			fail("ParameterNotFound")
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{
+			"Name": s.name, "Type": "SecureString", "Value": value, "Version": len(s.calls),
+			"ARN": "arn:aws:ssm:ap-northeast-2:123456789012:parameter" + s.name,
+		}})
+	}
+}
+
+// TestLambdaSecretByReference runs the API's bootstrap under aws-lambda-rie with the JWT secret
+// given by name only, as template.yaml deploys it: the function fetches the secret at cold start,
+// fetches it again when a token's signature fails (so a rotation needs no deploy), and does so at
+// most once a minute however many forged tokens arrive.
+func TestLambdaSecretByReference(t *testing.T) {
+	env := versitytest.Start(t, "")
+	bootstrap, err := rie.BuildBootstrap(t.TempDir(), "./api/cmd/medicpx-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out io.Writer
+	if testing.Verbose() {
+		out = os.Stderr
+	}
+	list, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "apigw", "list-images.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(fn *rie.Function, secret string) int {
+		t.Helper()
+		tok, err := api.SignHS256([]byte(secret), "u", "student", time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := fn.Invoke(context.Background(), bytes.ReplaceAll(list, []byte("{{TOKEN}}"), []byte(tok)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode == 0 {
+			t.Fatalf("not an API Gateway v2 response: %s", payload)
+		}
+		return resp.StatusCode
+	}
+	first, second, forged := strings.Repeat("1", 40), strings.Repeat("2", 40), strings.Repeat("f", 40)
+
+	t.Run("secretsmanager", func(t *testing.T) {
+		store := &secretStore{t: t, name: "medicpx/jwt-secret", value: first}
+		srv := httptest.NewServer(store)
+		defer srv.Close()
+		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
+			"JWT_SECRET_ID=medicpx/jwt-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fn.Stop()
+		if got := status(fn, first); got != 200 {
+			t.Fatalf("token signed with the stored secret: %d", got)
+		}
+		if got := store.targets(); !slices.Equal(got, []string{"secretsmanager.GetSecretValue"}) {
+			t.Fatalf("cold start calls %v, want one GetSecretValue", got)
+		}
+		// The backend's secret is rotated in Secrets Manager; no deploy.
+		store.rotate(second)
+		if got := status(fn, second); got != 200 {
+			t.Fatalf("token signed with the rotated secret: %d", got)
+		}
+		if got := status(fn, first); got != 401 {
+			t.Fatalf("token signed with the replaced secret: %d, want 401", got)
+		}
+		for range 20 {
+			if got := status(fn, forged); got != 401 {
+				t.Fatalf("forged token: %d", got)
+			}
+		}
+		if got := len(store.targets()); got != 2 {
+			t.Fatalf("%d calls to the secret store, want 2 (cold start, one refetch a minute at most)", got)
+		}
+	})
+
+	t.Run("ssm", func(t *testing.T) {
+		store := &secretStore{t: t, name: "/medicpx/jwt-secret", value: first}
+		srv := httptest.NewServer(store)
+		defer srv.Close()
+		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
+			"JWT_SECRET_ID=/medicpx/jwt-secret", "JWT_SECRET_STORE=ssm", "AWS_ENDPOINT_URL_SSM="+srv.URL), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fn.Stop()
+		if got := status(fn, first); got != 200 {
+			t.Fatalf("token signed with the parameter's value: %d", got)
+		}
+		store.rotate(second)
+		if got := status(fn, second); got != 200 {
+			t.Fatalf("token signed with the rotated parameter: %d", got)
+		}
+		if got := store.targets(); !slices.Equal(got, []string{"AmazonSSM.GetParameter", "AmazonSSM.GetParameter"}) {
+			t.Fatalf("calls %v", got)
+		}
+	})
+
+	t.Run("missing secret fails the cold start", func(t *testing.T) {
+		store := &secretStore{t: t, name: "another-name", value: first}
+		srv := httptest.NewServer(store)
+		defer srv.Close()
+		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
+			"JWT_SECRET_ID=medicpx/jwt-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fn.Stop()
+		tok, _ := api.SignHS256([]byte(first), "u", "student", time.Hour, time.Now())
+		payload, err := fn.Invoke(context.Background(), bytes.ReplaceAll(list, []byte("{{TOKEN}}"), []byte(tok)))
+		var resp events.APIGatewayV2HTTPResponse
+		if err == nil && json.Unmarshal(payload, &resp) == nil && resp.StatusCode != 0 {
+			t.Fatalf("the function served %d without its secret", resp.StatusCode)
+		}
+	})
 }

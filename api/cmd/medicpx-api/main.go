@@ -18,6 +18,7 @@ import (
 
 	"medicpx/api"
 	"medicpx/api/apigw"
+	"medicpx/api/jwtsecret"
 	"medicpx/api/web"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
@@ -47,7 +48,7 @@ func run(log *slog.Logger) error {
 		// for another service; the template's RequireJwtIssuerAudience makes both mandatory.
 		log.Warn("JWT_ISSUER and JWT_AUDIENCE are both unset: tokens are not checked for issuer or audience")
 	}
-	verifier, err := api.NewVerifier(ctx, cfg.JWT)
+	verifier, err := newVerifier(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -80,4 +81,17 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// newVerifier checks tokens with the secret given (JWT_SECRET), or with the one fetched by
+// reference (JWT_SECRET_ID: fetched now, at cold start, and again after a signature failure).
+func newVerifier(ctx context.Context, cfg config.API, log *slog.Logger) (*api.Verifier, error) {
+	if cfg.JWT.SecretID == "" {
+		return api.NewVerifier(ctx, cfg.JWT)
+	}
+	src, err := jwtsecret.New(ctx, cfg.S3.Region, cfg.JWT.SecretStore, cfg.JWT.SecretID)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewVerifierWithSource(ctx, cfg.JWT, src, log)
 }
