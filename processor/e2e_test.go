@@ -483,14 +483,17 @@ func md5hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// apiClient is the real API on the test's versitygw, as a professor sees it.
+// apiClient is the real API on the test's versitygw, as a professor sees it (or, through as,
+// another role).
 type apiClient struct {
 	url, token string
 }
 
+const e2eSecret = "e2e-secret-that-is-at-least-32-bytes"
+
 func startAPI(t *testing.T, s *stack) apiClient {
 	t.Helper()
-	const secret = "e2e-secret-that-is-at-least-32-bytes"
+	const secret = e2eSecret
 	cfg := config.API{S3: s.env.S3, JWT: config.JWT{Secret: secret},
 		UploadTTL: time.Hour, DownloadMaxTTL: time.Hour, ListURLWindow: time.Hour}
 	v, err := api.NewVerifier(context.Background(), cfg.JWT)
@@ -504,6 +507,16 @@ func startAPI(t *testing.T, s *stack) apiClient {
 		t.Fatal(err)
 	}
 	return apiClient{url: srv.URL, token: tok}
+}
+
+// as is the same API seen with a token of another role.
+func (a apiClient) as(t *testing.T, role string) apiClient {
+	t.Helper()
+	tok, err := api.SignHS256([]byte(e2eSecret), role+"-1", role, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiClient{url: a.url, token: tok}
 }
 
 func (a apiClient) do(t *testing.T, method, path string, body any, out any) {
@@ -533,27 +546,47 @@ func (a apiClient) do(t *testing.T, method, path string, body any, out any) {
 // upload asks the API for a presigned PUT and sends data to S3 with it; it returns the key.
 func (a apiClient) upload(t *testing.T, scenario, filename string, data []byte) string {
 	t.Helper()
-	typ, _ := imagepolicy.ByExt(filename[strings.LastIndexByte(filename, '.')+1:])
-	var resp struct {
-		S3Key         string            `json:"s3_key"`
-		UploadURL     string            `json:"upload_url"`
-		UploadHeaders map[string]string `json:"upload_headers"`
+	g := a.presignPut(t, scenario, filename, len(data))
+	if status := g.put(t, data, nil); status != http.StatusOK {
+		t.Fatalf("PUT %s: %d", g.S3Key, status)
 	}
+	return g.S3Key
+}
+
+// uploadGrant is what upload-url answers for a PUT.
+type uploadGrant struct {
+	S3Key         string            `json:"s3_key"`
+	UploadURL     string            `json:"upload_url"`
+	UploadHeaders map[string]string `json:"upload_headers"`
+}
+
+func (a apiClient) presignPut(t *testing.T, scenario, filename string, length int) uploadGrant {
+	t.Helper()
+	typ, _ := imagepolicy.ByExt(filename[strings.LastIndexByte(filename, '.')+1:])
+	var g uploadGrant
 	a.do(t, "POST", "/patient-images/upload-url/"+scenario,
-		map[string]any{"filename": filename, "content_type": typ.MIME, "content_length": len(data), "method": "PUT"}, &resp)
-	req, _ := http.NewRequest(http.MethodPut, resp.UploadURL, bytes.NewReader(data))
-	for k, v := range resp.UploadHeaders {
+		map[string]any{"filename": filename, "content_type": typ.MIME, "content_length": length, "method": "PUT"}, &g)
+	return g
+}
+
+// put sends data through the grant's URL, as often as the caller likes, with the headers it was
+// told to send plus extra (which the URL does not sign); it returns S3's status.
+func (g uploadGrant) put(t *testing.T, data []byte, extra map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, g.UploadURL, bytes.NewReader(data))
+	for k, v := range g.UploadHeaders {
+		req.Header.Set(k, v)
+	}
+	for k, v := range extra {
 		req.Header.Set(k, v)
 	}
 	r, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	io.Copy(io.Discard, r.Body)
 	r.Body.Close()
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("PUT %s: %s", resp.S3Key, r.Status)
-	}
-	return resp.S3Key
+	return r.StatusCode
 }
 
 // status is what the API's per-upload status route says of key.

@@ -1,0 +1,175 @@
+package processor
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"medicpx/processor/pipeline"
+	"medicpx/shared/keys"
+)
+
+// TestReplayedUploadURL is the same-second replay race of the security review: once an image is
+// ready, new bytes carrying GPS and a serial number are PUT through the same, still valid upload
+// URL. Whatever the timing, a student's listing and download URLs serve only bytes the processor
+// checked and stripped, and the new bytes are then processed like any upload. Run 20 times: the
+// race it guards against needs the replay to land in the same second as the thumbnails.
+func TestReplayedUploadURL(t *testing.T) {
+	s := startStack(t, true)
+	prof := startAPI(t, s)
+	stud := prof.as(t, "student")
+	first := readImage(t, "metadata/gps-serial-orientation6.jpg")
+	// Same length (the URL signs Content-Length), other bytes, the same kinds of secrets.
+	replay := bytes.Replace(first, []byte("SN-4242-SECRET"), []byte("SN-9999-SECRET"), 1)
+	if bytes.Equal(replay, first) || len(replay) != len(first) {
+		t.Fatal("fixture lacks its serial number")
+	}
+	stripped := map[string]bool{} // every checked version the service may serve
+	for _, data := range [][]byte{first, replay} {
+		res, err := pipeline.Run(data, "jpg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(res.Original, []byte("SECRET")) {
+			t.Fatal("the pipeline leaves secrets in: this test could not tell checked from unchecked bytes")
+		}
+		stripped[string(res.Original)] = true
+	}
+	strippedReplay, _ := pipeline.Run(replay, "jpg")
+
+	for i := range 20 {
+		scenario := fmt.Sprintf("replay-%02d", i)
+		g := prof.presignPut(t, scenario, "patient.jpg", len(first))
+		if st := g.put(t, first, nil); st != http.StatusOK {
+			t.Fatalf("upload: %d", st)
+		}
+		waitReady(t, stud, scenario, g.S3Key)
+
+		// The replay, at once: in the same second as the thumbnails just written.
+		if st := g.put(t, replay, nil); st != http.StatusOK {
+			t.Fatalf("replay through the same URL: %d", st)
+		}
+		replayed := false
+		for poll := 0; poll < 200; poll++ {
+			for field, body := range servedToStudent(t, stud, scenario, g.S3Key) {
+				if !stripped[string(body)] {
+					t.Fatalf("iteration %d: a student's %s served %d bytes that were never checked (secret inside: %v)",
+						i, field, len(body), bytes.Contains(body, []byte("SECRET")))
+				}
+			}
+			if h := s.head(t, g.S3Key); h.Metadata[MetaSourceETag] == md5hex(replay) && len(s.list(t, keys.StagedPrefix(scenario))) == 0 {
+				replayed = true
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !replayed {
+			t.Fatalf("iteration %d: the replayed bytes were never promoted", i)
+		}
+		// Processed like any upload: stripped, with its own thumbnails.
+		waitFor(t, "the replay's thumbnails", func() bool {
+			etag := unquote(*s.head(t, g.S3Key).ETag)
+			k, _ := keys.Parse(g.S3Key)
+			for _, size := range []int{320, 1280} {
+				if s.head(t, keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg")).Metadata[MetaSourceETag] != etag {
+					return false
+				}
+			}
+			return true
+		})
+		for field, body := range servedToStudent(t, stud, scenario, g.S3Key) {
+			if !bytes.Equal(body, strippedReplay.Original) {
+				t.Fatalf("iteration %d: %s serves %d bytes, want the stripped replay", i, field, len(body))
+			}
+		}
+	}
+}
+
+// waitReady polls the student's listing until key is in it.
+func waitReady(t *testing.T, stud apiClient, scenario, key string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(servedToStudent(t, stud, scenario, key)) > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", key)
+}
+
+// servedToStudent fetches what a student is served of key: the listing's url and a fresh
+// download URL, by field. It is empty while the student cannot see the image.
+func servedToStudent(t *testing.T, stud apiClient, scenario, key string) map[string][]byte {
+	t.Helper()
+	var list struct {
+		Images []struct {
+			S3Key string `json:"s3_key"`
+			URL   string `json:"url"`
+		} `json:"images"`
+	}
+	stud.do(t, "GET", "/patient-images/scenarios/"+scenario+"/images", nil, &list)
+	out := map[string][]byte{}
+	for _, im := range list.Images {
+		if im.S3Key != key {
+			continue
+		}
+		out["listing url"] = fetch(t, im.URL)
+		var d struct {
+			DownloadURL string `json:"download_url"`
+		}
+		stud.do(t, "POST", "/patient-images/download-url/"+scenario, map[string]any{"s3_key": key}, &d)
+		out["download_url"] = fetch(t, d.DownloadURL)
+	}
+	return out
+}
+
+func fetch(t *testing.T, u string) []byte {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", u, resp.StatusCode, err)
+	}
+	return b
+}
+
+// TestUploaderHeadersStayBehind: headers an uploader adds, unsigned, to the presigned PUT are
+// stored by S3 on the staged object, but the final original carries only what the processor sets.
+func TestUploaderHeadersStayBehind(t *testing.T) {
+	s := startStack(t, false)
+	prof := startAPI(t, s)
+	data := readImage(t, "valid/orient6.jpg")
+	g := prof.presignPut(t, "headers", "patient.jpg", len(data))
+	extra := map[string]string{
+		"Content-Disposition": "attachment; filename=evil.html",
+		"Cache-Control":       "public, max-age=999999999",
+	}
+	if st := g.put(t, data, extra); st != http.StatusOK {
+		t.Fatalf("upload with unsigned headers: %d", st)
+	}
+	staged := keys.StagedKey(g.S3Key)
+	h := s.head(t, staged)
+	if deref(h.ContentDisposition) != extra["Content-Disposition"] || deref(h.CacheControl) != extra["Cache-Control"] {
+		t.Fatalf("S3 did not keep the unsigned headers on the staged object (%q, %q): this test proves nothing",
+			deref(h.ContentDisposition), deref(h.CacheControl))
+	}
+	if out, err := s.p.Process(t.Context(), s.p.Bucket, staged); err != nil || out != Ready {
+		t.Fatalf("Process = %s, %v", out, err)
+	}
+	f := s.head(t, g.S3Key)
+	if f.ContentDisposition != nil || f.CacheControl != nil || deref(f.ContentType) != "image/jpeg" {
+		t.Errorf("final original: Content-Disposition %q, Cache-Control %q, Content-Type %q; want none, none, image/jpeg",
+			deref(f.ContentDisposition), deref(f.CacheControl), deref(f.ContentType))
+	}
+	if len(f.Metadata) != 1 || f.Metadata[MetaSourceETag] == "" {
+		t.Errorf("final original metadata = %v, want only %s", f.Metadata, MetaSourceETag)
+	}
+}
