@@ -313,6 +313,12 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 // 0.1–2 s per upload; the uploader would then see the older image and could upload again.
 func (p *Processor) removeStaged(ctx context.Context, bucket, staged, etag string) error {
 	_, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &staged, IfMatch: ptr(quote(etag))})
+	if s3client.HTTPStatus(err) == http.StatusConflict {
+		// A write to the key raced this delete (S3's ConditionalRequestConflict; versitygw answers
+		// the same). Either newer bytes won, and their event follows, or these bytes are still
+		// there, and the sweep finds them already promoted and finishes the removal.
+		return nil
+	}
 	if err != nil && !notThere(err) {
 		return fmt.Errorf("remove staged %s: %w", staged, err)
 	}
