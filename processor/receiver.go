@@ -236,6 +236,9 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTime
 		tick = t.C
 	}
 	r.p.Log.Info("receiver listening", "addr", ln.Addr().String(), "bucket", r.p.Bucket)
+	// Events sent while no receiver listened are lost (versitygw does not retry), so a receiver
+	// that starts, or is restarted after a crash, sweeps at once instead of after an interval.
+	r.RequestSweep()
 	for {
 		select {
 		case err := <-serveErr:

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,9 +50,12 @@ type Stack struct {
 	Secret                      string
 	Env                         []string // what the binaries were given
 	S3                          *s3.Client
-	proc, api                   *exec.Cmd
+	proc, api                   *process
 	s3srv                       *versity.Server
+	s3opts                      versity.Options
 	opts                        Options
+	sup                         *supervisor
+	stopOnce                    sync.Once
 }
 
 const (
@@ -61,7 +65,9 @@ const (
 )
 
 // Start brings the stack up in dependency order: receiver first (versitygw exits when its
-// webhook is down), then versitygw, the bucket and its CORS, then the API.
+// webhook is down), then versitygw, the bucket and its CORS, then the API. From then on a child
+// that exits on its own is restarted with backoff; one that keeps crashing stops the whole stack
+// (Failed, Err).
 func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.Bucket == "" {
 		o.Bucket = "medicpx"
@@ -82,32 +88,30 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	}
 	st = &Stack{
 		APIURL: "http://" + o.APIAddr, S3URL: "http://" + o.S3Addr, ProcessorURL: "http://" + o.ProcessorAddr,
-		Secret: secret, opts: o,
+		Secret: secret, opts: o, sup: newSupervisor(o.Output),
 	}
+	st.sup.onFail = st.Stop
 	defer func() {
 		if err != nil {
 			st.Stop()
 			st = nil
 		}
 	}()
-	s3opts := versity.Options{
+	st.s3opts = versity.Options{
 		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
 		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
 	}
-	st.Env = append(append(os.Environ(), s3opts.Env(o.Bucket)...),
+	st.Env = append(append(os.Environ(), st.s3opts.Env(o.Bucket)...),
 		"JWT_SECRET="+secret,
 		"API_ADDR="+o.APIAddr, "PROCESSOR_ADDR="+o.ProcessorAddr,
 		"CORS_ORIGINS="+strings.Join(o.WebOrigins, ","),
 		"RECONCILE_GRACE=5s",
 	)
 
-	if st.proc, err = st.spawn(o.ProcessorBin, "serve"); err != nil {
+	if st.proc, err = st.startProcessor(ctx); err != nil {
 		return st, err
 	}
-	if err := waitHTTP(ctx, st.ProcessorURL+"/healthz"); err != nil {
-		return st, fmt.Errorf("processor: %w", err)
-	}
-	st.s3srv, err = versity.Start(ctx, s3opts)
+	st.s3srv, err = versity.Start(ctx, st.s3opts)
 	if err != nil {
 		return st, err
 	}
@@ -124,14 +128,46 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if err := st.ensureBucket(ctx); err != nil {
 		return st, err
 	}
-	if st.api, err = st.spawn(o.APIBin); err != nil {
+	if st.api, err = st.startAPI(ctx); err != nil {
 		return st, err
 	}
-	if err := waitHTTP(ctx, st.APIURL+"/healthz"); err != nil {
-		return st, fmt.Errorf("api: %w", err)
-	}
+	st.sup.watch("processor", st.proc, func(ctx context.Context) (running, error) { return st.startProcessor(ctx) })
+	st.sup.watch("versitygw", st.s3srv, func(ctx context.Context) (running, error) { return versity.Start(ctx, st.s3opts) })
+	st.sup.watch("api", st.api, func(ctx context.Context) (running, error) { return st.startAPI(ctx) })
 	return st, nil
 }
+
+// startProcessor starts the event receiver and waits until it serves. A receiver sweeps the
+// bucket as soon as it listens, so a restarted one picks up at once every upload whose event
+// was sent while it was down (versitygw does not retry a webhook).
+func (st *Stack) startProcessor(ctx context.Context) (*process, error) {
+	return st.startChild(ctx, "processor", st.ProcessorURL, st.opts.ProcessorBin, "serve")
+}
+
+func (st *Stack) startAPI(ctx context.Context) (*process, error) {
+	return st.startChild(ctx, "api", st.APIURL, st.opts.APIBin)
+}
+
+func (st *Stack) startChild(ctx context.Context, name, url, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = st.Env
+	cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
+	p, err := startProcess(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	}
+	if err := waitServing(ctx, url+"/healthz", p); err != nil {
+		_ = p.Stop()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Failed is closed when a child kept crashing and the stack stopped itself; Err says which.
+func (st *Stack) Failed() <-chan struct{} { return st.sup.failed }
+
+// Err is why the stack stopped itself, once Failed is closed.
+func (st *Stack) Err() error { return st.sup.err }
 
 func (st *Stack) ensureBucket(ctx context.Context) error {
 	b := aws.String(st.opts.Bucket)
@@ -157,16 +193,6 @@ func (st *Stack) ensureBucket(ctx context.Context) error {
 	return nil
 }
 
-func (st *Stack) spawn(bin string, args ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = st.Env
-	cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
-	}
-	return cmd, nil
-}
-
 // Token signs a token for role with the stack's secret, as `make token` does.
 func (st *Stack) Token(role string) (string, error) { return Token(st.Secret, role) }
 
@@ -175,35 +201,48 @@ func Token(secret, role string) (string, error) {
 	return api.SignHS256([]byte(secret), "local-"+role, role, 12*time.Hour, time.Now())
 }
 
-// Stop ends everything it started, in reverse order (the receiver last: versitygw notifies it
-// until it is gone), and waits for each.
+// Stop ends supervision, then everything it started, in reverse order (the receiver last:
+// versitygw notifies it until it is gone), and waits for each. Calling it again does nothing.
 func (st *Stack) Stop() {
-	stop(st.api)
-	if st.s3srv != nil {
-		st.s3srv.Stop()
-	}
-	stop(st.proc)
+	st.stopOnce.Do(func() {
+		children := map[string]running{}
+		if st.sup != nil {
+			children = st.sup.stop()
+		}
+		// Children that failed during Start were never handed to the supervisor.
+		for name, r := range map[string]running{"processor": st.proc, "versitygw": st.s3srv, "api": st.api} {
+			if _, ok := children[name]; !ok && !isNil(r) {
+				children[name] = r
+			}
+		}
+		for _, name := range []string{"api", "versitygw", "processor"} {
+			if r, ok := children[name]; ok {
+				_ = r.Stop()
+			}
+		}
+	})
 }
 
-func stop(p *exec.Cmd) {
-	if p == nil || p.Process == nil {
-		return
+func isNil(r running) bool {
+	switch v := r.(type) {
+	case *process:
+		return v == nil
+	case *versity.Server:
+		return v == nil
 	}
-	_ = p.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = p.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.Process.Kill()
-		<-done
-	}
+	return r == nil
 }
 
-func waitHTTP(ctx context.Context, url string) error {
+// waitServing waits until url answers 200, and gives up at once if the process p exits.
+func waitServing(ctx context.Context, url string, p running) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
+		select {
+		case <-p.Done():
+			return fmt.Errorf("exited at start: %v", p.Err())
+		default:
+		}
 		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

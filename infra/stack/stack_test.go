@@ -3,6 +3,8 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -11,8 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -178,4 +182,127 @@ func TestRestartKeepsData(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), key) {
 		t.Fatalf("after restart: %d %s", resp.StatusCode, body)
 	}
+}
+
+// TestProcessorKilledDuringBurst is issue 9's crash test: the processor is SIGKILLed in the middle
+// of a burst of uploads through presigned URLs. The launcher must restart it, and the restarted
+// processor must sweep at once, so that every upload becomes ready with nobody doing anything.
+func TestProcessorKilledDuringBurst(t *testing.T) {
+	const uploads, killAfter = 80, 25
+	out := &lockedBuffer{}
+	bin := buildBinaries(t)
+	st, err := Start(context.Background(), Options{
+		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
+		Output: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack output:\n%s", out)
+		}
+	})
+	tok, err := st.Token("professor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := os.ReadFile(testJPEG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, url string, body string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+		}
+		return b
+	}
+	killed := st.sup.current("processor").(*process)
+	keys := map[string]bool{}
+	for i := range uploads {
+		if i == killAfter {
+			if err := killed.cmd.Process.Kill(); err != nil { // SIGKILL: no drain, no goodbye
+				t.Fatal(err)
+			}
+		}
+		var u struct {
+			S3Key         string            `json:"s3_key"`
+			UploadURL     string            `json:"upload_url"`
+			UploadHeaders map[string]string `json:"upload_headers"`
+		}
+		body := fmt.Sprintf(`{"filename":"burst_%03d.jpg","content_type":"image/jpeg","content_length":%d}`, i, len(img))
+		if err := json.Unmarshal(call(http.MethodPost, st.APIURL+"/patient-images/upload-url/burst", body), &u); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPut, u.UploadURL, bytes.NewReader(img))
+		for k, v := range u.UploadHeaders {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("upload %d: PUT %d", i, resp.StatusCode)
+		}
+		keys[u.S3Key] = true
+	}
+	<-killed.Done()
+
+	// Nobody restarts anything from here on: the stack must finish the work by itself.
+	deadline := time.Now().Add(3 * time.Minute)
+	var ready, listed int
+	for {
+		var list struct {
+			Images []struct {
+				S3Key  string `json:"s3_key"`
+				Status string `json:"status"`
+			} `json:"images"`
+		}
+		if err := json.Unmarshal(call(http.MethodGet, st.APIURL+"/patient-images/scenarios/burst/images", ""), &list); err != nil {
+			t.Fatal(err)
+		}
+		ready, listed = 0, len(list.Images)
+		for _, im := range list.Images {
+			if keys[im.S3Key] && im.Status == "ready" {
+				ready++
+			}
+		}
+		if ready == uploads {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d uploads ready (%d listed) 3 minutes after the processor was killed", ready, uploads, listed)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if now := st.sup.current("processor").(*process); now == killed {
+		t.Error("the processor was not replaced")
+	}
+	if !strings.Contains(out.String(), "processor exited unexpectedly (signal: killed)") {
+		t.Errorf("no restart message in the stack's output")
+	}
+	// The restarted receiver swept at once and found the uploads whose events were lost (the
+	// periodic sweep would only come a minute later).
+	if !regexp.MustCompile(`"msg":"swept".*"pending":[1-9]`).MatchString(out.String()) {
+		t.Errorf("no sweep with pending uploads in the stack's output")
+	}
+	select {
+	case <-st.Failed():
+		t.Fatalf("stack gave up: %v", st.Err())
+	default:
+	}
+	t.Logf("all %d uploads ready; the processor was SIGKILLed after %d", uploads, killAfter)
 }

@@ -33,7 +33,8 @@ type Server struct {
 	Endpoint string // http://host:port
 	Options  Options
 	cmd      *exec.Cmd
-	done     chan error
+	exited   chan struct{} // closed when the process has exited; then err is its exit error
+	err      error
 }
 
 // FindBinary locates versitygw.
@@ -119,8 +120,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start versitygw: %w", err)
 	}
-	s := &Server{Endpoint: "http://" + o.Addr, Options: o, cmd: cmd, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
+	s := &Server{Endpoint: "http://" + o.Addr, Options: o, cmd: cmd, exited: make(chan struct{})}
+	go func() { s.err = cmd.Wait(); close(s.exited) }()
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -134,9 +135,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		select {
-		case err := <-s.done:
-			s.done <- err
-			return fmt.Errorf("versitygw exited at start (is the webhook receiver up, is the port free?): %v", err)
+		case <-s.exited:
+			return fmt.Errorf("versitygw exited at start (is the webhook receiver up, is the port free?): %v", s.err)
 		default:
 		}
 		// Any HTTP answer (an S3 error for an unsigned request) means it is serving.
@@ -152,8 +152,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-// Done is closed-with-value when the process exits.
-func (s *Server) Done() <-chan error { return s.done }
+// Done is closed when the process exits, whoever else waits for it (a supervisor and Stop may both).
+func (s *Server) Done() <-chan struct{} { return s.exited }
+
+// Err is the process's exit error, once Done is closed.
+func (s *Server) Err() error { return s.err }
 
 // Stop ends the process and waits for it.
 func (s *Server) Stop() error {
@@ -162,10 +165,10 @@ func (s *Server) Stop() error {
 	}
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-s.done:
+	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-s.done
+		<-s.exited
 	}
 	return nil
 }

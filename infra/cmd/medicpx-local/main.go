@@ -58,11 +58,19 @@ Get a token (in another terminal):  make token ROLE=professor     (or student, a
 Try it:
   curl -H "Authorization: Bearer $(make -s token ROLE=student)" %[1]s/patient-images/scenarios/1/images
 
-Data is kept in %[4]s (uploads survive a restart). Ctrl-C stops everything.
+Data is kept in %[4]s (uploads survive a restart). A crashed process is restarted (a restarted
+processor sweeps at once); one that keeps crashing stops everything. Ctrl-C stops everything.
 `, st.APIURL, st.S3URL, st.ProcessorURL, filepath.Join(*data, "s3"))
-	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "stopping…")
-	st.Stop()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "stopping…")
+		st.Stop()
+	case <-st.Failed():
+		// A child kept crashing after its restarts; the stack has stopped everything.
+		st.Stop()
+		fmt.Fprintf(os.Stderr, "medicpx-local: stopped: %v\n", st.Err())
+		os.Exit(1)
+	}
 }
 
 // token prints a token for a role, signed with the local stack's secret (`make token ROLE=…`).
