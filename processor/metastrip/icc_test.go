@@ -120,19 +120,7 @@ func pngICCPChunk(name string, profile, extra []byte) []byte {
 
 // webpWithICCP is the WebP fixture with its ICCP chunk's payload replaced.
 func webpWithICCP(t *testing.T, profile []byte) []byte {
-	b := readFixture(t, fixtureWebP)
-	out := append([]byte(nil), b[:12]...)
-	for i := 12; i < len(b); {
-		n := int(binary.LittleEndian.Uint32(b[i+4:]))
-		end := i + 8 + n + n%2
-		if string(b[i:i+4]) == "ICCP" {
-			out = append(out, riffChunkBytes("ICCP", profile)...)
-		} else {
-			out = append(out, b[i:end]...)
-		}
-		i = end
-	}
-	return setRIFFSize(out)
+	return webpWithChunk(readFixture(t, fixtureWebP), "ICCP", profile)
 }
 
 // TestStripICC: an ICC block stays, byte for byte, only when it holds a well-formed profile; the

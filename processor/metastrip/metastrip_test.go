@@ -504,14 +504,16 @@ func pngWith(t *testing.T, chunks ...[]byte) []byte {
 }
 
 // webpWithEXIF replaces the EXIF chunk of an extended WebP.
-func webpWithEXIF(t *testing.T, b, tiff []byte) []byte {
-	t.Helper()
+func webpWithEXIF(t *testing.T, b, tiff []byte) []byte { return webpWithChunk(b, "EXIF", tiff) }
+
+// webpWithChunk replaces the payload of every fourCC chunk of a WebP.
+func webpWithChunk(b []byte, fourCC string, payload []byte) []byte {
 	out := append([]byte(nil), b[:12]...)
 	for i := 12; i < len(b); {
 		n := int(binary.LittleEndian.Uint32(b[i+4:]))
 		end := i + 8 + n + n%2
-		if string(b[i:i+4]) == "EXIF" {
-			out = append(out, riffChunkBytes("EXIF", tiff)...)
+		if string(b[i:i+4]) == fourCC {
+			out = append(out, riffChunkBytes(fourCC, payload)...)
 		} else {
 			out = append(out, b[i:end]...)
 		}

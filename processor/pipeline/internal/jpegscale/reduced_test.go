@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+
+	"medicpx/processor/pipeline/internal/jpegtest"
 )
 
 // withKept makes every reduced store keep the coefficients keep passes, or, with keep nil, makes
@@ -163,8 +165,7 @@ func progressive444(t testing.TB, w, h int) []byte {
 		}
 		return 0
 	}
-	var bw bitWriter
-	bw.out = &out
+	bw := jpegtest.BitWriter{Out: &out}
 	value := func(v int) (size int, bits uint32) {
 		size = mbits.Len(uint(max(v, -v)))
 		if v < 0 {
@@ -181,12 +182,12 @@ func progressive444(t testing.TB, w, h int) []byte {
 				dc := coeff(c, x, y, 0)
 				size, bits := value(dc - pred[c])
 				pred[c] = dc
-				bw.put(code(dcSyms, byte(size)), 4)
-				bw.put(bits, size)
+				bw.Put(code(dcSyms, byte(size)), 4)
+				bw.Put(bits, size)
 			}
 		}
 	}
-	bw.flush()
+	bw.Flush()
 	for c := range 3 {
 		segment(sosMarker, 1, byte(c+1), 0, 1, 63, 0)
 		for y := range by {
@@ -199,19 +200,19 @@ func progressive444(t testing.TB, w, h int) []byte {
 						continue
 					}
 					for ; run > 15; run -= 16 {
-						bw.put(code(acSyms, 0xf0), 8)
+						bw.Put(code(acSyms, 0xf0), 8)
 					}
 					size, bits := value(v)
-					bw.put(code(acSyms, byte(run<<4|size)), 8)
-					bw.put(bits, size)
+					bw.Put(code(acSyms, byte(run<<4|size)), 8)
+					bw.Put(bits, size)
 					run = 0
 				}
 				if run > 0 {
-					bw.put(code(acSyms, 0x00), 8) // EOB: an end-of-band run of 1
+					bw.Put(code(acSyms, 0x00), 8) // EOB: an end-of-band run of 1
 				}
 			}
 		}
-		bw.flush()
+		bw.Flush()
 	}
 	out.Write([]byte{0xff, eoiMarker})
 
@@ -220,32 +221,4 @@ func progressive444(t testing.TB, w, h int) []byte {
 		t.Fatalf("generated progressive JPEG: %v", err)
 	}
 	return out.Bytes()
-}
-
-// bitWriter writes entropy-coded data, most significant bit first, stuffing a zero byte after
-// every 0xff (T.81 F.1.2.3).
-type bitWriter struct {
-	out  *bytes.Buffer
-	acc  uint32
-	nAcc int
-}
-
-func (w *bitWriter) put(v uint32, n int) {
-	for i := n - 1; i >= 0; i-- {
-		w.acc = w.acc<<1 | v>>i&1
-		if w.nAcc++; w.nAcc == 8 {
-			w.out.WriteByte(byte(w.acc))
-			if byte(w.acc) == 0xff {
-				w.out.WriteByte(0)
-			}
-			w.acc, w.nAcc = 0, 0
-		}
-	}
-}
-
-// flush pads the last byte with 1 bits, as T.81 F.1.2.3 asks.
-func (w *bitWriter) flush() {
-	for w.nAcc != 0 {
-		w.put(1, 1)
-	}
 }

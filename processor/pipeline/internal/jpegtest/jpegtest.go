@@ -49,15 +49,15 @@ func Progressive(w, h int, scans []Scan) []byte {
 	blocks := ((w + 7) / 8) * ((h + 7) / 8)
 	for _, s := range scans {
 		segment(0xda, 1, 1, 0x00, s.Ss, s.Se, s.Ah<<4|s.Al)
-		bw := bitWriter{out: &out}
+		bw := BitWriter{Out: &out}
 		switch {
 		case s.Ss == 0 && s.Ah == 0:
 			for range blocks {
-				bw.put(0, 1) // DC difference of size 0
+				bw.Put(0, 1) // DC difference of size 0
 			}
 		case s.Ss == 0:
 			for range blocks {
-				bw.put(0, 1) // DC refinement bit
+				bw.Put(0, 1) // DC refinement bit
 			}
 		default:
 			// End-of-band runs cover every block: EOBr is followed by r bits, the run being
@@ -69,12 +69,12 @@ func Progressive(w, h int, scans []Scan) []byte {
 				for 1<<(r+1) <= run {
 					r++
 				}
-				bw.put(uint32(r), 4)
-				bw.put(uint32(run-1<<r), r)
+				bw.Put(uint32(r), 4)
+				bw.Put(uint32(run-1<<r), r)
 				left -= run
 			}
 		}
-		bw.flush()
+		bw.Flush()
 	}
 	out.Write([]byte{0xff, 0xd9})
 	return out.Bytes()
@@ -91,30 +91,31 @@ func Bomb(w, h, n int) []byte {
 	return Progressive(w, h, scans)
 }
 
-// bitWriter writes entropy-coded data, most significant bit first, stuffing a zero byte after
-// every 0xff (T.81 F.1.2.3).
-type bitWriter struct {
-	out  *bytes.Buffer
+// BitWriter writes entropy-coded data to Out, most significant bit first, stuffing a zero byte
+// after every 0xff (T.81 F.1.2.3).
+type BitWriter struct {
+	Out  *bytes.Buffer
 	acc  uint32
 	nAcc int
 }
 
-func (w *bitWriter) put(v uint32, n int) {
+// Put writes the n low bits of v.
+func (w *BitWriter) Put(v uint32, n int) {
 	for i := n - 1; i >= 0; i-- {
 		w.acc = w.acc<<1 | v>>i&1
 		if w.nAcc++; w.nAcc == 8 {
-			w.out.WriteByte(byte(w.acc))
+			w.Out.WriteByte(byte(w.acc))
 			if byte(w.acc) == 0xff {
-				w.out.WriteByte(0)
+				w.Out.WriteByte(0)
 			}
 			w.acc, w.nAcc = 0, 0
 		}
 	}
 }
 
-// flush pads the last byte with 1 bits (T.81 F.1.2.3).
-func (w *bitWriter) flush() {
+// Flush pads the last byte with 1 bits (T.81 F.1.2.3).
+func (w *BitWriter) Flush() {
 	for w.nAcc != 0 {
-		w.put(1, 1)
+		w.Put(1, 1)
 	}
 }
