@@ -17,14 +17,47 @@ import (
 // JPEGQuality of thumbnails: visually clean at thumbnail sizes, about half the bytes of 95.
 const JPEGQuality = 82
 
-// thumbnails makes one thumbnail per imagepolicy.ThumbnailSizes, largest first, each smaller one
-// from the previous result so the full-size image is read once. Orientation (the EXIF value,
-// 1..8) is applied to the small image, where it costs almost nothing.
+// thumbnails makes one thumbnail per imagepolicy.ThumbnailSizes (see thumbnailPixels) and
+// encodes each.
+func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, error) {
+	transparent := !isOpaque(img)
+	pics := thumbnailPixels(img, srcW, srcH, orientation)
+	thumbs := make([]Thumbnail, 0, len(pics))
+	for i, p := range pics {
+		var t Thumbnail
+		if i > 0 && pics[i-1].img == p.img {
+			t = thumbs[i-1] // never upscaled: a small source gives the same picture for every size
+		} else {
+			var err error
+			if t, err = encode(p.img, transparent); err != nil {
+				return nil, fmt.Errorf("thumbnail %d: %w", p.size, err)
+			}
+		}
+		t.Size = p.size
+		thumbs = append(thumbs, t)
+	}
+	// Callers expect the order of imagepolicy.ThumbnailSizes.
+	slices.SortFunc(thumbs, func(a, b Thumbnail) int {
+		return slices.Index(imagepolicy.ThumbnailSizes, a.Size) - slices.Index(imagepolicy.ThumbnailSizes, b.Size)
+	})
+	return thumbs, nil
+}
+
+// sizedPixels is one thumbnail before encoding.
+type sizedPixels struct {
+	size int // the longest-edge target
+	img  *image.NRGBA
+}
+
+// thumbnailPixels resizes img to every imagepolicy.ThumbnailSizes, largest first, each smaller
+// one from the previous result so the full-size image is read once. Orientation (the EXIF value,
+// 1..8) is applied to the small image, where it costs almost nothing. Where a size would not
+// shrink the previous picture, the same *image.NRGBA is returned again.
 //
 // img is the decoded srcW x srcH image, possibly already reduced by the decoder (JPEG: see
 // jpegscale): thumbnail sizes come from the source's dimensions, so they are the same whichever
 // way it was decoded, and the pixels from img.
-func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, error) {
+func thumbnailPixels(img image.Image, srcW, srcH, orientation int) []sizedPixels {
 	sizes := slices.Clone(imagepolicy.ThumbnailSizes)
 	slices.SortFunc(sizes, func(a, b int) int { return b - a })
 
@@ -34,7 +67,6 @@ func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, erro
 	if swapsAxes(orientation) {
 		dispW, dispH = srcH, srcW
 	}
-	transparent := !isOpaque(img)
 
 	// The largest thumbnail, in stored orientation: an integer box shrink that keeps at least the
 	// target size (cheap, reads every source pixel once, no full-size copy), then a Lanczos step
@@ -47,30 +79,15 @@ func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, erro
 	}
 	cur = orient(cur, orientation)
 
-	thumbs := make([]Thumbnail, 0, len(sizes))
+	pics := make([]sizedPixels, 0, len(sizes))
 	for _, size := range sizes {
 		w, h := fit(dispW, dispH, size)
 		if w != cur.Rect.Dx() || h != cur.Rect.Dy() {
 			cur = imaging.Resize(cur, w, h, imaging.Lanczos)
 		}
-		var t Thumbnail
-		if n := len(thumbs); n > 0 && thumbs[n-1].Width == w && thumbs[n-1].Height == h {
-			t = thumbs[n-1] // never upscaled: a small source gives the same picture for every size
-			t.Size = size
-		} else {
-			var err error
-			if t, err = encode(cur, transparent); err != nil {
-				return nil, fmt.Errorf("thumbnail %d: %w", size, err)
-			}
-			t.Size = size
-		}
-		thumbs = append(thumbs, t)
+		pics = append(pics, sizedPixels{size, cur})
 	}
-	// Callers expect the order of imagepolicy.ThumbnailSizes.
-	slices.SortFunc(thumbs, func(a, b Thumbnail) int {
-		return slices.Index(imagepolicy.ThumbnailSizes, a.Size) - slices.Index(imagepolicy.ThumbnailSizes, b.Size)
-	})
-	return thumbs, nil
+	return pics
 }
 
 // fit scales w x h so that its longest edge is at most size, never up.
