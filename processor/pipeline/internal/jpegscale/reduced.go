@@ -323,43 +323,38 @@ func (b reducedBlock) refine(d *decoder, h *huffman, zigStart, zigEnd, delta int
 	return nil
 }
 
-// refineNonZeroes is refineNonZeroes.
+// refineNonZeroes is refineNonZeroes, on the non-zero bits: it finds where it stops (the zero
+// coefficient after nz others, or the end of the band) first, then reads a correction bit for
+// every non-zero coefficient before that, in order, visiting only those.
 func (b reducedBlock) refineNonZeroes(d *decoder, zig, zigEnd, nz, delta int32) (int32, error) {
-	if nz < 0 && zig <= zigEnd {
-		// Refining every non-zero coefficient to the end of the band (an end-of-band run), the
-		// common case: visit only those.
-		band := *b.nonZero >> zig << zig
-		if zigEnd < blockSize-1 {
-			band &= 1<<(zigEnd+1) - 1
-		}
-		for ; band != 0; band &= band - 1 {
-			bit, err := d.decodeBit()
-			if err != nil {
-				return 0, err
-			}
-			if bit {
-				b.grow(int32(mbits.TrailingZeros64(band)), delta)
-			}
-		}
-		return zigEnd + 1, nil
+	if zig > zigEnd {
+		return zig, nil
 	}
-	for ; zig <= zigEnd; zig++ {
-		if b.zero(zig) {
-			if nz == 0 {
-				break
-			}
-			nz--
-			continue
+	band := ^uint64(0) >> zig << zig
+	if zigEnd < blockSize-1 {
+		band &= 1<<(zigEnd+1) - 1
+	}
+	stop := zigEnd + 1
+	if nz >= 0 {
+		zeros := ^*b.nonZero & band
+		for ; nz > 0 && zeros != 0; nz-- {
+			zeros &= zeros - 1
 		}
+		if zeros != 0 {
+			stop = int32(mbits.TrailingZeros64(zeros))
+			band &= 1<<stop - 1
+		}
+	}
+	for nonZero := *b.nonZero & band; nonZero != 0; nonZero &= nonZero - 1 {
 		bit, err := d.decodeBit()
 		if err != nil {
 			return 0, err
 		}
 		if bit {
-			b.grow(zig, delta)
+			b.grow(int32(mbits.TrailingZeros64(nonZero)), delta)
 		}
 	}
-	return zig, nil
+	return stop, nil
 }
 
 // block writes block (bx, by)'s kept coefficients into b, in natural order, and zero for the
