@@ -43,16 +43,17 @@ func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, erro
 	return thumbs, nil
 }
 
-// sizedPixels is one thumbnail before encoding.
+// sizedPixels is one thumbnail before encoding: an *image.NRGBA, or the decoder's *image.YCbCr
+// when that is already the thumbnail (then it is encoded without a conversion to RGB and back).
 type sizedPixels struct {
 	size int // the longest-edge target
-	img  *image.NRGBA
+	img  image.Image
 }
 
 // thumbnailPixels resizes img to every imagepolicy.ThumbnailSizes, largest first, each smaller
 // one from the previous result so the full-size image is read once. Orientation (the EXIF value,
 // 1..8) is applied to the small image, where it costs almost nothing. Where a size would not
-// shrink the previous picture, the same *image.NRGBA is returned again.
+// shrink the previous picture, the same image is returned again.
 //
 // img is the decoded srcW x srcH image, possibly already reduced by the decoder (JPEG: see
 // jpegscale): thumbnail sizes come from the source's dimensions, so they are the same whichever
@@ -70,20 +71,32 @@ func thumbnailPixels(img image.Image, srcW, srcH, orientation int) []sizedPixels
 
 	// The largest thumbnail, in stored orientation: an integer box shrink that keeps at least the
 	// target size (cheap, reads every source pixel once, no full-size copy), then a Lanczos step
-	// for the remaining factor of less than two.
+	// for the remaining factor of less than two. A decoder that already reduced a JPEG to the
+	// exact size (5120x2880 at 1/4) leaves nothing to do.
 	tw, th := fit(srcW, srcH, sizes[0])
-	k := max(1, min(sw/tw, sh/th))
-	cur := shrink(img, k)
-	if cur.Rect.Dx() != tw || cur.Rect.Dy() != th {
-		cur = imaging.Resize(cur, tw, th, imaging.Lanczos)
+	var cur image.Image = img
+	if _, ok := img.(*image.YCbCr); !ok || sw != tw || sh != th || orientation > 1 {
+		k := max(1, min(sw/tw, sh/th))
+		n := shrink(img, k)
+		if n.Rect.Dx() != tw || n.Rect.Dy() != th {
+			n = imaging.Resize(n, tw, th, imaging.Lanczos)
+		}
+		cur = orient(n, orientation)
 	}
-	cur = orient(cur, orientation)
 
 	pics := make([]sizedPixels, 0, len(sizes))
 	for _, size := range sizes {
 		w, h := fit(dispW, dispH, size)
-		if w != cur.Rect.Dx() || h != cur.Rect.Dy() {
-			cur = imaging.Resize(cur, w, h, imaging.Lanczos)
+		if cb := cur.Bounds(); w != cb.Dx() || h != cb.Dy() {
+			// As Pillow's thumbnail (reducing_gap 2): a box shrink by the integer factor that
+			// leaves at least twice the target, then Lanczos, which then reads a quarter of
+			// the pixels or fewer.
+			k := max(1, min(cb.Dx()/w, cb.Dy()/h)/2)
+			n, ok := cur.(*image.NRGBA)
+			if k > 1 || !ok {
+				n = shrink(cur, k)
+			}
+			cur = imaging.Resize(n, w, h, imaging.Lanczos)
 		}
 		pics = append(pics, sizedPixels{size, cur})
 	}
@@ -139,22 +152,27 @@ func isOpaque(img image.Image) bool {
 	return true
 }
 
-func encode(img *image.NRGBA, transparent bool) (Thumbnail, error) {
+func encode(img image.Image, transparent bool) (Thumbnail, error) {
 	var buf bytes.Buffer
-	t := Thumbnail{Width: img.Rect.Dx(), Height: img.Rect.Dy()}
-	if transparent {
-		t.Ext, t.ContentType = "png", "image/png"
-		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
-			return t, err
+	b := img.Bounds()
+	t := Thumbnail{Width: b.Dx(), Height: b.Dy()}
+	if m, ok := img.(*image.NRGBA); ok {
+		if transparent {
+			t.Ext, t.ContentType = "png", "image/png"
+			if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, m); err != nil {
+				return t, err
+			}
+			t.Data = buf.Bytes()
+			return t, nil
 		}
-	} else {
-		t.Ext, t.ContentType = "jpg", "image/jpeg"
 		// Every pixel is opaque, so the NRGBA bytes are also valid premultiplied RGBA, which
 		// image/jpeg encodes on its fast path instead of calling At per pixel.
-		rgba := &image.RGBA{Pix: img.Pix, Stride: img.Stride, Rect: img.Rect}
-		if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: JPEGQuality}); err != nil {
-			return t, err
-		}
+		img = &image.RGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
+	}
+	// An *image.RGBA or the decoder's *image.YCbCr: image/jpeg's fast paths.
+	t.Ext, t.ContentType = "jpg", "image/jpeg"
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: JPEGQuality}); err != nil {
+		return t, err
 	}
 	t.Data = buf.Bytes()
 	return t, nil
