@@ -6,6 +6,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -178,7 +179,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // goes to the request's log line (ServeHTTP), never to the client.
 func (s *Server) serve(acc access, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authorize(r, acc)
+		var p Principal
+		err := refuseLargeBody(r)
+		if err == nil {
+			p, err = s.authorize(r, acc)
+		}
 		if err == nil {
 			err = h(w, r.WithContext(withPrincipal(r.Context(), p)))
 		}
@@ -191,6 +196,9 @@ func (s *Server) serve(acc access, h handlerFunc) http.Handler {
 			e := asError(err)
 			if e.Code == EUnauthenticated {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="medicpx", error="invalid_token"`)
+			}
+			if errors.Is(err, errBodyTooLarge) {
+				drainBody(w, r)
 			}
 			writeJSON(w, codeStatus[e.Code], map[string]string{"detail": e.Detail})
 			note.err = e
