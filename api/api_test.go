@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -640,4 +641,43 @@ func TestPresignedGetsPinTheType(t *testing.T) {
 			t.Errorf("%s: %d Content-Type %q, want image/png", field, resp.StatusCode, got)
 		}
 	}
+}
+
+// TestStatusRemoved: a ready phone photo's status says what the processor cut off (metadata
+// "removed" on the final original), as names and one plain Korean sentence; unknown names in the
+// metadata never reach the response, and a ready image with nothing removed says so.
+func TestStatusRemoved(t *testing.T) {
+	st := newStack(t)
+	prof, stud := st.token("professor"), st.token("student")
+	withRemoved := keys.OriginalKey("1", id1, "jpg")
+	st.put(withRemoved, "image/jpeg", []byte("original"), map[string]string{"removed": "hdr_gain_map,motion_photo_video,<b>x</b>"})
+	st.markReady(withRemoved)
+	plain := st.original("1", id2, true)
+	processing := keys.OriginalKey("1", id3, "jpg")
+	st.put(processing, "image/jpeg", []byte("original"), map[string]string{"removed": "mpo_frames"})
+
+	for _, tok := range []string{prof, stud} {
+		r := st.call("GET", "/patient-images/scenarios/1/images/"+keys.Filename(withRemoved), tok, nil)
+		if r.Status != 200 || r.str("status") != "ready" || mustJSONString(t, r.Body["removed"]) != `["hdr_gain_map","motion_photo_video"]` ||
+			r.str("removed_message") != "HDR 정보는 빼고 일반 사진으로 저장했습니다. 모션 포토에 붙은 짧은 동영상은 빼고 사진만 저장했습니다." {
+			t.Fatalf("ready with parts removed: %s", r.Raw)
+		}
+	}
+	r := st.call("GET", "/patient-images/scenarios/1/images/"+keys.Filename(plain), prof, nil)
+	if _, has := r.Body["removed_message"]; r.str("status") != "ready" || mustJSONString(t, r.Body["removed"]) != `[]` || has {
+		t.Fatalf("ready with nothing removed: %s", r.Raw)
+	}
+	r = st.call("GET", "/patient-images/scenarios/1/images/"+keys.Filename(processing), prof, nil)
+	if _, has := r.Body["removed"]; r.str("status") != "processing" || has {
+		t.Fatalf("processing: %s", r.Raw)
+	}
+}
+
+func mustJSONString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -51,6 +51,9 @@ type original struct {
 	obj    types.Object
 	thumbs keys.ThumbnailSet
 	staged bool
+	// removed: what the processor cut off a phone photo (metadata "removed"); known only when
+	// the original was looked up by itself, not from a listing.
+	removed []string
 }
 
 // ready: a final original with its thumbnails (keys.ThumbnailSet.Ready). Only the processor writes
@@ -272,7 +275,7 @@ func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
 	}
 	o := original{key: k, thumbs: keys.ThumbnailSet{}, obj: types.Object{
 		Key: aws.String(key), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
-	}}
+	}, removed: imagepolicy.SplitRemoved(head.Metadata["removed"])}
 	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
 		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
 			o.thumbs.Add(t, aws.ToTime(obj.LastModified))
@@ -430,6 +433,13 @@ func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		resp["status"], resp["image"] = it.Status, it
 		resp["message"] = map[bool]string{true: "이미지 처리가 끝났습니다.", false: msgStillThere}[o.ready()]
+		if o.ready() {
+			// What a phone appended and the processor left out, said plainly.
+			resp["removed"] = append([]string{}, o.removed...)
+			if len(o.removed) > 0 {
+				resp["removed_message"] = imagepolicy.RemovedSentence(o.removed)
+			}
+		}
 		writeJSON(w, http.StatusOK, resp)
 		return nil
 	case err == nil, asError(err).Code == ENotFound:

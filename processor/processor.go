@@ -48,8 +48,11 @@ const (
 	// staged upload's ETag, on thumbnails the final original's ETag.
 	MetaSourceETag = "source-etag"
 	MetaReason     = "reason" // on quarantine copies: a pipeline.Reason
-	MetaDetail     = "detail" // on quarantine copies: ASCII, at most MaxDetailLen bytes
-	MaxDetailLen   = 256
+	// MetaRemoved, on a final original, lists the parts a phone appended that were cut off and not
+	// stored (imagepolicy.JoinRemoved of pipeline.Result.Removed); absent when there were none.
+	MetaRemoved  = "removed"
+	MetaDetail   = "detail" // on quarantine copies: ASCII, at most MaxDetailLen bytes
+	MaxDetailLen = 256
 )
 
 // ThumbnailCacheControl lets browsers and CDNs keep a thumbnail forever: a changed original is a
@@ -100,6 +103,7 @@ type report struct {
 	reason  string
 	bytes   int64
 	pixels  int64
+	removed string // imagepolicy.JoinRemoved of what was cut off
 }
 
 // Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
@@ -135,6 +139,9 @@ func (p *Processor) logResult(ctx context.Context, bucket, key string, rep repor
 		slog.String("bucket", bucket), slog.String("key", key), slog.String("outcome", string(rep.outcome)),
 		slog.String("reason", rep.reason), slog.Int64("bytes", rep.bytes), slog.Int64("pixels", rep.pixels),
 		slog.Int64("ms", p.Now().Sub(start).Milliseconds()),
+	}
+	if rep.removed != "" {
+		attrs = append(attrs, slog.String("removed", rep.removed))
 	}
 	if err != nil {
 		level = slog.LevelError
@@ -248,6 +255,10 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		ContentLength: ptr(int64(len(res.Original))),
 		ContentType:   ptr(res.Type.MIME),
 		Metadata:      map[string]string{MetaSourceETag: etag},
+	}
+	if len(res.Removed) > 0 {
+		rep.removed = imagepolicy.JoinRemoved(res.Removed)
+		in.Metadata[MetaRemoved] = rep.removed
 	}
 	// Compare-and-swap on the final key: if another worker promoted other bytes since we looked,
 	// this write fails and the retry starts again from what is there now.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"medicpx/shared/phonesamples"
 )
 
 // exifOrientation6 is an EXIF APP1 segment holding only Orientation = 6 (turn a quarter clockwise
@@ -51,7 +53,8 @@ func bigPhoneJPEG(t *testing.T) []byte {
 
 // checkPhonePhotos, in scenario 2: a HEIC photo (with the empty type browsers give it) and a HEIF
 // one are refused with how to get a JPEG; a GIF over 10 MiB is refused with the limit; a
-// 4000x3000 JPEG over 10 MiB is shrunk in the browser, upright, says by how much, and ends ready.
+// 4000x3000 JPEG over 10 MiB is shrunk in the browser, upright, says by how much, and ends ready;
+// a real iPhone HDR photo ends ready and the page says its HDR part was left out.
 func checkPhonePhotos(t *testing.T, prof tab, apiURL string, shot func(string, *tab)) {
 	t.Helper()
 	prof.do("open scenario 2", chromedp.Navigate(apiURL+"/scenarios/2"))
@@ -117,4 +120,17 @@ func checkPhonePhotos(t *testing.T, prof tab, apiURL string, shot func(string, *
 	if row.ThumbH <= row.ThumbW {
 		t.Errorf("thumbnail %dx%d: the portrait photo (orientation 6) was not shrunk upright", row.ThumbW, row.ThumbH)
 	}
+
+	t.Run("a real iPhone HDR photo says what was removed", func(t *testing.T) {
+		dir := phonesamples.Dir(t)
+		p := prof
+		p.t = t
+		p.do("pick an iPhone HDR photo", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{filepath.Join(dir, "iphone14promax_gainmap.jpg")}))
+		p.wait("ready, with what was left out", `(() => {
+			const li = document.querySelector('#uploads li[data-file="iphone14promax_gainmap.jpg"]');
+			if (li && /rejected|failed|invalid/.test(li.dataset.state)) throw new Error(li.textContent);
+			return li && li.dataset.state === 'ready' && li.querySelector('.note').textContent === 'HDR 정보는 빼고 일반 사진으로 저장했습니다.';
+		})()`, 30*time.Second)
+		shot("14-phone-hdr", &p)
+	})
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"medicpx/shared/phonesamples"
 )
 
 // Phone-shaped JPEGs made in code: a primary image (red) followed by what phones append (a gain
@@ -310,7 +312,7 @@ func TestJPEGTrailer(t *testing.T) {
 			if !slices.Equal(res.Removed, tc.removed) {
 				t.Errorf("Removed = %q; want %q", res.Removed, tc.removed)
 			}
-			checkPrimaryOnly(t, res.Original, data[:end])
+			phonesamples.CheckPrimaryOnly(t, res.Original, data[:end])
 			if res.Width != 64 || res.Height != 48 {
 				t.Errorf("size %dx%d; want the primary's 64x48", res.Width, res.Height)
 			}

@@ -5,6 +5,8 @@
 package phonesamples
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -76,4 +78,77 @@ func Read(tb testing.TB, dir string, f File) []byte {
 		tb.Fatalf("%s is %d bytes; SOURCES.md records %d", f.Name, len(data), f.Size)
 	}
 	return data
+}
+
+// CheckPrimaryOnly asserts that stored is the primary image of a phone JPEG (primary is the file
+// cut at the primary's EOI) with its identifying metadata removed: it ends with the primary's own
+// last bytes and EOI, is no longer than it, and its header holds no MPF index, no XMP (hdrgm,
+// Container, GCamera), no EXIF tag but the orientation (so no GPS and no Exif sub-IFD with serials),
+// no other APPn or comment, and not the 3DS samples' camera serial.
+func CheckPrimaryOnly(tb testing.TB, stored, primary []byte) {
+	tb.Helper()
+	tail := primary[len(primary)-64:]
+	if len(stored) > len(primary) || !bytes.HasSuffix(stored, tail) {
+		tb.Fatalf("stored original (%d bytes) does not end where the primary image (%d bytes) ends", len(stored), len(primary))
+	}
+	if len(stored) < 4 || stored[0] != 0xFF || stored[1] != 0xD8 {
+		tb.Fatal("stored original does not start with SOI")
+	}
+	for pos := 2; pos+4 <= len(stored) && stored[pos] == 0xFF; {
+		m := stored[pos+1]
+		if m == 0xDA || m == 0xD9 {
+			break
+		}
+		n := int(binary.BigEndian.Uint16(stored[pos+2:]))
+		if n < 2 || pos+2+n > len(stored) {
+			tb.Fatalf("stored original: segment 0x%02x at %d runs past the end", m, pos)
+		}
+		p := stored[pos+4 : pos+2+n]
+		switch {
+		case m == 0xE2 && bytes.HasPrefix(p, []byte("MPF\x00")):
+			tb.Error("stored original keeps the MPF index")
+		case m == 0xE1 && bytes.HasPrefix(p, []byte("http://ns.adobe.com/xap/1.0/\x00")):
+			tb.Error("stored original keeps XMP (hdrgm / Container / GCamera)")
+		case m == 0xE1 && bytes.HasPrefix(p, []byte("Exif\x00")):
+			for _, tag := range ifd0Tags(tb, p[6:]) {
+				if tag != 0x0112 { // orientation, the one tag kept
+					tb.Errorf("stored EXIF keeps tag 0x%04x (GPS is 0x8825, the Exif sub-IFD with serials 0x8769)", tag)
+				}
+			}
+		case m >= 0xE3 && m <= 0xEF && m != 0xEE, m == 0xFE:
+			tb.Errorf("stored original keeps segment 0x%02x", m)
+		}
+		pos += 2 + n
+	}
+	head := stored[:min(len(stored), 1<<16)]
+	for _, secret := range [][]byte{[]byte("hdrgm"), []byte("MotionPhoto"), {0xf3, 0xbd, 0x5b, 0x57}, {0x57, 0x5b, 0xbd, 0xf3}} {
+		if i := bytes.Index(head, secret); i >= 0 {
+			tb.Errorf("stored original's header holds %q at %d", secret, i)
+		}
+	}
+}
+
+// ifd0Tags lists the tags of a TIFF structure's first IFD.
+func ifd0Tags(tb testing.TB, tiff []byte) []uint16 {
+	tb.Helper()
+	if len(tiff) < 8 {
+		tb.Fatalf("short EXIF")
+	}
+	var bo binary.ByteOrder = binary.BigEndian
+	if tiff[0] == 'I' {
+		bo = binary.LittleEndian
+	}
+	off := int(bo.Uint32(tiff[4:]))
+	if off+2 > len(tiff) {
+		tb.Fatalf("EXIF IFD0 at %d outside %d bytes", off, len(tiff))
+	}
+	var tags []uint16
+	for i := range int(bo.Uint16(tiff[off:])) {
+		e := off + 2 + 12*i
+		if e+12 > len(tiff) {
+			tb.Fatalf("EXIF IFD0 entry %d outside the segment", i)
+		}
+		tags = append(tags, bo.Uint16(tiff[e:]))
+	}
+	return tags
 }
