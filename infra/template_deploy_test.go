@@ -247,3 +247,45 @@ func TestSamBuildsInSource(t *testing.T) {
 		t.Error("infra/samconfig.toml [default.build.parameters] lacks build_in_source = true")
 	}
 }
+
+// TestProcessorMemoryLimit: the processor's GOMEMLIMIT leaves room for the worst-case decode that
+// the template's memory comment states, and stays well below the function's memory, where Lambda
+// kills it; the API needs none.
+func TestProcessorMemoryLimit(t *testing.T) {
+	data, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`decodes to ~(\d+) MB`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("the processor's memory comment no longer states the worst-case decode (\"decodes to ~N MB\")")
+	}
+	var worstMB int
+	fmt.Sscan(string(m[1]), &worstMB)
+	d := deploy(t, rawTemplate(t), map[string]string{"AllowedOrigins": "https://a.example", "JwtSecretName": "s"})
+	props := mapOf(d.Resources["ProcessorFunction"]["Properties"])
+	limit := fmt.Sprint(path(props, "Environment.Variables.GOMEMLIMIT"))
+	lm := regexp.MustCompile(`^(\d+)(MiB|GiB)$`).FindStringSubmatch(limit)
+	if lm == nil {
+		t.Fatalf("GOMEMLIMIT = %q, want N MiB or N GiB (the runtime's syntax)", limit)
+	}
+	var n int64
+	fmt.Sscan(lm[1], &n)
+	bytes := n << 20
+	if lm[2] == "GiB" {
+		bytes = n << 30
+	}
+	var memMB int64
+	fmt.Sscan(fmt.Sprint(props["MemorySize"]), &memMB)
+	// Lambda's MemorySize is in MiB. Keep at least 15% for stacks, the binary and the runtime, and
+	// at least 1.5x the worst decode for the heap to breathe around it.
+	if bytes > memMB<<20*85/100 {
+		t.Errorf("GOMEMLIMIT %s leaves too little of %d MiB outside the heap", limit, memMB)
+	}
+	if bytes < int64(worstMB)*1_000_000*3/2 {
+		t.Errorf("GOMEMLIMIT %s is tight for the worst decode of ~%d MB", limit, worstMB)
+	}
+	if v := path(d.Resources["ApiFunction"], "Properties.Environment.Variables.GOMEMLIMIT"); v != nil {
+		t.Errorf("the API sets GOMEMLIMIT %v", v)
+	}
+}

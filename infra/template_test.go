@@ -519,7 +519,8 @@ func TestBucketLifecycle(t *testing.T) {
 // loads it with the binaries' own config loaders: names, defaults and bounds must agree.
 func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 	known := []string{"S3_BUCKET", "S3_PUBLIC_URL", "JWT_SECRET_ID", "JWT_SECRET_STORE", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
-		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE"}
+		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE",
+		"GOMEMLIMIT"} // the Go runtime's, checked by TestProcessorMemoryLimit
 	eachScenario(t, func(t *testing.T, sc scenario, d *deployment) {
 		env := map[string]map[string]string{}
 		for _, fn := range []string{"ApiFunction", "ProcessorFunction"} {

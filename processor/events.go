@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"medicpx/shared/keys"
 )
 
 // object is one bucket/key an event is about, the key decoded.
@@ -73,8 +71,7 @@ func (p *Processor) HandleLambda(ctx context.Context, raw json.RawMessage) error
 		}
 		return p.HandleS3(ctx, ev)
 	case probe.DetailType == "Scheduled Event":
-		_, err := p.Reconcile(ctx, p.Bucket, keys.Root, p.ReconcileGrace)
-		return err
+		return p.ScheduledSweep(ctx)
 	case probe.Event == "s3:TestEvent":
 		// S3 sends this once when a notification is configured.
 		return nil

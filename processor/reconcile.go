@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -31,6 +32,38 @@ type ReconcileSummary struct {
 	Sweep
 	Outcomes map[Outcome]int
 	GaveUp   int // quarantined with ReasonProcessingFailed
+	// Deferred counts the pending uploads (and orphans) left for the next sweep because the run's
+	// deadline came too close to start another.
+	Deferred int
+}
+
+// ListError is a sweep that could not list what to do: the one failure of a scheduled sweep that
+// is worth Lambda's retry. An object that fails is retried by the next sweep anyway (and given up
+// on after MaxAttempts), so it does not fail the run.
+type ListError struct{ Err error }
+
+func (e *ListError) Error() string { return e.Err.Error() }
+func (e *ListError) Unwrap() error { return e.Err }
+
+// sweepMargin is kept beside one object's budget for the summary line and the return: a sweep
+// that is cut off by Lambda's timeout is reported as failed and retried as a whole.
+const sweepMargin = 5 * time.Second
+
+// reserve is how much time must be left before the ctx deadline for a sweep to take one more
+// upload: the most one Retry may take (its object deadline plus the counter's calls), plus margin.
+func (p *Processor) reserve() time.Duration {
+	per := p.ObjectTimeout
+	if per <= 0 {
+		per = DefaultObjectTimeout
+	}
+	return per + 10*time.Second + sweepMargin
+}
+
+// timeLeft reports whether ctx leaves room for another upload. The deadline is compared with
+// p.Now, the Processor's clock (the wall clock outside tests).
+func (p *Processor) timeLeft(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || deadline.Sub(p.Now()) >= p.reserve()
 }
 
 // Pending lists, for prefix (under keys.Root, e.g. "patient_images/" or one scenario's prefix),
@@ -116,15 +149,21 @@ func (p *Processor) list(ctx context.Context, bucket, prefix string, each func(k
 // Reconcile processes the staged uploads that Pending finds: the answer to lost or failed events
 // and to POST uploads, whose local events carry no key. Each goes through Retry, so an upload that
 // keeps failing is given up on instead of being retried forever. It keeps going after a failure
-// and returns the first.
+// and returns the first; a listing failure is a *ListError. With a deadline on ctx (Lambda's), it
+// stops taking uploads while one more could still overrun it, and leaves the rest (Deferred) to
+// the next sweep.
 func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace time.Duration) (ReconcileSummary, error) {
 	sw, err := p.Pending(ctx, bucket, prefix, grace)
 	sum := ReconcileSummary{Sweep: sw, Outcomes: map[Outcome]int{}}
 	if err != nil {
-		return sum, err
+		return sum, &ListError{Err: err}
 	}
 	var first error
-	for _, key := range sw.Pending {
+	for i, key := range sw.Pending {
+		if !p.timeLeft(ctx) {
+			sum.Deferred += len(sw.Pending) - i
+			break
+		}
 		out, gaveUp, err := p.Retry(ctx, bucket, key)
 		sum.Outcomes[out]++
 		if gaveUp {
@@ -134,7 +173,12 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 			first = err
 		}
 	}
-	if err := p.deleteOrphans(ctx, bucket, sw.Orphans); err != nil && first == nil {
+	orphans := sw.Orphans
+	if sum.Deferred > 0 {
+		sum.Deferred += len(orphans)
+		orphans = nil
+	}
+	if err := p.deleteOrphans(ctx, bucket, orphans); err != nil && first == nil {
 		first = err
 	}
 	level := slog.LevelInfo
@@ -145,8 +189,22 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 		slog.String("bucket", bucket), slog.String("prefix", prefix),
 		slog.Int("listed", sw.Listed), slog.Int("complete", sw.Complete), slog.Int("young", sw.Young),
 		slog.Int("pending", len(sw.Pending)), slog.Int("orphans", len(sw.Orphans)), slog.Int("ready", sum.Outcomes[Ready]),
-		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("gave_up", sum.GaveUp), slog.Int("errors", sum.Outcomes[Failed]))
+		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("gave_up", sum.GaveUp), slog.Int("errors", sum.Outcomes[Failed]),
+		slog.Int("deferred", sum.Deferred))
 	return sum, first
+}
+
+// ScheduledSweep is the Lambda's scheduled reconcile run. Partial progress is success: uploads
+// that failed or were deferred are the next sweep's, and failing the run would only make Lambda
+// retry the whole sweep twice and then park the schedule's event in the failure queue. Only a
+// listing failure fails it (nothing was learned, and a retry may list).
+func (p *Processor) ScheduledSweep(ctx context.Context) error {
+	_, err := p.Reconcile(ctx, p.Bucket, keys.Root, p.ReconcileGrace)
+	var le *ListError
+	if errors.As(err, &le) {
+		return err
+	}
+	return nil
 }
 
 // deleteOrphans removes thumbnails whose original is gone; it keeps going and returns the first error.
