@@ -291,6 +291,13 @@ func (b reducedBlock) refine(d *decoder, h *huffman, zigStart, zigEnd, delta int
 				}
 			case 1:
 				z = delta
+				if d.bits.n > 0 { // decodeBit, inlined
+					d.bits.n--
+					if d.bits.a>>uint32(d.bits.n)&1 == 0 {
+						z = -z
+					}
+					break
+				}
 				bit, err := d.decodeBit()
 				if err != nil {
 					return err
@@ -345,7 +352,36 @@ func (b reducedBlock) refineNonZeroes(d *decoder, zig, zigEnd, nz, delta int32) 
 			band &= 1<<stop - 1
 		}
 	}
-	for nonZero := *b.nonZero & band; nonZero != 0; nonZero &= nonZero - 1 {
+	nonZero := *b.nonZero & band
+	// One correction bit per non-zero coefficient, in order: all taken at once. Short of bits,
+	// image/jpeg fails at the first one missing, with the error reading it gives; the
+	// coefficients refined before that are lost with the decode.
+	n := int32(mbits.OnesCount64(nonZero))
+	if n == 0 {
+		return stop, nil
+	}
+	if d.bits.n < n {
+		if n > 56 {
+			return b.refineOneByOne(d, nonZero, delta, stop)
+		}
+		if err := d.ensureNBits(n); err != nil {
+			return 0, err
+		}
+	}
+	d.bits.n -= n
+	corrections := d.bits.a >> uint32(d.bits.n) << (64 - n) // the first one in the top bit
+	for ; nonZero != 0; nonZero &= nonZero - 1 {
+		if corrections&(1<<63) != 0 {
+			b.grow(int32(mbits.TrailingZeros64(nonZero)), delta)
+		}
+		corrections <<= 1
+	}
+	return stop, nil
+}
+
+// refineOneByOne reads the correction bits of the non-zero coefficients one at a time.
+func (b reducedBlock) refineOneByOne(d *decoder, nonZero uint64, delta, stop int32) (int32, error) {
+	for ; nonZero != 0; nonZero &= nonZero - 1 {
 		bit, err := d.decodeBit()
 		if err != nil {
 			return 0, err
