@@ -23,11 +23,11 @@ import (
 // to display), as phones write for a portrait photo stored landscape.
 const exifOrientation6 = "\xff\xe1\x00\x22Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00"
 
-// bigPhoneJPEG is a noisy 4000x3000 JPEG with orientation 6, over 10 MiB like a phone photo:
-// noise keeps the re-encoded JPEG large too, so the page has to reduce its size, not only its
-// quality.
+// bigPhoneJPEG is a noisy 4320x3240 JPEG of about 13 MB with orientation 6, like a phone photo
+// over 10 MiB: noise keeps the re-encoded JPEG large too, so the page has to reduce its size, not
+// only its quality.
 func bigPhoneJPEG(t *testing.T) []byte {
-	const w, h = 4000, 3000
+	const w, h = 4320, 3240
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	rng := rand.New(rand.NewPCG(8, 13))
 	for y := range h {
@@ -53,7 +53,7 @@ func bigPhoneJPEG(t *testing.T) []byte {
 
 // checkPhonePhotos, in scenario 2: a HEIC photo (with the empty type browsers give it) and a HEIF
 // one are refused with how to get a JPEG; a GIF over 10 MiB is refused with the limit; a
-// 4000x3000 JPEG over 10 MiB is shrunk in the browser, upright, says by how much, and ends ready;
+// 13 MB JPEG is shrunk in the browser, upright, says by how much, and ends ready;
 // a real iPhone HDR photo ends ready and the page says its HDR part was left out.
 func checkPhonePhotos(t *testing.T, prof tab, apiURL string, shot func(string, *tab)) {
 	t.Helper()
