@@ -21,6 +21,7 @@ const (
 	ETooLarge
 	EUnsupported
 	EMethod
+	ETooMany // over a rate limit
 )
 
 var codeStatus = map[Code]int{
@@ -34,6 +35,7 @@ var codeStatus = map[Code]int{
 	ETooLarge:        http.StatusRequestEntityTooLarge,
 	EUnsupported:     http.StatusUnsupportedMediaType,
 	EMethod:          http.StatusMethodNotAllowed,
+	ETooMany:         http.StatusTooManyRequests,
 }
 
 // Error is an error with a public message. Detail goes to the client as {"detail": …}; Err, the
@@ -82,6 +84,7 @@ const (
 	msgNotReady       = "처리가 끝난 이미지만 대표 이미지로 지정할 수 있습니다."
 	msgStillThere     = "이미지가 아직 처리 중입니다."
 	msgBadFilenameFmt = "잘못된 파일 이름입니다: %s"
+	msgTooMany        = "요청이 너무 많습니다. 잠시 후 다시 시도하세요."
 )
 
 // asError returns err as an *Error, classifying unknown errors as internal.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -168,7 +167,7 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 	key := o.key.String()
 	it := image{
 		S3Key:        key,
-		S3URL:        s.publicURL(key),
+		S3URL:        s.s3URL(ctx, key),
 		Filename:     keys.Filename(key),
 		FileSize:     aws.ToInt64(o.obj.Size),
 		LastModified: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
@@ -193,10 +192,6 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 		}
 	}
 	return it, nil
-}
-
-func (s *Server) publicURL(key string) string {
-	return s.cfg.S3.PublicURL + "/" + (&url.URL{Path: key}).EscapedPath()
 }
 
 // visible filters what a principal may see: staff see everything, others only ready images.

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"medicpx/shared/config"
+	"medicpx/shared/keys"
 )
 
 // objectStore is the part of S3 the API uses.
@@ -56,6 +57,7 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	urls    urlCache
+	limiter *linkLimiter // s3_url requests per client address
 	// creds are the credentials the presigner signs with (the S3 client's provider): listed URLs
 	// are signed no earlier than these were first seen (see windowURL).
 	creds aws.CredentialsProvider
@@ -76,6 +78,7 @@ func New(cfg config.API, client *s3.Client, auth *Verifier, log *slog.Logger) *S
 		log:     log,
 		Now:     time.Now,
 		NewID:   func() string { return uuid.NewString() },
+		limiter: newLinkLimiter(cfg.LinkRate, cfg.LinkBurst),
 	}
 	s.routes()
 	return s
@@ -89,7 +92,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	var note requestNote
-	s.router.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestNoteKey{}, &note)))
+	// The line logs the path only: never the query string, nor a redirect's signed Location.
+	s.router.ServeHTTP(sw, s.withLinkBase(r.WithContext(context.WithValue(r.Context(), requestNoteKey{}, &note))))
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -152,6 +156,8 @@ func (s *Server) routes() {
 	r.Handle(p+"/upload-url/{scenario_id}", s.serve(staff, s.uploadURL)).Methods(http.MethodPost)
 	r.Handle(p+"/download-url/{scenario_id}", s.serve(reader, s.downloadURL)).Methods(http.MethodPost)
 	r.Handle(p+"/{scenario_id}", s.serve(staff, s.deleteImage)).Methods(http.MethodDelete)
+	// s3_url: the key path itself, token-free (see imagelink.go). keys.Parse decides what it is.
+	r.Handle("/"+keys.Root+"{dir}/{filename}", s.serve(anyone, s.imageLink)).Methods(http.MethodGet, http.MethodHead)
 	s.router = r
 }
 

@@ -155,7 +155,7 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 		"file_type":         typ.MIME,
 		"file_size":         length,
 		"expires_in":        int64(ttl / time.Second),
-		"s3_url":            s.publicURL(key),
+		"s3_url":            s.s3URL(ctx, key),
 		"s3_key":            key,
 		"status_url":        "/patient-images/scenarios/" + scenario + "/images/" + keys.Filename(key),
 	}
@@ -318,21 +318,27 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 // same time as everyone else's; a new session (new access key) starts a new set. URLs are stable
 // per execution environment (its credentials), not across environments, which sign with their own.
 func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
+	u, _, err := s.windowURLUntil(ctx, key)
+	return u, err
+}
+
+// windowURLUntil is windowURL that also says when the URL expires.
+func (s *Server) windowURLUntil(ctx context.Context, key string) (string, time.Time, error) {
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
-		return "", wrapError(EInternal, msgInternal, err)
+		return "", time.Time{}, wrapError(EInternal, msgInternal, err)
 	}
 	window := s.cfg.ListURLWindow
 	now := s.Now().UTC()
 	start := now.Truncate(window)
 	signAt := s.urls.signingTime(creds.AccessKeyID, start, now)
-	if u, ok := s.urls.get(signAt, creds.AccessKeyID, key); ok {
-		return u, nil
-	}
 	expires := start.Add(2 * window).Sub(signAt).Truncate(time.Second)
 	if creds.CanExpire {
 		// A URL cannot outlive its credentials; say so in the URL rather than promise more.
 		expires = min(expires, creds.Expires.Sub(signAt).Truncate(time.Second))
+	}
+	if u, ok := s.urls.get(signAt, creds.AccessKeyID, key); ok {
+		return u, signAt.Add(expires), nil
 	}
 	req, err := s.presign.PresignGetObject(ctx, getObject(s.cfg.S3.Bucket, key),
 		func(o *s3.PresignOptions) {
@@ -345,10 +351,10 @@ func (s *Server) windowURL(ctx context.Context, key string) (string, error) {
 			})
 		})
 	if err != nil {
-		return "", wrapError(EInternal, msgInternal, err)
+		return "", time.Time{}, wrapError(EInternal, msgInternal, err)
 	}
 	s.urls.put(signAt, creds.AccessKeyID, key, req.URL)
-	return req.URL, nil
+	return req.URL, signAt.Add(expires), nil
 }
 
 // getObject is the GetObject that every presigned download signs. It pins response-content-type

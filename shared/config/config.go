@@ -53,7 +53,26 @@ type API struct {
 	// CORSOrigins may call the local server from a browser (CORS_ORIGINS, comma-separated); in AWS
 	// the HTTP API's own CORS settings apply instead.
 	CORSOrigins []string
+	// S3URLMode says what the s3_url field holds (S3_URL_MODE, README "s3_url"): S3URLAPI, a
+	// token-free link to this API that redirects to the checked image; S3URLIdentifier, the
+	// bucket's URL (a plain identifier: the bucket is private); S3URLCDN, S3.PublicURL as the
+	// base of a CDN that serves the bucket.
+	S3URLMode string
+	// PublicAPIURL is the base of S3URLAPI links (PUBLIC_API_URL); when empty it is derived from
+	// each request's Host (and X-Forwarded-Proto behind API Gateway).
+	PublicAPIURL string
+	// LinkRate and LinkBurst limit requests to the s3_url route per client address
+	// (S3_URL_RATE per second, S3_URL_BURST).
+	LinkRate  float64
+	LinkBurst int
 }
+
+// What s3_url holds; see API.S3URLMode.
+const (
+	S3URLAPI        = "api"
+	S3URLIdentifier = "identifier"
+	S3URLCDN        = "cdn"
+)
 
 // Processor is the upload processor's configuration.
 type Processor struct {
@@ -88,6 +107,27 @@ func LoadAPI(getenv Getenv) (API, error) {
 		DownloadMaxTTL: r.duration("DOWNLOAD_URL_MAX_TTL", 7*24*time.Hour),
 		ListURLWindow:  r.duration("LIST_URL_WINDOW", time.Hour),
 		CORSOrigins:    r.list("CORS_ORIGINS"),
+		S3URLMode:      r.str("S3_URL_MODE", S3URLAPI),
+		PublicAPIURL:   strings.TrimRight(r.str("PUBLIC_API_URL", ""), "/"),
+		LinkRate:       float64(r.int("S3_URL_RATE", 5)),
+		LinkBurst:      r.int("S3_URL_BURST", 60),
+	}
+	switch c.S3URLMode {
+	case S3URLAPI, S3URLIdentifier:
+	case S3URLCDN:
+		if getenv("S3_PUBLIC_URL") == "" {
+			r.fail("S3_URL_MODE=cdn needs S3_PUBLIC_URL, the CDN's base URL")
+		}
+	default:
+		r.fail("S3_URL_MODE: %q is not api, identifier or cdn", c.S3URLMode)
+	}
+	if c.PublicAPIURL != "" {
+		if u, err := url.Parse(c.PublicAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			r.fail("PUBLIC_API_URL must be an http(s) URL without a query")
+		}
+	}
+	if c.LinkRate < 1 || c.LinkBurst < 1 {
+		r.fail("S3_URL_RATE and S3_URL_BURST must be at least 1")
 	}
 	if c.JWT.Secret == "" && c.JWT.SecretID == "" && c.JWT.JWKSURL == "" {
 		r.fail("JWT_SECRET, JWT_SECRET_ID or JWT_JWKS_URL must be set")
