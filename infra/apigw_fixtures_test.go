@@ -34,6 +34,7 @@ func TestAPIGatewayFixtures(t *testing.T) {
 	cases := []struct {
 		file, method, path, s3Key, body string
 		auth                            bool
+		routeKey                        string // "$default" unless set
 		escaped                         string // the path the router sees, when it differs from path
 	}{
 		{file: "healthz.json", method: "GET", path: "/healthz", auth: true},
@@ -49,6 +50,8 @@ func TestAPIGatewayFixtures(t *testing.T) {
 		{file: "download-url.json", method: "POST", path: "/patient-images/download-url/1", auth: true,
 			body: `{"s3_key":"` + key + `","expires_in":3600}`},
 		{file: "delete-image.json", method: "DELETE", path: "/patient-images/1", s3Key: key, auth: true},
+		// An s3_url as an <img> on another site asks for it: no token, on its own throttled route.
+		{file: "image-link.json", method: "GET", path: "/" + key, routeKey: "GET /patient_images/{proxy+}"},
 		// Crafted paths, as API Gateway hands them over after decoding what the client sent.
 		{file: "path-percent.json", method: "GET", path: "/patient-images/scenarios/1%/images", auth: true,
 			escaped: "/patient-images/scenarios/1%25/images"},
@@ -94,8 +97,12 @@ func TestAPIGatewayFixtures(t *testing.T) {
 				t.Fatalf("not an API Gateway v2 request: %v", err)
 			}
 			want(t, "version", ev.Version, "2.0")
-			want(t, "routeKey", ev.RouteKey, "$default")
-			want(t, "requestContext.routeKey", ev.RequestContext.RouteKey, "$default")
+			routeKey := c.routeKey
+			if routeKey == "" {
+				routeKey = "$default"
+			}
+			want(t, "routeKey", ev.RouteKey, routeKey)
+			want(t, "requestContext.routeKey", ev.RequestContext.RouteKey, routeKey)
 			want(t, "requestContext.stage", ev.RequestContext.Stage, "$default")
 			want(t, "rawPath", ev.RawPath, c.path)
 			want(t, "requestContext.http.path", ev.RequestContext.HTTP.Path, c.path)

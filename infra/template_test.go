@@ -71,6 +71,12 @@ var scenarios = []scenario{
 		bucket:      "medicpx-images-123456789012-ap-northeast-2",
 		secretGrant: "secretsmanager:GetSecretValue arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:medicpx/jwt-secret-AbCdEf",
 	},
+	{
+		name:        "s3_url on a CDN serving the bucket",
+		params:      map[string]string{"AllowedOrigins": "https://cpx.example.com", "JwtSecretName": "medicpx/jwt-secret", "PublicUrl": "https://images.cpx.example.com"},
+		bucket:      "medicpx-images-123456789012-ap-northeast-2",
+		secretGrant: "secretsmanager:GetSecretValue arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:medicpx/jwt-secret-??????",
+	},
 }
 
 func eachScenario(t *testing.T, check func(t *testing.T, sc scenario, d *deployment)) {
@@ -519,7 +525,7 @@ func TestBucketLifecycle(t *testing.T) {
 // loads it with the binaries' own config loaders: names, defaults and bounds must agree.
 func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 	known := []string{"S3_BUCKET", "S3_PUBLIC_URL", "JWT_SECRET_ID", "JWT_SECRET_STORE", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
-		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE",
+		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE", "S3_URL_MODE", "PUBLIC_API_URL",
 		"GOMEMLIMIT"} // the Go runtime's, checked by TestProcessorMemoryLimit
 	eachScenario(t, func(t *testing.T, sc scenario, d *deployment) {
 		env := map[string]map[string]string{}
@@ -569,6 +575,18 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 		}
 		want(t, "API bucket", api.S3.Bucket, sc.bucket)
 		want(t, "API JWKS URL", api.JWT.JWKSURL, sc.params["JwtJwksUrl"])
+		// s3_url: a link to the API, unless the operator gives a CDN base for the bucket.
+		if sc.params["PublicUrl"] == "" {
+			want(t, "s3_url setting", api.S3URLMode, config.S3URLAPI)
+			if d := sc.params["ApiCustomDomain"]; d != "" {
+				want(t, "s3_url base", api.PublicAPIURL, "https://"+d)
+			} else {
+				want(t, "s3_url base", api.PublicAPIURL, "") // derived from each request
+			}
+		} else {
+			want(t, "s3_url setting", api.S3URLMode, config.S3URLCDN)
+			want(t, "s3_url CDN base", api.S3.PublicURL, strings.TrimRight(sc.params["PublicUrl"], "/"))
+		}
 		if sc.params["JwtSecretName"] != "" {
 			store := sc.params["JwtSecretStore"]
 			if store == "" {
@@ -630,18 +648,29 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 func TestAPIRoutesEverythingToTheRouter(t *testing.T) {
 	eachScenario(t, func(t *testing.T, _ scenario, d *deployment) {
 		events := mapOf(path(d.Resources["ApiFunction"], "Properties.Events"))
-		if len(events) != 1 {
-			t.Fatalf("API events = %v, want one HttpApi event", events)
+		if len(events) != 2 || events["Api"] == nil || events["ImageLink"] == nil {
+			t.Fatalf("API events = %v, want the $default route (Api) and the s3_url route (ImageLink)", events)
 		}
 		for name, ev := range events {
 			want(t, name+".Type", path(ev, "Type"), "HttpApi")
 			want(t, name+".ApiId", path(ev, "Properties.ApiId"), "ref:HttpApi")
 			want(t, name+".PayloadFormatVersion", path(ev, "Properties.PayloadFormatVersion"), "2.0")
-			// No Path/Method: the $default route, so gorilla/mux sees every request (the fixtures'
-			// routeKey) and answers 404/405 itself.
-			if p, m := path(ev, "Properties.Path"), path(ev, "Properties.Method"); p != nil || m != nil {
-				t.Errorf("%s routes only %v %v, want the $default route", name, m, p)
-			}
+		}
+		// No Path/Method: the $default route, so gorilla/mux sees every request (the fixtures'
+		// routeKey) and answers 404/405 itself.
+		if p, m := path(events["Api"], "Properties.Path"), path(events["Api"], "Properties.Method"); p != nil || m != nil {
+			t.Errorf("Api routes only %v %v, want the $default route", m, p)
+		}
+		// The token-free s3_url links have a route of their own, to the same function, only so
+		// that API Gateway throttles them more tightly than the rest.
+		want(t, "ImageLink.Path", path(events["ImageLink"], "Properties.Path"), "/patient_images/{proxy+}")
+		want(t, "ImageLink.Method", path(events["ImageLink"], "Properties.Method"), "GET")
+		rs := path(events["ImageLink"], "Properties.RouteSettings")
+		burst, _ := path(rs, "ThrottlingBurstLimit").(int)
+		rate, _ := path(rs, "ThrottlingRateLimit").(int)
+		defBurst, _ := path(d.Resources["HttpApi"], "Properties.DefaultRouteSettings.ThrottlingBurstLimit").(int)
+		if burst <= 0 || rate <= 0 || burst > defBurst {
+			t.Errorf("s3_url route throttling %v, want a burst and rate no looser than the default (%d)", rs, defBurst)
 		}
 	})
 }

@@ -62,24 +62,41 @@ func TestLambdaAPIGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	// In order: the delete comes last.
+	// The s3_url the listing gives is the API's own origin (API Gateway's domain name in the
+	// request) and the key path; following it without a token is a redirect to the checked original.
+	link := `"s3_url":"https://abcdef1234.execute-api.ap-northeast-2.amazonaws.com/` + key + `"`
+	redirects := func(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+		loc, cc := resp.Headers["Location"], resp.Headers["Cache-Control"]
+		if !strings.Contains(loc, "/"+key+"?") || !strings.Contains(loc, "X-Amz-Signature=") || !strings.HasPrefix(cc, "private, max-age=") {
+			t.Fatalf("Location %q, Cache-Control %q: want a presigned GET of %s, private", loc, cc, key)
+		}
+	}
 	tests := []struct {
 		fixture string
 		status  int
 		body    string // substring
+		check   func(*testing.T, events.APIGatewayV2HTTPResponse)
 	}{
-		{"healthz.json", 200, `"ok"`},
-		{"openapi.json", 200, "openapi: 3"},
-		{"list-images-no-auth.json", 401, "detail"},
-		{"list-images.json", 200, `"total_count":1`},
-		{"get-representative.json", 200, key},
-		{"pin-representative.json", 200, "대표 환자 이미지를 지정했습니다."},
-		{"get-image.json", 200, `"status":"ready"`},
-		{"upload-url.json", 200, "upload_url"},
-		{"download-url.json", 200, "download_url"},
-		{"delete-image.json", 200, "삭제되었습니다"},
+		{"healthz.json", 200, `"ok"`, nil},
+		{"openapi.json", 200, "openapi: 3", nil},
+		{"list-images-no-auth.json", 401, "detail", nil},
+		{"list-images.json", 200, link, nil},
+		{"image-link.json", 302, "", redirects},
+		{"get-representative.json", 200, link, nil},
+		{"pin-representative.json", 200, "대표 환자 이미지를 지정했습니다.", nil},
+		{"get-image.json", 200, `"status":"ready"`, nil},
+		{"upload-url.json", 200, "upload_url", nil},
+		{"download-url.json", 200, "download_url", nil},
+		{"delete-image.json", 200, "삭제되었습니다", nil},
+		// Deleted: the same link is now a 404, with nothing to follow.
+		{"image-link.json", 404, "detail", func(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+			if resp.Headers["Location"] != "" {
+				t.Fatalf("a deleted image still redirects: %v", resp.Headers)
+			}
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.fixture, func(t *testing.T) {
+	for i, tt := range tests {
+		t.Run(fmt.Sprint(i, "-", tt.fixture), func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "apigw", tt.fixture))
 			if err != nil {
 				t.Fatal(err)
@@ -100,6 +117,9 @@ func TestLambdaAPIGateway(t *testing.T) {
 			}
 			if tt.status == 401 && !strings.HasPrefix(resp.Headers["Www-Authenticate"]+resp.Headers["WWW-Authenticate"], "Bearer") {
 				t.Fatalf("401 without WWW-Authenticate: %v", resp.Headers)
+			}
+			if tt.check != nil {
+				tt.check(t, resp)
 			}
 		})
 	}
