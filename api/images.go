@@ -207,26 +207,38 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	limit, after, err := pageParams(r, scenario)
+	if err != nil {
+		return err
+	}
 	p := principalFrom(r.Context())
 	all, err := s.scan(r.Context(), scenario, p.IsStaff())
 	if err != nil {
 		return err
 	}
 	shown := visible(p, all)
-	items := make([]image, 0, len(shown))
-	for _, o := range shown {
+	// Listing is O(pages) S3 calls and cheap; the response is what must stay within Lambda's
+	// limit, so the page is cut from the whole listing (also the only way to keep it in age order).
+	pageItems, next := page(scenario, shown, limit, after)
+	items := make([]image, 0, len(pageItems))
+	for _, o := range pageItems {
 		it, err := s.item(r.Context(), o)
 		if err != nil {
 			return err
 		}
 		items = append(items, it)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"scenario_id": scenario,
 		"images":      items,
-		"total_count": len(items),
-		"message":     fmt.Sprintf("시나리오 %s의 환자 이미지 %d개를 조회했습니다.", scenario, len(items)),
-	})
+		// All the caller may see, across pages: with one page (any real scenario), len(images).
+		"total_count": len(shown),
+		"message":     fmt.Sprintf("시나리오 %s의 환자 이미지 %d개를 조회했습니다.", scenario, len(shown)),
+	}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

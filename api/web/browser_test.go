@@ -340,6 +340,20 @@ func TestBrowser(t *testing.T) {
 	shot("06-pinned", prof.ctx)
 	pinned, other := keys.Other, keys.Rep
 
+	// The pages follow the listing's next_cursor: read page by page (one image each), the
+	// professor's listing is the same as in one go.
+	var paged, whole []string
+	pagedJS := `import(document.querySelector('script[type=module]').src.replace(/[^/]*$/, 'api.js'))
+		.then(async (m) => [(await m.listImages('1', 1)).images.map((i) => i.s3_key), (await m.listImages('1')).images.map((i) => i.s3_key)])`
+	var both [2][]string
+	if err := json.Unmarshal(prof.eval("list page by page", pagedJS), &both); err != nil {
+		t.Fatal(err)
+	}
+	paged, whole = both[0], both[1]
+	if len(whole) < 2 || strings.Join(paged, ",") != strings.Join(whole, ",") {
+		t.Fatalf("listing page by page gave %v, in one go %v", paged, whole)
+	}
+
 	// 5. Student, on a phone-sized screen: exactly the two, the pinned one large and first.
 	stud.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	stud.do("open sign-in", chromedp.Navigate(st.APIURL+"/scenarios/1"))

@@ -90,3 +90,21 @@ export async function request(method, path, body) {
 }
 
 export const scenarioPath = (id) => `/patient-images/scenarios/${encodeURIComponent(id)}`;
+
+// listImages returns a scenario's whole listing: the API pages it (next_cursor), so follow the
+// cursor until the last page. limit is for tests; the default page holds any real scenario.
+export async function listImages(id, limit) {
+  const images = [];
+  let cursor = '';
+  for (let pages = 0; pages < 1000; pages++) {
+    const q = new URLSearchParams();
+    if (limit) q.set('limit', String(limit));
+    if (cursor) q.set('cursor', cursor);
+    const qs = q.toString();
+    const page = await request('GET', `${scenarioPath(id)}/images${qs ? `?${qs}` : ''}`);
+    images.push(...(page.images || []));
+    if (!page.next_cursor) return {...page, images, next_cursor: undefined};
+    cursor = page.next_cursor;
+  }
+  throw new ApiError(0, '이미지 목록이 너무 깁니다. 잠시 후 다시 시도해 주세요.');
+}

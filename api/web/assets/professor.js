@@ -1,7 +1,7 @@
 // The professor/admin view of one scenario: upload several images straight to S3, follow each
 // until the processor accepts or rejects it, pin the representative, delete with confirmation.
 import {h, announce, errorBox, formatBytes, formatDate} from './dom.js';
-import {request, scenarioPath, ApiError} from './api.js';
+import {request, listImages, scenarioPath, ApiError} from './api.js';
 import {checkFile, ACCEPT} from './files.js';
 import {shrinkPhoto, shrinkNote} from './shrink.js';
 
@@ -43,7 +43,7 @@ export function renderProfessor(main, id) {
     clearTimeout(refreshTimer);
     try {
       const [list, rep] = await Promise.all([
-        request('GET', `${scenarioPath(id)}/images`),
+        listImages(id),
         request('GET', `${scenarioPath(id)}/image`),
       ]);
       err.clear();

@@ -1,7 +1,7 @@
 // The student view of one scenario: the representative image large, the others as thumbnails
 // that open large. The API lists only images that passed the checks for students.
 import {h, errorBox} from './dom.js';
-import {request, scenarioPath} from './api.js';
+import {request, listImages, scenarioPath} from './api.js';
 
 export async function renderStudent(main, id) {
   document.title = `시나리오 ${id} 환자 이미지 · medicpx`;
@@ -13,7 +13,7 @@ export async function renderStudent(main, id) {
     h('h1', {}, `시나리오 ${id} 환자 이미지`), err.el, body, viewer.el);
   try {
     const [list, rep] = await Promise.all([
-      request('GET', `${scenarioPath(id)}/images`),
+      listImages(id),
       request('GET', `${scenarioPath(id)}/image`),
     ]);
     const images = (list.images || []).filter((im) => im.status === 'ready');
