@@ -195,7 +195,6 @@ func localServer(t *testing.T, env *versitytest.Env, secret string) string {
 // rotates. The function reaches it with its real SDK clients, through the SDK's endpoint
 // overrides AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_SSM.
 type secretStore struct {
-	t     *testing.T
 	name  string
 	mu    sync.Mutex
 	value string
@@ -300,17 +299,22 @@ func TestLambdaSecretByReference(t *testing.T) {
 		return resp.StatusCode
 	}
 	first, second, forged := strings.Repeat("1", 40), strings.Repeat("2", 40), strings.Repeat("f", 40)
-
-	t.Run("secretsmanager", func(t *testing.T) {
-		store := &secretStore{t: t, name: "medicpx/jwt-secret", value: first}
+	// start runs the bootstrap with the secret stored under name in a stand-in the SDK reaches
+	// through endpointVar, and the function told to fetch the secret with vars.
+	start := func(t *testing.T, name, endpointVar string, vars ...string) (*secretStore, *rie.Function) {
+		store := &secretStore{name: name, value: first}
 		srv := httptest.NewServer(store)
-		defer srv.Close()
-		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
-			"JWT_SECRET_ID=medicpx/jwt-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL), out)
+		t.Cleanup(srv.Close)
+		fn, err := rie.Start(bootstrap, append(append(slices.Clone(env.Vars), vars...), endpointVar+"="+srv.URL), out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer fn.Stop()
+		t.Cleanup(fn.Stop)
+		return store, fn
+	}
+
+	t.Run("secretsmanager", func(t *testing.T) {
+		store, fn := start(t, "medicpx/jwt-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "JWT_SECRET_ID=medicpx/jwt-secret")
 		if got := status(fn, first); got != 200 {
 			t.Fatalf("token signed with the stored secret: %d", got)
 		}
@@ -336,15 +340,7 @@ func TestLambdaSecretByReference(t *testing.T) {
 	})
 
 	t.Run("ssm", func(t *testing.T) {
-		store := &secretStore{t: t, name: "/medicpx/jwt-secret", value: first}
-		srv := httptest.NewServer(store)
-		defer srv.Close()
-		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
-			"JWT_SECRET_ID=/medicpx/jwt-secret", "JWT_SECRET_STORE=ssm", "AWS_ENDPOINT_URL_SSM="+srv.URL), out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fn.Stop()
+		store, fn := start(t, "/medicpx/jwt-secret", "AWS_ENDPOINT_URL_SSM", "JWT_SECRET_ID=/medicpx/jwt-secret", "JWT_SECRET_STORE=ssm")
 		if got := status(fn, first); got != 200 {
 			t.Fatalf("token signed with the parameter's value: %d", got)
 		}
@@ -358,15 +354,7 @@ func TestLambdaSecretByReference(t *testing.T) {
 	})
 
 	t.Run("missing secret fails the cold start", func(t *testing.T) {
-		store := &secretStore{t: t, name: "another-name", value: first}
-		srv := httptest.NewServer(store)
-		defer srv.Close()
-		fn, err := rie.Start(bootstrap, append(slices.Clone(env.Vars),
-			"JWT_SECRET_ID=medicpx/jwt-secret", "AWS_ENDPOINT_URL_SECRETS_MANAGER="+srv.URL), out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fn.Stop()
+		_, fn := start(t, "another-name", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "JWT_SECRET_ID=medicpx/jwt-secret")
 		tok, _ := api.SignHS256([]byte(first), "u", "student", time.Hour, time.Now())
 		payload, err := fn.Invoke(context.Background(), bytes.ReplaceAll(list, []byte("{{TOKEN}}"), []byte(tok)))
 		var resp events.APIGatewayV2HTTPResponse
