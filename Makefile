@@ -17,7 +17,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium benchpeers
+.PHONY: run test bench token tools build clean chromium smoke benchpeers
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C
 run: tools build
@@ -26,6 +26,12 @@ run: tools build
 ## token: print a token for ROLE (professor, student, admin), signed with the local stack's secret
 token:
 	@go run ./infra/cmd/medicpx-local token -role "$(ROLE)"
+
+## smoke: the guide's whole flow against a deployment, then cleans up:
+##   make smoke API_URL=https://… PROFESSOR_TOKEN=… STUDENT_TOKEN=…
+## Without API_URL it checks `make run` (API_ADDR, default 127.0.0.1:8080) with the local tokens.
+smoke: chromium
+	@go run ./infra/cmd/medicpx-smoke
 
 ## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium
 test: tools

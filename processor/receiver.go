@@ -182,11 +182,11 @@ func (r *Receiver) sweeper() {
 // orphaned thumbnails. A sweep with a grace period is a retry of uploads whose events did not
 // finish them, and counts as an attempt; the immediate sweep for keyless POST events (grace 0)
 // is not, since those uploads have not been tried yet.
-func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
+func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) error {
 	sw, err := r.p.Pending(ctx, r.p.Bucket, keys.Root, grace)
 	if err != nil {
 		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
-		return
+		return err
 	}
 	for _, key := range sw.Pending {
 		r.enqueue(r.p.Bucket, key, grace > 0)
@@ -195,6 +195,7 @@ func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) {
 		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
 	}
 	r.p.Log.Info("swept", "bucket", r.p.Bucket, "listed", sw.Listed, "pending", len(sw.Pending), "orphans", len(sw.Orphans))
+	return nil
 }
 
 // Drain stops taking work, lets the workers finish what is queued, and returns when they are
@@ -237,8 +238,21 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTime
 	}
 	r.p.Log.Info("receiver listening", "addr", ln.Addr().String(), "bucket", r.p.Bucket)
 	// Events sent while no receiver listened are lost (versitygw does not retry), so a receiver
-	// that starts, or is restarted after a crash, sweeps at once instead of after an interval.
-	r.RequestSweep()
+	// that starts, or is restarted after a crash, sweeps at once instead of after an interval. On
+	// the local stack's first start S3 comes up after the receiver (versitygw needs the webhook
+	// first), so the listing is retried for a while.
+	go func() {
+		for range 30 {
+			if r.Sweep(ctx, 0) == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
 	for {
 		select {
 		case err := <-serveErr:
