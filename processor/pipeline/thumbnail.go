@@ -68,21 +68,20 @@ func thumbnailPixels(img image.Image, srcW, srcH, orientation int) []sizedPixels
 	if swapsAxes(orientation) {
 		dispW, dispH = srcH, srcW
 	}
+	if y, ok := img.(*image.YCbCr); ok {
+		return thumbnailPlanes(y, dispW, dispH, orientation, sizes)
+	}
 
 	// The largest thumbnail, in stored orientation: an integer box shrink that keeps at least the
 	// target size (cheap, reads every source pixel once, no full-size copy), then a Lanczos step
-	// for the remaining factor of less than two. A decoder that already reduced a JPEG to the
-	// exact size (5120x2880 at 1/4) leaves nothing to do.
+	// for the remaining factor of less than two.
 	tw, th := fit(srcW, srcH, sizes[0])
-	var cur image.Image = img
-	if _, ok := img.(*image.YCbCr); !ok || sw != tw || sh != th || orientation > 1 {
-		k := max(1, min(sw/tw, sh/th))
-		n := shrink(img, k)
-		if n.Rect.Dx() != tw || n.Rect.Dy() != th {
-			n = imaging.Resize(n, tw, th, imaging.Lanczos)
-		}
-		cur = orient(n, orientation)
+	k := max(1, min(sw/tw, sh/th))
+	n := shrink(img, k)
+	if n.Rect.Dx() != tw || n.Rect.Dy() != th {
+		n = imaging.Resize(n, tw, th, imaging.Lanczos)
 	}
+	var cur image.Image = orient(n, orientation)
 
 	pics := make([]sizedPixels, 0, len(sizes))
 	for _, size := range sizes {
@@ -91,14 +90,51 @@ func thumbnailPixels(img image.Image, srcW, srcH, orientation int) []sizedPixels
 			// As Pillow's thumbnail (reducing_gap 2): a box shrink by the integer factor that
 			// leaves at least twice the target, then Lanczos, which then reads a quarter of
 			// the pixels or fewer.
-			k := max(1, min(cb.Dx()/w, cb.Dy()/h)/2)
-			n, ok := cur.(*image.NRGBA)
-			if k > 1 || !ok {
-				n = shrink(cur, k)
+			n := cur.(*image.NRGBA)
+			if k := min(cb.Dx()/w, cb.Dy()/h) / 2; k > 1 {
+				n = shrink(n, k)
 			}
 			cur = imaging.Resize(n, w, h, imaging.Lanczos)
 		}
 		pics = append(pics, sizedPixels{size, cur})
+	}
+	return pics
+}
+
+// thumbnailPlanes is thumbnailPixels for a YCbCr image (a JPEG), on its planes (see planar.go):
+// the same box shrinks and Lanczos steps, in stored orientation; each result is oriented as it
+// is handed out, and stays YCbCr when upright.
+func thumbnailPlanes(src *image.YCbCr, dispW, dispH, orientation int, sizes []int) []sizedPixels {
+	cur := src
+	pics := make([]sizedPixels, 0, len(sizes))
+	var last image.Image
+	for i, size := range sizes {
+		w, h := fit(dispW, dispH, size)
+		if swapsAxes(orientation) {
+			w, h = h, w // stored orientation
+		}
+		if cb := cur.Rect; w != cb.Dx() || h != cb.Dy() {
+			// The largest: boxes to at least the target, Lanczos for the rest (less than 2x).
+			// The others: boxes to at least twice the target, then Lanczos, as Pillow does.
+			k := min(cb.Dx()/w, cb.Dy()/h)
+			if i > 0 {
+				k /= 2
+			}
+			if k > 1 {
+				cur = shrinkPlanes(cur, k)
+			}
+			if cb := cur.Rect; w != cb.Dx() || h != cb.Dy() {
+				cur = resizePlanes(cur, w, h)
+			}
+			last = nil
+		}
+		if last == nil {
+			last = cur
+			if orientation > 1 {
+				last = orient(toNRGBA(cur), orientation)
+			}
+		}
+		pics = append(pics, sizedPixels{size, last})
 	}
 	return pics
 }

@@ -1,0 +1,211 @@
+package pipeline
+
+import (
+	"image"
+	"image/color"
+	"math"
+)
+
+// A decoded JPEG is an *image.YCbCr: one byte a sample, chroma often at half resolution. Its
+// thumbnails are made on those planes as they are, each resized on its own, and handed to the
+// JPEG encoder as YCbCr again: converting every source pixel to 4-byte RGBA first (and back to
+// YCbCr in the encoder) cost more than the resize itself. YCbCr is a linear map of RGB, so
+// averaging and filtering commute with it except where a value clips.
+
+// shrinkPlanes averages k x k boxes (partial at the right and bottom edges) of src into a 4:4:4
+// image, each output chroma sample from the chroma of the same source pixels as its luma (see
+// shrinkYCbCr, which does the same into RGB).
+func shrinkPlanes(src *image.YCbCr, k int) *image.YCbCr {
+	r := src.Rect
+	sw, sh := r.Dx(), r.Dy()
+	dw, dh := (sw+k-1)/k, (sh+k-1)/k
+	dst := image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio444)
+	base := src.COffset(r.Min.X, r.Min.Y)
+	cx := make([]int, sw)
+	for x := range cx {
+		cx[x] = src.COffset(r.Min.X+x, r.Min.Y) - base
+	}
+	sums := make([]uint32, 3*dw)
+	for oy := range dh {
+		clear(sums)
+		y0, y1 := oy*k, min(oy*k+k, sh)
+		for y := y0; y < y1; y++ {
+			yrow := src.Y[src.YOffset(r.Min.X, r.Min.Y+y):][:sw]
+			c0 := src.COffset(r.Min.X, r.Min.Y+y)
+			cb, cr := src.Cb[c0:], src.Cr[c0:]
+			for ox := range dw {
+				x0, x1 := ox*k, min(ox*k+k, sw)
+				var sy, sb, sr uint32
+				for x := x0; x < x1; x++ {
+					c := cx[x]
+					sy += uint32(yrow[x])
+					sb += uint32(cb[c])
+					sr += uint32(cr[c])
+				}
+				s := sums[3*ox : 3*ox+3 : 3*ox+3]
+				s[0] += sy
+				s[1] += sb
+				s[2] += sr
+			}
+		}
+		row := oy * dst.YStride
+		for ox := range dw {
+			n := uint32((y1 - y0) * (min(ox*k+k, sw) - ox*k))
+			s := sums[3*ox : 3*ox+3 : 3*ox+3]
+			dst.Y[row+ox] = uint8((s[0] + n/2) / n)
+			dst.Cb[row+ox] = uint8((s[1] + n/2) / n)
+			dst.Cr[row+ox] = uint8((s[2] + n/2) / n)
+		}
+	}
+	return dst
+}
+
+// resizePlanes resamples src to a w x h 4:4:4 image with a Lanczos-3 filter (disintegration/
+// imaging's, which the other formats use), each plane on its own, across and then down, in
+// fixed point, as Pillow's resampler does (but not rounded to 8 bits between the passes). A
+// subsampled chroma plane is filtered as the image/jpeg pixels it stands for: each sample
+// repeated over the pixels it covers, then resampled (the taps are folded onto the samples, so
+// nothing is repeated in memory). src must start at (0, 0), as decoded images do.
+func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio444)
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	hs, vs := 1, 1 // luma pixels per chroma sample, across and down
+	switch src.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		hs = 2
+	case image.YCbCrSubsampleRatio420:
+		hs, vs = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		vs = 2
+	case image.YCbCrSubsampleRatio411:
+		hs = 4
+	case image.YCbCrSubsampleRatio410:
+		hs, vs = 4, 2
+	}
+	cw, ch := (sw+hs-1)/hs, (sh+vs-1)/vs
+	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1))
+	tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
+	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
+	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
+	return dst
+}
+
+// weightBits is the fixed-point precision of the filter weights: sums of (8+midBits)-bit samples
+// times weights of at most about 1.3 stay inside int32.
+const weightBits = 14
+
+// filterTaps are, for each output position along one axis, the first source position and the
+// weights of the source positions from there.
+type filterTaps struct {
+	start   []int
+	weights [][]int32
+}
+
+// lanczosTaps maps src positions to dst ones: output i covers the source interval
+// [i*src/dst, (i+1)*src/dst), and the filter widens with the reduction, as imaging's does. The
+// source is read through samples that each stand for sub positions: the weights of the positions
+// a sample stands for are added up onto it. Equal sizes copy.
+func lanczosTaps(dst, src, sub int) filterTaps {
+	const support = 3.0
+	scale := float64(src) / float64(dst)
+	width := max(scale, 1)
+	t := filterTaps{start: make([]int, dst), weights: make([][]int32, dst)}
+	for i := range dst {
+		lo, hi := i, i
+		ws := []float64{1}
+		if dst != src {
+			center := (float64(i)+0.5)*scale - 0.5
+			lo = max(0, int(math.Ceil(center-support*width)))
+			hi = min(src-1, int(math.Floor(center+support*width)))
+			ws = make([]float64, 0, hi-lo+1)
+			var sum float64
+			for j := lo; j <= hi; j++ {
+				v := lanczos3((float64(j) - center) / width)
+				ws = append(ws, v)
+				sum += v
+			}
+			for j := range ws {
+				ws[j] /= sum
+			}
+		}
+		folded := make([]float64, hi/sub-lo/sub+1)
+		for j, v := range ws {
+			folded[(lo+j)/sub-lo/sub] += v
+		}
+		fixed := make([]int32, len(folded))
+		for j, v := range folded {
+			fixed[j] = int32(math.Round(v * (1 << weightBits)))
+		}
+		t.start[i], t.weights[i] = lo/sub, fixed
+	}
+	return t
+}
+
+func lanczos3(x float64) float64 {
+	x = math.Abs(x)
+	if x >= 3 {
+		return 0
+	}
+	if x < 1e-9 {
+		return 1
+	}
+	px := math.Pi * x
+	return 3 * math.Sin(px) * math.Sin(px/3) / (px * px)
+}
+
+// midBits are the fractional bits kept between the passes: the pass across stores its sums,
+// unclipped, as int16 with 6 fractional bits (ringing past 0 or 255 included), so the result is
+// rounded and clipped once.
+const midBits = 6
+
+// resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
+// with taps tx across and ty down.
+func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps) {
+	// Across: every source row becomes w samples.
+	across := make([]int16, w*sh)
+	for y := range sh {
+		row := src[y*sstride : y*sstride+sw]
+		out := across[y*w : y*w+w]
+		for x := range out {
+			ws := tx.weights[x]
+			in := row[tx.start[x]:][:len(ws)]
+			var sum int32
+			for j, wt := range ws {
+				sum += int32(in[j]) * wt
+			}
+			out[x] = int16((sum + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		}
+	}
+	// Down: every output row from the rows of its window, a whole row at a time.
+	sums := make([]int32, w)
+	const shift = weightBits + midBits
+	for y := range h {
+		clear(sums)
+		for j, wt := range ty.weights[y] {
+			in := across[(ty.start[y]+j)*w:][:w]
+			for x, v := range in {
+				sums[x] += int32(v) * wt
+			}
+		}
+		out := dst[y*dstride : y*dstride+w]
+		for x, s := range sums {
+			out[x] = uint8(min(max((s+1<<(shift-1))>>shift, 0), 255))
+		}
+	}
+}
+
+// toNRGBA converts a (small) YCbCr image to NRGBA, for orientation and the other formats' path.
+func toNRGBA(src *image.YCbCr) *image.NRGBA {
+	r := src.Rect
+	dst := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		row := dst.Pix[y*dst.Stride:]
+		for x := range r.Dx() {
+			yi, ci := src.YOffset(r.Min.X+x, r.Min.Y+y), src.COffset(r.Min.X+x, r.Min.Y+y)
+			rr, gg, bb := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
+			p := row[4*x : 4*x+4 : 4*x+4]
+			p[0], p[1], p[2], p[3] = rr, gg, bb, 0xff
+		}
+	}
+	return dst
+}
