@@ -53,8 +53,6 @@ func newStack(t testing.TB, opts ...stackOption) *stack {
 		UploadTTL:      time.Hour,
 		DownloadMaxTTL: 7 * 24 * time.Hour,
 		ListURLWindow:  time.Hour,
-		LinkRate:       5,
-		LinkBurst:      60,
 	}
 	for _, o := range opts {
 		o(&cfg)

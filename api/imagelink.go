@@ -146,6 +146,13 @@ type clientBucket struct {
 const maxTrackedClients = 10000
 
 func newLinkLimiter(perSecond float64, burst int) *linkLimiter {
+	// A configuration built by hand (not by config.LoadAPI) gets the defaults, never a limit of 0.
+	if perSecond <= 0 {
+		perSecond = config.DefaultLinkRate
+	}
+	if burst <= 0 {
+		burst = config.DefaultLinkBurst
+	}
 	return &linkLimiter{rate: rate.Limit(perSecond), burst: burst, clients: map[string]*clientBucket{}}
 }
 

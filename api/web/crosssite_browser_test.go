@@ -14,8 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"medicpx/infra/stack"
 	"medicpx/infra/smoke"
+	"medicpx/infra/stack"
 )
 
 // TestDevLoginCrossSiteInChromium: a page on another site auto-submits a form to the local

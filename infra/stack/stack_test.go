@@ -306,3 +306,58 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 	}
 	t.Logf("all %d uploads ready; the processor was SIGKILLed after %d", uploads, killAfter)
 }
+
+// TestAPIAndS3AreRestarted: the API and versitygw are restarted like the processor, and the stack
+// serves again (the same data) without anyone restarting it.
+func TestAPIAndS3AreRestarted(t *testing.T) {
+	out := &lockedBuffer{}
+	bin := buildBinaries(t)
+	st, err := Start(context.Background(), Options{
+		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
+		Output: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack output:\n%s", out)
+		}
+	})
+	tok, _ := st.Token("student")
+	list := func() int {
+		req, _ := http.NewRequest("GET", st.APIURL+"/patient-images/scenarios/1/images", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, name := range []string{"versitygw", "api"} {
+		old := st.sup.current(name)
+		proc, err := os.FindProcess(old.(interface{ Pid() int }).Pid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-old.Done()
+		deadline := time.Now().Add(time.Minute)
+		for list() != http.StatusOK {
+			if time.Now().After(deadline) {
+				t.Fatalf("after killing %s the API never listed again", name)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if st.sup.current(name) == old {
+			t.Errorf("%s was not replaced", name)
+		}
+		if !strings.Contains(out.String(), name+" exited unexpectedly (signal: killed)") {
+			t.Errorf("no restart message for %s", name)
+		}
+	}
+}

@@ -67,6 +67,13 @@ type API struct {
 	LinkBurst int
 }
 
+// Default limits of the s3_url route per client address: enough for a page of thumbnails' worth
+// of links at once, far too few to guess keys.
+const (
+	DefaultLinkRate  = 5  // per second
+	DefaultLinkBurst = 60 // at once
+)
+
 // What s3_url holds; see API.S3URLMode.
 const (
 	S3URLAPI        = "api"
@@ -109,8 +116,8 @@ func LoadAPI(getenv Getenv) (API, error) {
 		CORSOrigins:    r.list("CORS_ORIGINS"),
 		S3URLMode:      r.str("S3_URL_MODE", S3URLAPI),
 		PublicAPIURL:   strings.TrimRight(r.str("PUBLIC_API_URL", ""), "/"),
-		LinkRate:       float64(r.int("S3_URL_RATE", 5)),
-		LinkBurst:      r.int("S3_URL_BURST", 60),
+		LinkRate:       float64(r.int("S3_URL_RATE", DefaultLinkRate)),
+		LinkBurst:      r.int("S3_URL_BURST", DefaultLinkBurst),
 	}
 	switch c.S3URLMode {
 	case S3URLAPI, S3URLIdentifier:

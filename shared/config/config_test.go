@@ -114,3 +114,34 @@ func TestLoadAPISecretByReference(t *testing.T) {
 		}
 	}
 }
+
+// TestS3URLSettings: s3_url is an API link by default; the identifier and CDN settings and the
+// link's limits are checked at start-up.
+func TestS3URLSettings(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	c, err := LoadAPI(env(map[string]string{"JWT_SECRET": secret}))
+	if err != nil || c.S3URLMode != S3URLAPI || c.PublicAPIURL != "" || c.LinkRate != DefaultLinkRate || c.LinkBurst != DefaultLinkBurst {
+		t.Fatalf("defaults %+v %v", c, err)
+	}
+	c, err = LoadAPI(env(map[string]string{"JWT_SECRET": secret, "S3_URL_MODE": "cdn", "S3_PUBLIC_URL": "https://cdn.example.com/",
+		"PUBLIC_API_URL": "https://api.example.com/"}))
+	if err != nil || c.S3URLMode != S3URLCDN || c.S3.PublicURL != "https://cdn.example.com" || c.PublicAPIURL != "https://api.example.com" {
+		t.Fatalf("cdn %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"S3_URL_MODE": "public"}, "S3_URL_MODE"},
+		{map[string]string{"S3_URL_MODE": "cdn"}, "S3_URL_MODE=cdn needs S3_PUBLIC_URL"},
+		{map[string]string{"PUBLIC_API_URL": "api.example.com"}, "PUBLIC_API_URL"},
+		{map[string]string{"PUBLIC_API_URL": "https://api.example.com/?x=1"}, "PUBLIC_API_URL"},
+		{map[string]string{"S3_URL_RATE": "0"}, "S3_URL_RATE"},
+		{map[string]string{"S3_URL_BURST": "-1"}, "S3_URL_BURST"},
+	} {
+		tc.vars["JWT_SECRET"] = secret
+		if _, err := LoadAPI(env(tc.vars)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error naming %s", tc.vars, err, tc.want)
+		}
+	}
+}

@@ -155,6 +155,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 // Done is closed when the process exits, whoever else waits for it (a supervisor and Stop may both).
 func (s *Server) Done() <-chan struct{} { return s.exited }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Err is the process's exit error, once Done is closed.
 func (s *Server) Err() error { return s.err }
 
