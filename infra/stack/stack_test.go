@@ -184,11 +184,10 @@ func TestRestartKeepsData(t *testing.T) {
 	}
 }
 
-// TestProcessorKilledDuringBurst is issue 9's crash test: the processor is SIGKILLed in the middle
-// of a burst of uploads through presigned URLs. The launcher must restart it, and the restarted
-// processor must sweep at once, so that every upload becomes ready with nobody doing anything.
-func TestProcessorKilledDuringBurst(t *testing.T) {
-	const uploads, killAfter = 80, 25
+// startWatched starts a stack whose children's output (and the launcher's messages) the test
+// reads, and shows when it fails.
+func startWatched(t *testing.T) (*Stack, *lockedBuffer) {
+	t.Helper()
 	out := &lockedBuffer{}
 	bin := buildBinaries(t)
 	st, err := Start(context.Background(), Options{
@@ -198,12 +197,21 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Stop()
 	t.Cleanup(func() {
+		st.Stop()
 		if t.Failed() {
 			t.Logf("stack output:\n%s", out)
 		}
 	})
+	return st, out
+}
+
+// TestProcessorKilledDuringBurst is issue 9's crash test: the processor is SIGKILLed in the middle
+// of a burst of uploads through presigned URLs. The launcher must restart it, and the restarted
+// processor must sweep at once, so that every upload becomes ready with nobody doing anything.
+func TestProcessorKilledDuringBurst(t *testing.T) {
+	const uploads, killAfter = 80, 25
+	st, out := startWatched(t)
 	tok, err := st.Token("professor")
 	if err != nil {
 		t.Fatal(err)
@@ -310,21 +318,7 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 // TestAPIAndS3AreRestarted: the API and versitygw are restarted like the processor, and the stack
 // serves again (the same data) without anyone restarting it.
 func TestAPIAndS3AreRestarted(t *testing.T) {
-	out := &lockedBuffer{}
-	bin := buildBinaries(t)
-	st, err := Start(context.Background(), Options{
-		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: out,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack output:\n%s", out)
-		}
-	})
+	st, out := startWatched(t)
 	tok, _ := st.Token("student")
 	list := func() int {
 		req, _ := http.NewRequest("GET", st.APIURL+"/patient-images/scenarios/1/images", nil)
