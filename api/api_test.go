@@ -612,7 +612,7 @@ func TestLargeListing(t *testing.T) {
 // do, and none reads as if the file had been tampered with.
 func TestReasonMessages(t *testing.T) {
 	reasons := []string{"empty", "too_large", "unsupported_type", "type_mismatch", "too_many_pixels",
-		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "processing_failed", "something_new"}
+		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "animated_webp", "processing_failed", "something_new"}
 	for _, r := range reasons {
 		m := reasonMessage(r)
 		if !strings.Contains(m, "주세요") {

@@ -407,6 +407,7 @@ var reasonMessages = map[string]string{
 	"bad_key":          "올바른 업로드 경로가 아닙니다. 이 페이지에서 다시 올려 주세요.",
 	"too_complex":      "이미지 구조가 지나치게 복잡해서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
 	"animated_png":     "움직이는 PNG(APNG)는 올릴 수 없습니다. 움직이지 않는 PNG로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
+	"animated_webp":    "움직이는 WebP는 올릴 수 없습니다. 움직이지 않는 사진으로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
 	// The processor gave up after repeated failures (processor.ReasonProcessingFailed).
 	"processing_failed": "여러 번 시도했지만 이 사진을 처리하지 못했습니다. 사진 앱에서 JPEG로 다시 저장하거나 다른 파일로 올려 주세요.",
 }

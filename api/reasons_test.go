@@ -13,7 +13,7 @@ func TestEveryPipelineReasonHasAMessage(t *testing.T) {
 	for _, r := range []pipeline.Reason{
 		pipeline.ReasonEmpty, pipeline.ReasonTooLarge, pipeline.ReasonUnsupported, pipeline.ReasonMismatch,
 		pipeline.ReasonTooManyPixels, pipeline.ReasonTooManyFrames, pipeline.ReasonCorrupt, pipeline.ReasonBadKey,
-		pipeline.ReasonTrailingData, pipeline.ReasonTooComplex, pipeline.ReasonAnimatedPNG,
+		pipeline.ReasonTrailingData, pipeline.ReasonTooComplex, pipeline.ReasonAnimatedPNG, pipeline.ReasonAnimatedWebP,
 	} {
 		if m := reasonMessage(string(r)); m == fallback || m == "" {
 			t.Errorf("reason %q has no message of its own", r)

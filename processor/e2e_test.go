@@ -76,7 +76,7 @@ var uploadCases = []uploadCase{
 	{file: "hostile/bomb.png", reason: pipeline.ReasonTooManyPixels},
 	{file: "hostile/frames.gif", reason: pipeline.ReasonTooManyFrames},
 	{file: "hostile/broken-chunk.webp", reason: pipeline.ReasonCorrupt},
-	{file: "hostile/animated.webp", reason: pipeline.ReasonUnsupported},
+	{file: "hostile/animated.webp", reason: pipeline.ReasonAnimatedWebP},
 	{file: "hostile/scans.jpg", reason: pipeline.ReasonTooComplex}, // 1,001 scans over 7000x7000
 	{file: "hostile/apng.png", reason: pipeline.ReasonAnimatedPNG}, // 200 frames, 199 of garbage
 	{file: "generated/too-large.jpg", direct: true, reason: pipeline.ReasonTooLarge,

@@ -32,6 +32,9 @@ const (
 	// ReasonAnimatedPNG: an APNG. Viewers play its frames, not the default image that was
 	// checked, and the frames are not decoded here.
 	ReasonAnimatedPNG Reason = "animated_png"
+	// ReasonAnimatedWebP: a WebP with animation frames, refused for the same reason as an APNG.
+	// It has its own reason so the professor is not told that a WebP is not a WebP.
+	ReasonAnimatedWebP Reason = "animated_webp"
 )
 
 // Rejected is the error for an invalid upload: a normal outcome, never retried.

@@ -110,7 +110,7 @@ func TestRun(t *testing.T) {
 		{file: "hostile/bomb.png", reason: ReasonTooManyPixels},
 		{file: "hostile/frames.gif", reason: ReasonTooManyFrames},
 		{file: "hostile/broken-chunk.webp", reason: ReasonCorrupt},
-		{file: "hostile/animated.webp", reason: ReasonUnsupported, detail: "animated WebP"},
+		{file: "hostile/animated.webp", reason: ReasonAnimatedWebP, detail: "animated WebP"},
 		{file: "hostile/scans.jpg", reason: ReasonTooComplex, detail: "scans"},
 		{file: "hostile/apng.png", reason: ReasonAnimatedPNG},
 		// The review's scan bomb as it was found: a DC scan, then 1,000 refinements of a

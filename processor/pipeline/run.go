@@ -218,7 +218,7 @@ var formats = map[string]format{
 		decode: func(ctx context.Context, data []byte) (image.Image, error) {
 			return webp.Decode(ctxReader{ctx, bytes.NewReader(data)})
 		},
-		animated: func() *Rejected { return Reject(ReasonUnsupported, "animated WebP") },
+		animated: func() *Rejected { return Reject(ReasonAnimatedWebP, "animated WebP") },
 	},
 }
 
