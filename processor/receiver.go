@@ -173,7 +173,9 @@ func (r *Receiver) sweeper() {
 		case <-r.stop:
 			return
 		case <-r.sweep:
-			r.Sweep(r.ctx, 0)
+			if err := r.Sweep(r.ctx, 0); err != nil {
+				r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+			}
 		}
 	}
 }
@@ -185,8 +187,7 @@ func (r *Receiver) sweeper() {
 func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) error {
 	sw, err := r.p.Pending(ctx, r.p.Bucket, keys.Root, grace)
 	if err != nil {
-		r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
-		return err
+		return err // the caller logs it: at start a refused listing is expected for a moment
 	}
 	for _, key := range sw.Pending {
 		r.enqueue(r.p.Bucket, key, grace > 0)
@@ -242,9 +243,18 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTime
 	// the local stack's first start S3 comes up after the receiver (versitygw needs the webhook
 	// first), so the listing is retried for a while.
 	go func() {
-		for range 30 {
-			if r.Sweep(ctx, 0) == nil {
+		const attempts = 30
+		for i := range attempts {
+			err := r.Sweep(ctx, 0)
+			if err == nil {
 				return
+			}
+			if i == attempts-1 {
+				r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+				return
+			}
+			if i == 0 {
+				r.p.Log.Info("first sweep waits for S3", "bucket", r.p.Bucket, "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -259,7 +269,9 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTime
 			r.Drain(context.Background())
 			return err
 		case <-tick:
-			r.Sweep(ctx, r.p.ReconcileGrace)
+			if err := r.Sweep(ctx, r.p.ReconcileGrace); err != nil {
+				r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+			}
 			continue
 		case <-ctx.Done():
 		}
