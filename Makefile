@@ -17,7 +17,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium smoke benchpeers
+.PHONY: run test bench token tools build clean chromium smoke benchpeers burst
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C
 run: tools build
@@ -38,6 +38,11 @@ test: tools
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
 	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
+
+## burst: upload-to-ready latency on the stack of `make run` (running in another terminal):
+##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst)
+burst:
+	@go run ./infra/cmd/medicpx-burst
 
 ## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools benchpeers

@@ -1,0 +1,276 @@
+// Package burst measures upload-to-ready latency on a running stack (`make burst`): phone-sized
+// JPEGs uploaded all at once through the API's presigned URLs, then, for each, the time from the
+// end of its PUT until the API lists it as ready; and single uploads, one at a time, polled
+// through their status URLs.
+package burst
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is where to upload and how long to wait.
+type Config struct {
+	APIURL   string // the API's base URL
+	Token    string // a professor's or admin's token
+	Scenario string // the scenario uploads go to
+	Timeout  time.Duration
+}
+
+// Result is what a burst measured.
+type Result struct {
+	Uploads  int
+	Bytes    int
+	PutsDone time.Duration // from the start until every PUT had completed
+	AllReady time.Duration // from the start until every upload was listed ready
+	// PUT-to-ready latencies over the uploads: the median, the 95th percentile and the worst.
+	P50, P95, Max time.Duration
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%d uploads (%.1f MB): all PUTs done after %.1f s, all ready after %.1f s; PUT-to-ready p50 %.1f s, p95 %.1f s, max %.1f s",
+		r.Uploads, float64(r.Bytes)/1e6, r.PutsDone.Seconds(), r.AllReady.Seconds(), r.P50.Seconds(), r.P95.Seconds(), r.Max.Seconds())
+}
+
+// Photos returns n phone-sized JPEGs (long edge 1200 to 2560 px, 4:3, portrait and landscape,
+// quality 90, 4:2:0), the same ones every time: kept in dir (made once; dir may be "").
+func Photos(n int, dir string) ([][]byte, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2) // two encodes at a time: the machine has other work
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := filepath.Join(dir, fmt.Sprintf("%03d.jpg", i))
+			if dir != "" {
+				if b, err := os.ReadFile(path); err == nil {
+					out[i] = b
+					return
+				}
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = photo(i)
+			if dir != "" {
+				errs[i] = os.WriteFile(path, out[i], 0o644)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// photo i: waves across and down plus sensor-like noise, so it compresses like a photo (about
+// 1.5 bits a pixel).
+func photo(i int) []byte {
+	rng := rand.New(rand.NewPCG(uint64(i), 1))
+	long := 1200 + rng.IntN(2560-1200+1)
+	w, h := long, long*3/4
+	if i%2 == 1 {
+		w, h = h, w
+	}
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	fx, fy := 10+rng.Float64()*30, 10+rng.Float64()*30
+	across := make([]float64, w)
+	for x := range across {
+		across[x] = 60*math.Sin(float64(x)/fx) + 20*math.Sin(float64(x)/3.1)
+	}
+	for y := range h {
+		down := 40 * math.Sin(float64(y)/fy)
+		row := img.Y[y*img.YStride:]
+		for x := range w {
+			row[x] = uint8(min(max(128+across[x]+down+float64(rng.IntN(13)-6), 0), 255))
+		}
+	}
+	for y := range (h + 1) / 2 {
+		for x := range (w + 1) / 2 {
+			img.Cb[y*img.CStride+x] = uint8(128 + 40*math.Sin(float64(x)/50))
+			img.Cr[y*img.CStride+x] = uint8(128 + 40*math.Cos(float64(y)/60))
+		}
+	}
+	var buf bytes.Buffer
+	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}) // cannot fail on a bytes.Buffer
+	return buf.Bytes()
+}
+
+// uploaded is one upload: its key and where to ask about it.
+type uploaded struct {
+	key, statusURL string
+	putDone        time.Time
+}
+
+// upload asks the API for a presigned PUT and sends photo through it.
+func (c Config) upload(ctx context.Context, name string, photo []byte) (uploaded, error) {
+	var u struct {
+		S3Key         string            `json:"s3_key"`
+		UploadURL     string            `json:"upload_url"`
+		StatusURL     string            `json:"status_url"`
+		UploadHeaders map[string]string `json:"upload_headers"`
+	}
+	body := fmt.Sprintf(`{"filename":%q,"content_type":"image/jpeg","content_length":%d}`, name, len(photo))
+	if err := c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u); err != nil {
+		return uploaded{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.UploadURL, bytes.NewReader(photo))
+	if err != nil {
+		return uploaded{}, err
+	}
+	for k, v := range u.UploadHeaders {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return uploaded{}, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return uploaded{}, fmt.Errorf("PUT %s: %d %s", name, resp.StatusCode, b)
+	}
+	status := u.StatusURL
+	if strings.HasPrefix(status, "/") {
+		status = strings.TrimSuffix(c.APIURL, "/") + status
+	}
+	return uploaded{key: u.S3Key, statusURL: status, putDone: time.Now()}, nil
+}
+
+// call sends an API request with the token and decodes the JSON answer into out.
+func (c Config) call(ctx context.Context, method, path, body string, out any) error {
+	url := path
+	if strings.HasPrefix(path, "/") {
+		url = strings.TrimSuffix(c.APIURL, "/") + path
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// Run uploads every photo at once and waits, polling the scenario's listing every 100 ms, until
+// all are ready, or fails after c.Timeout naming how many were not.
+func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
+	prefix := fmt.Sprintf("burst%d_", time.Now().UnixNano())
+	ups := make([]uploaded, len(photos))
+	errs := make([]error, len(photos))
+	res := Result{Uploads: len(photos)}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, p := range photos {
+		res.Bytes += len(p)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ups[i], errs[i] = c.upload(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), p)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return res, err
+		}
+	}
+	res.PutsDone = time.Since(start)
+
+	ready := map[string]time.Time{}
+	deadline := start.Add(c.Timeout)
+	for len(ready) < len(ups) {
+		var list struct {
+			Images []struct {
+				S3Key  string `json:"s3_key"`
+				Status string `json:"status"`
+			} `json:"images"`
+		}
+		if err := c.call(ctx, http.MethodGet, "/patient-images/scenarios/"+c.Scenario+"/images", "", &list); err != nil {
+			return res, err
+		}
+		now := time.Now()
+		for _, im := range list.Images {
+			if _, seen := ready[im.S3Key]; !seen && im.Status == "ready" {
+				ready[im.S3Key] = now
+			}
+		}
+		if now.After(deadline) {
+			return res, fmt.Errorf("%d of %d uploads not ready after %v", len(ups)-len(ready), len(ups), c.Timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var lat []time.Duration
+	for _, u := range ups {
+		t, ok := ready[u.key]
+		if !ok {
+			return res, fmt.Errorf("%s was not listed", u.key)
+		}
+		lat = append(lat, t.Sub(u.putDone))
+		res.AllReady = max(res.AllReady, t.Sub(start))
+	}
+	slices.Sort(lat)
+	at := func(q float64) time.Duration { return lat[int(math.Ceil(q*float64(len(lat))))-1] }
+	res.P50, res.P95, res.Max = at(0.50), at(0.95), lat[len(lat)-1]
+	return res, nil
+}
+
+// Single uploads one photo alone and returns the time from the end of its PUT until its status
+// URL, polled every 20 ms, says ready.
+func Single(ctx context.Context, c Config, photo []byte) (time.Duration, error) {
+	u, err := c.upload(ctx, fmt.Sprintf("single%d.jpg", time.Now().UnixNano()), photo)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		var st struct {
+			Status string `json:"status"`
+			Reason string `json:"reason"`
+		}
+		if err := c.call(ctx, http.MethodGet, u.statusURL, "", &st); err != nil {
+			return 0, err
+		}
+		switch st.Status {
+		case "ready":
+			return time.Since(u.putDone), nil
+		case "rejected":
+			return 0, fmt.Errorf("%s was rejected: %s", u.key, st.Reason)
+		}
+		if time.Since(u.putDone) > c.Timeout {
+			return 0, fmt.Errorf("%s not ready after %v", u.key, c.Timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

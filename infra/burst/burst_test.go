@@ -1,0 +1,67 @@
+package burst
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"medicpx/infra/stack"
+)
+
+// TestBurstOnLocalStack runs a small burst and a single upload against a real local stack
+// (versitygw, processor, API): every upload is reported ready with ordered, positive latencies.
+// A photo the processor rejects is never ready: Single says so instead of waiting.
+func TestBurstOnLocalStack(t *testing.T) {
+	bin := t.TempDir()
+	if err := stack.Build(bin); err != nil {
+		t.Fatal(err)
+	}
+	st, err := stack.Start(context.Background(), stack.Options{
+		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
+		Output: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	tok, err := st.Token("professor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos, err := Photos(4, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range photos {
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(p))
+		if err != nil {
+			t.Fatalf("photo %d: %v", i, err)
+		}
+		if long := max(cfg.Width, cfg.Height); long < 1200 || long > 2560 {
+			t.Errorf("photo %d is %dx%d: not phone-sized", i, cfg.Width, cfg.Height)
+		}
+	}
+	c := Config{APIURL: st.APIURL, Token: tok, Scenario: "burst-test", Timeout: 2 * time.Minute}
+	res, err := Run(context.Background(), c, photos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Uploads != 4 || !(0 < res.P50 && res.P50 <= res.P95 && res.P95 <= res.Max && res.Max <= res.AllReady) {
+		t.Errorf("implausible result: %+v", res)
+	}
+	if d, err := Single(context.Background(), c, photos[0]); err != nil || d <= 0 {
+		t.Errorf("Single = %v, %v", d, err)
+	}
+
+	bad := append([]byte{0xff, 0xd8, 0xff}, bytes.Repeat([]byte{0x42}, 1000)...) // a JPEG in name only
+	c.Timeout = 30 * time.Second
+	if _, err := Single(context.Background(), c, bad); err == nil || !strings.Contains(err.Error(), "rejected") {
+		t.Errorf("Single on a broken JPEG: %v; want a rejection", err)
+	}
+}

@@ -1,0 +1,76 @@
+// Command medicpx-burst measures upload-to-ready latency on the local stack of `make run`
+// (`make burst`): N phone-sized JPEGs uploaded at once, then single uploads one at a time. See
+// infra/burst. Tokens are signed with the local stack's secret.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"medicpx/infra/burst"
+	"medicpx/infra/stack"
+)
+
+func main() {
+	api := flag.String("api", "http://"+envOr("API_ADDR", "127.0.0.1:8080"), "the API's base URL")
+	data := flag.String("data", envOr("LOCAL_DATA", ".local"), "the local stack's data folder, for its token")
+	n := flag.Int("n", 200, "uploads in the burst")
+	singles := flag.Int("singles", 5, "single uploads after the burst, one at a time")
+	cache := flag.String("photos", ".cache/burst", "where the generated photos are kept")
+	flag.Parse()
+
+	secret, err := stack.LoadSecret(*data)
+	if err != nil {
+		fail(err)
+	}
+	tok, err := stack.Token(secret, "professor")
+	if err != nil {
+		fail(err)
+	}
+	photos, err := burst.Photos(*n, *cache)
+	if err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := burst.Config{APIURL: *api, Token: tok, Scenario: fmt.Sprintf("burst-%d", time.Now().Unix()), Timeout: 10 * time.Minute}
+	res, err := burst.Run(ctx, c, photos)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println("burst:", res)
+	if *singles == 0 {
+		return
+	}
+	time.Sleep(2 * time.Second) // let the stack settle
+	var lat []time.Duration
+	for i := range *singles {
+		d, err := burst.Single(ctx, c, photos[i*37%len(photos)])
+		if err != nil {
+			fail(err)
+		}
+		lat = append(lat, d)
+		time.Sleep(500 * time.Millisecond)
+	}
+	slices.Sort(lat)
+	fmt.Printf("single uploads (%d, one at a time): PUT-to-ready median %.2f s, worst %.2f s\n",
+		len(lat), lat[len(lat)/2].Seconds(), lat[len(lat)-1].Seconds())
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "medicpx-burst:", err)
+	os.Exit(1)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
