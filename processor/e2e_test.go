@@ -338,6 +338,7 @@ func TestRedeliveredEvents(t *testing.T) {
 			keys.StagedPrefix("redeliver") + "a b c.jpg",
 			keys.StagedPrefix("redeliver") + strings.ToUpper(id) + ".jpg",
 			keys.IncomingRoot + thumbs[0],
+			keys.TrashKey(key), keys.TrashKey(thumbs[0]), keys.CatalogKey("redeliver"),
 			"patient_images/scenario_redeliver/a b c.jpg",
 			"elsewhere/" + id + ".jpg",
 		}

@@ -34,6 +34,10 @@ const (
 	// IncomingRoot prefixes a staged upload; the rest of its key is the final original's key. S3
 	// events fire under it only, so the processor's own writes trigger nothing.
 	IncomingRoot = "incoming/"
+	// TrashRoot prefixes a deleted original and its thumbnails; the rest of each key is the key it
+	// had, so a restore puts it back exactly where it was. Parse refuses trash keys, which is how
+	// the processor and its sweep come to ignore them.
+	TrashRoot = "trash/"
 
 	thumbDir = "thumbnails/"
 	metaDir  = "_meta/"
@@ -126,6 +130,12 @@ func StagedKey(original string) string { return IncomingRoot + original }
 
 // StagedPrefix is the listing prefix of one scenario's staged uploads.
 func StagedPrefix(scenario string) string { return IncomingRoot + ScenarioPrefix(scenario) }
+
+// TrashKey is where a deleted original or thumbnail is kept until it is restored or expires.
+func TrashKey(key string) string { return TrashRoot + key }
+
+// CatalogKey is where a scenario's names, captions and order are recorded.
+func CatalogKey(scenario string) string { return MetaKey(scenario, "catalog.json") }
 
 // Filename is the last path element of a key, as the API reports it.
 func Filename(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }

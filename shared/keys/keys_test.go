@@ -52,6 +52,9 @@ func TestParse(t *testing.T) {
 		{"incoming//patient_images/scenario_1/" + id + ".jpg", Key{}},
 		{"Incoming/patient_images/scenario_1/" + id + ".jpg", Key{}},
 		{"incoming/" + id + ".jpg", Key{}},
+		// Trash is outside the layout Parse accepts: the processor and the sweep never touch it.
+		{TrashKey("patient_images/scenario_1/" + id + ".jpg"), Key{}},
+		{TrashKey("patient_images/scenario_1/thumbnails/" + id + "_320.jpg"), Key{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
