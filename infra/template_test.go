@@ -344,12 +344,15 @@ func TestPoliciesAreScopedToTheBucketPrefixes(t *testing.T) {
 			{"ApiFunction", []string{
 				"s3:DeleteObject " + arn + "/incoming/*",
 				"s3:DeleteObject " + arn + "/patient_images/*",
+				"s3:DeleteObject " + arn + "/trash/*",
 				"s3:GetObject " + arn + "/incoming/*",
 				"s3:GetObject " + arn + "/patient_images/*",
 				"s3:GetObject " + arn + "/quarantine/*",
+				"s3:GetObject " + arn + "/trash/*",
 				"s3:ListBucket " + arn,
 				"s3:PutObject " + arn + "/incoming/*",
 				"s3:PutObject " + arn + "/patient_images/*",
+				"s3:PutObject " + arn + "/trash/*",
 			}},
 			{"ProcessorFunction", []string{
 				"s3:DeleteObject " + arn + "/incoming/*",
@@ -473,7 +476,7 @@ func TestCORSAllowsTheFrontendOrigins(t *testing.T) {
 		if got := strs(api["AllowOrigins"]); !slices.Equal(got, origins) {
 			t.Errorf("HTTP API CORS origins = %v, want %v", got, origins)
 		}
-		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			if !slices.Contains(strs(api["AllowMethods"]), m) {
 				t.Errorf("HTTP API CORS methods %v lack %s", api["AllowMethods"], m)
 			}
@@ -492,7 +495,7 @@ func TestBucketLifecycle(t *testing.T) {
 		if days == "" {
 			days = "30"
 		}
-		var quarantine, multipart bool
+		var quarantine, trash, multipart bool
 		for _, r := range path(d.Resources["ImagesBucket"], "Properties.LifecycleConfiguration.Rules").([]any) {
 			if path(r, "Status") != "Enabled" {
 				continue
@@ -504,16 +507,23 @@ func TestBucketLifecycle(t *testing.T) {
 			if prefix == "quarantine/" && fmt.Sprint(path(r, "ExpirationInDays")) == days {
 				quarantine = true
 			}
+			// Deleted images stay restorable for 30 days, as the API's trash view tells people.
+			if prefix == "trash/" && fmt.Sprint(path(r, "ExpirationInDays")) == "30" {
+				trash = true
+			}
 			// Abandoned multipart parts are invisible and billed; the rule covers the whole bucket.
 			if prefix == nil && fmt.Sprint(path(r, "AbortIncompleteMultipartUpload.DaysAfterInitiation")) == "1" {
 				multipart = true
 			}
-			if exp := path(r, "ExpirationInDays"); exp != nil && prefix != "quarantine/" {
-				t.Errorf("lifecycle rule %v expires objects outside quarantine/", path(r, "Id"))
+			if exp := path(r, "ExpirationInDays"); exp != nil && prefix != "quarantine/" && prefix != "trash/" {
+				t.Errorf("lifecycle rule %v expires objects outside quarantine/ and trash/", path(r, "Id"))
 			}
 		}
 		if !quarantine {
 			t.Errorf("no enabled rule expires quarantine/ after %s days", days)
+		}
+		if !trash {
+			t.Error("no enabled rule expires trash/ after 30 days")
 		}
 		if !multipart {
 			t.Error("no enabled bucket-wide rule aborts incomplete multipart uploads after 1 day")
