@@ -41,6 +41,9 @@ type image struct {
 	URL          string `json:"url"`
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
 	DisplayURL   string `json:"display_url,omitempty"`
+	// OriginalFilename is the name the professor picked ("" for uploads from before names were kept).
+	OriginalFilename string `json:"original_filename"`
+	Caption          string `json:"caption"`
 }
 
 // original is an upload as listed: its final original with what the listing says of its
@@ -53,6 +56,7 @@ type original struct {
 	// removed: what the processor cut off a phone photo (metadata "removed"); known only when
 	// the original was looked up by itself, not from a listing.
 	removed []string
+	meta    entry // from the scenario's catalog
 }
 
 // ready: a final original with its thumbnails (keys.ThumbnailSet.Ready). Only the processor writes
@@ -70,9 +74,19 @@ func scenarioID(r *http.Request) (string, error) {
 // scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: two or
 // three paginated listings run side by side, so the cost is O(pages), never a call per image.
 // A staged upload whose final original exists (new bytes sent through a replayed upload URL) is
-// listed once, as that original: what is served is still the checked image. Uploads come back
-// oldest first.
+// listed once, as that original: what is served is still the checked image. The scenario's
+// catalog is read alongside (one more call) for names, captions and the order uploads come back
+// in (arrange).
 func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]original, error) {
+	type catalogResult struct {
+		c   *catalog
+		err error
+	}
+	cc := make(chan catalogResult, 1)
+	go func() {
+		c, err := s.catalogForReading(ctx, scenario)
+		cc <- catalogResult{c, err}
+	}()
 	type thumbResult struct {
 		byID map[string]keys.ThumbnailSet
 		err  error
@@ -120,8 +134,8 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t, st := <-tc, <-sc
-	if err = errors.Join(err, t.err, st.err); err != nil {
+	t, st, c := <-tc, <-sc, <-cc
+	if err = errors.Join(err, t.err, st.err, c.err); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
 	final := make(map[string]bool, len(out))
@@ -134,12 +148,10 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b original) int {
-		if c := aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.key.String(), b.key.String())
-	})
+	for i := range out {
+		out[i].meta = c.c.entry(out[i].key.ID)
+	}
+	arrange(out, c.c)
 	return out, nil
 }
 
@@ -173,6 +185,9 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 		LastModified: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
 		ETag:         strings.Trim(aws.ToString(o.obj.ETag), `"`),
 		Status:       statusProcessing,
+
+		OriginalFilename: o.meta.OriginalFilename,
+		Caption:          o.meta.Caption,
 	}
 	if o.staged {
 		// Unchecked bytes are never handed out, not even to staff: no URL until it is promoted.
@@ -270,8 +285,21 @@ func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
 }
 
 // lookup finds one upload without listing the scenario: its final original with its thumbnails
-// (three calls), or else its staged copy (two), or ENotFound.
+// (three calls), or else its staged copy (two), or ENotFound; and its catalog entry (one more).
 func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
+	o, err := s.lookupUpload(ctx, k)
+	if err != nil {
+		return original{}, err
+	}
+	c, err := s.catalogForReading(ctx, k.Scenario)
+	if err != nil {
+		return original{}, wrapError(EInternal, msgInternal, err)
+	}
+	o.meta = c.entry(k.ID)
+	return o, nil
+}
+
+func (s *Server) lookupUpload(ctx context.Context, k keys.Key) (original, error) {
 	key := k.String()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
 	if s3client.IsNotFound(err) {
@@ -329,7 +357,8 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if chosen == nil {
-		// No usable pin: the oldest ready image, which stays the same as more are added.
+		// No usable pin: the first ready image in the scenario's order, which stays the same as
+		// more are added (new uploads go last).
 		all, err := s.scan(ctx, scenario, false)
 		if err != nil {
 			return err
@@ -377,19 +406,27 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	if !o.ready() {
 		return newError(EConflict, msgNotReady)
 	}
-	rec, _ := json.Marshal(pinRecord{S3Key: k.String(), PinnedBy: principalFrom(ctx).Subject, PinnedAt: s.Now().UTC().Format(time.RFC3339)})
-	_, err = s.store.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
-		Body: bytes.NewReader(rec), ContentType: aws.String("application/json"),
-	})
-	if err != nil {
-		return wrapError(EInternal, msgInternal, err)
+	if err := s.writePin(ctx, k, principalFrom(ctx).Subject); err != nil {
+		return err
 	}
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"scenario_id": scenario, "image": it, "message": "대표 환자 이미지를 지정했습니다."})
+	return nil
+}
+
+// writePin records k as its scenario's representative.
+func (s *Server) writePin(ctx context.Context, k keys.Key, by string) error {
+	rec, _ := json.Marshal(pinRecord{S3Key: k.String(), PinnedBy: by, PinnedAt: s.Now().UTC().Format(time.RFC3339)})
+	_, err := s.store.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(k.Scenario)),
+		Body: bytes.NewReader(rec), ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
 	return nil
 }
 

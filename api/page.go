@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,8 +26,9 @@ const (
 	msgBadPage  = "cursor가 올바르지 않습니다. 이전 응답의 next_cursor를 그대로 보내세요."
 )
 
-// cursor is the position after which the next page starts: an upload in the listing's order
-// (oldest first, then by key). It names its scenario and is checked against the request, and its
+// cursor is the position after which the next page starts: an upload in the listing's order (the
+// scenario's order, see arrange), found by its file name; by its age only if it was deleted
+// between the pages. It names its scenario and is checked against the request, and its
 // key must be an original of that scenario. It never reaches S3: it only selects where to start
 // in the scenario's own listing, so a forged one can only move within what the caller may see.
 type cursor struct {
@@ -90,8 +92,12 @@ func pageParams(r *http.Request, scenario string) (int, *cursor, error) {
 func page(scenario string, all []original, limit int, after *cursor) ([]original, string) {
 	start := 0
 	if after != nil {
-		for start < len(all) && !after.after(scenario, all[start]) {
-			start++
+		if i := slices.IndexFunc(all, func(o original) bool { return keys.Filename(o.key.String()) == after.Filename }); i >= 0 {
+			start = i + 1
+		} else {
+			for start < len(all) && !after.after(scenario, all[start]) {
+				start++
+			}
 		}
 	}
 	end := min(start+limit, len(all))

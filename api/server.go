@@ -28,6 +28,7 @@ type objectStore interface {
 	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 }
 
 // presigner signs URLs for browsers; *s3.PresignClient is the real one.
@@ -151,6 +152,11 @@ func (s *Server) routes() {
 	const p = "/patient-images"
 	r.Handle(p+"/scenarios/{scenario_id}/images", s.serve(reader, s.listImages)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(reader, s.imageStatus)).Methods(http.MethodGet)
+	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(staff, s.setCaption)).Methods(http.MethodPatch)
+	r.Handle(p+"/scenarios/{scenario_id}/order", s.serveWith(staff, maxOrderBody, s.setOrder)).Methods(http.MethodPut)
+	r.Handle(p+"/scenarios/{scenario_id}/trash", s.serve(staff, s.listTrash)).Methods(http.MethodGet)
+	r.Handle(p+"/scenarios/{scenario_id}/trash/restore", s.serve(staff, s.restoreFromTrash)).Methods(http.MethodPost)
+	r.Handle(p+"/scenarios/{scenario_id}/rejections", s.serve(staff, s.rejections)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/image", s.serve(reader, s.representative)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/image", s.serve(staff, s.pin)).Methods(http.MethodPut)
 	r.Handle(p+"/upload-url/{scenario_id}", s.serve(staff, s.uploadURL)).Methods(http.MethodPost)
@@ -184,9 +190,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // serve authenticates and authorises, runs h, and writes its error as {"detail": …}. The cause
 // goes to the request's log line (ServeHTTP), never to the client.
 func (s *Server) serve(acc access, h handlerFunc) http.Handler {
+	return s.serveWith(acc, maxBodyBytes, h)
+}
+
+// serveWith is serve for a route whose body may be larger than maxBodyBytes.
+func (s *Server) serveWith(acc access, bodyLimit int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p Principal
-		err := refuseLargeBody(r)
+		err := refuseLargeBody(r, bodyLimit)
 		if err == nil {
 			p, err = s.authorize(r, acc)
 		}

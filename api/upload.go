@@ -26,8 +26,8 @@ var errBodyTooLarge = errors.New("request body over the limit")
 
 // refuseLargeBody refuses a body whose declared length is over the limit before any work: before
 // the token is checked and before a byte of it is read.
-func refuseLargeBody(r *http.Request) error {
-	if r.ContentLength > maxBodyBytes {
+func refuseLargeBody(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
 		return wrapError(ETooLarge, msgBodyTooLarge, fmt.Errorf("%w: Content-Length %d", errBodyTooLarge, r.ContentLength))
 	}
 	return nil
@@ -55,7 +55,12 @@ func drainBody(w http.ResponseWriter, r *http.Request) {
 
 // decodeBody reads a bounded JSON object into v, classifying what went wrong for the caller.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	return decodeBodyLimit(w, r, v, maxBodyBytes)
+}
+
+// decodeBodyLimit is decodeBody for the one body that may be larger (a reorder, see serveWith).
+func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	err := dec.Decode(v)
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
@@ -143,9 +148,14 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	// URL writes to its staged key: only the processor, after checking the bytes, writes the final
 	// one. Replaying this URL until it expires can therefore only stage new bytes, never replace
 	// the checked image directly.
-	key := keys.OriginalKey(scenario, s.NewID(), typ.Ext)
+	id := s.NewID()
+	key := keys.OriginalKey(scenario, id, typ.Ext)
 	staged := keys.StagedKey(key)
 	ctx := r.Context()
+	// The name the professor picked exists only in this request: keep it before handing out the URL.
+	if err := s.recordUpload(ctx, scenario, id, *req.Filename); err != nil {
+		return err
+	}
 	ttl := s.cfg.UploadTTL
 	resp := map[string]any{
 		"scenario_id":       scenario,
@@ -266,35 +276,23 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if _, err := s.lookup(ctx, k); err != nil {
-		return err
-	}
-	bucket := aws.String(s.cfg.S3.Bucket)
-	// Thumbnails first: if the original's deletion then fails, a retry still finds it and
-	// finishes; the reverse order could strand thumbnails that nothing lists. Every possible
-	// thumbnail key, not just the current pair: a stale pair of the other type may linger.
-	for _, size := range imagepolicy.ThumbnailSizes {
-		for _, ext := range keys.ThumbnailExts {
-			t := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
-			if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(t)}); err != nil {
-				return wrapError(EInternal, msgInternal, err)
-			}
-		}
-	}
-	// The staged copy too: an upload still being checked, or bytes staged again through its URL,
-	// must not be promoted after the image was deleted.
-	for _, key := range []string{k.String(), keys.StagedKey(k.String())} {
-		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(key)}); err != nil {
-			return wrapError(EInternal, msgInternal, err)
-		}
-	}
-	pin, err := s.pinned(ctx, scenario)
+	o, err := s.lookupUpload(ctx, k)
 	if err != nil {
 		return err
 	}
-	if pin == k.String() {
-		if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(keys.RepresentativeKey(scenario))}); err != nil {
-			return wrapError(EInternal, msgInternal, err)
+	// The staged copy first: an upload still being checked, or bytes staged again through its URL,
+	// must not be promoted after the image was deleted. Unchecked bytes are not kept in the trash.
+	if err := s.deleteObject(ctx, keys.StagedKey(k.String())); err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
+	if !o.staged {
+		pin, err := s.pinned(ctx, scenario)
+		if err != nil {
+			return err
+		}
+		// The seed's request and answer, but the image goes to the trash, restorable for 30 days.
+		if err := s.moveToTrash(ctx, k, pin == k.String(), principalFrom(ctx).Subject); err != nil {
+			return err
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": "환자 이미지가 성공적으로 삭제되었습니다.", "s3_key": k.String()})
