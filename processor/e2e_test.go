@@ -120,7 +120,7 @@ func TestEndToEnd(t *testing.T) {
 		for _, c := range cases {
 			k, _ := keys.Parse(c.key)
 			orig, quar := want(c)
-			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
+			got := s.outputs(t, k.Scenario)
 			if staged := s.list(t, keys.StagedPrefix(k.Scenario)); len(staged) != 0 {
 				return false // every staged upload leaves staging once promoted or quarantined
 			}
@@ -144,7 +144,7 @@ func TestEndToEnd(t *testing.T) {
 			if status, reason := a.status(t, c.key); status != wantStatus || reason != wantReason {
 				t.Errorf("the API reports %s %q, want %s %q", status, reason, wantStatus, wantReason)
 			}
-			got := s.list(t, keys.ScenarioPrefix(k.Scenario))
+			got := s.outputs(t, k.Scenario)
 			gotQ := s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(k.Scenario)))
 			if c.reason != "" {
 				if len(got) != 0 || !slices.Equal(gotQ, []string{keys.QuarantineKey(c.key)}) {

@@ -36,7 +36,7 @@ func TestPhoneSamplesEndToEnd(t *testing.T) {
 		// copy), so that each subtest below says which outcome a file got.
 		for _, u := range ups {
 			k, _ := keys.Parse(u.key)
-			ready := len(s.list(t, keys.ScenarioPrefix(k.Scenario))) == 3
+			ready := len(s.outputs(t, k.Scenario)) == 3
 			rejected := len(s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(k.Scenario)))) == 1
 			if !(ready || rejected) || len(s.list(t, keys.StagedPrefix(k.Scenario))) != 0 {
 				return false
@@ -58,7 +58,7 @@ func TestPhoneSamplesEndToEnd(t *testing.T) {
 				if st.Status != "rejected" || st.Reason != u.f.Rejected {
 					t.Fatalf("status %s %q; want rejected %q", st.Status, st.Reason, u.f.Rejected)
 				}
-				if got := s.list(t, keys.ScenarioPrefix(k.Scenario)); len(got) != 0 {
+				if got := s.outputs(t, k.Scenario); len(got) != 0 {
 					t.Fatalf("a rejected upload left %v", got)
 				}
 				return

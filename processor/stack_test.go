@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
 	"medicpx/shared/versity/versitytest"
 )
@@ -156,6 +157,16 @@ func (s *stack) put(t *testing.T, key, contentType string, data []byte) {
 }
 
 // list returns every key under prefix, sorted.
+// outputs lists what the processor leaves under a scenario: originals and thumbnails, not the
+// API's own _meta/ (the catalog the upload URL writes the picked name into).
+func (s *stack) outputs(t *testing.T, scenario string) []string {
+	t.Helper()
+	return slices.DeleteFunc(s.list(t, keys.ScenarioPrefix(scenario)), func(key string) bool {
+		k, err := keys.Parse(key)
+		return err == nil && k.Kind == keys.Meta
+	})
+}
+
 func (s *stack) list(t *testing.T, prefix string) []string {
 	t.Helper()
 	var out []string
