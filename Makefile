@@ -9,6 +9,7 @@ LOCAL_BIN := $(CURDIR)/.local/bin
 VERSITYGW_VERSION := v1.8.0
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 AXIOS_VERSION := 1.21.1
+AXE_VERSION := 4.14.1
 
 # Tests and the local stack find the tools through these.
 export VERSITYGW := $(BIN)/versitygw
@@ -56,7 +57,7 @@ build:
 	go build -tags devlogin -o "$(LOCAL_BIN)/" ./api/cmd/medicpx-api
 	go build -o "$(LOCAL_BIN)/" ./processor/cmd/medicpx-processor
 
-tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json chromium
+tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json $(NODE_PATH)/axe-core/.v$(AXE_VERSION) chromium
 
 $(BIN)/versitygw:
 	@echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes the first time)"
@@ -67,6 +68,12 @@ $(BIN)/aws-lambda-rie:
 
 $(NODE_PATH)/axios/package.json:
 	npm install --silent --no-audit --no-fund --prefix "$(TOOLS)/node" axios@$(AXIOS_VERSION)
+
+# axe-core runs inside the browser test (WCAG 2.1 A/AA checks of every page). The marker file
+# names the pinned version, so changing AXE_VERSION installs again.
+$(NODE_PATH)/axe-core/.v$(AXE_VERSION):
+	npm install --silent --no-audit --no-fund --prefix "$(TOOLS)/node" axe-core@$(AXE_VERSION)
+	touch "$@"
 
 # Browser tests drive Debian's Chromium (with a Korean font, or the pages' text renders as boxes in
 # screenshots). Installed when missing and we are root; otherwise the

@@ -1,14 +1,21 @@
-// The API client: the token in sessionStorage, JSON requests, and the one place that turns an
-// expired or refused token into a trip back to sign-in.
+// The API client: the token in localStorage (one sign-in for every tab of this browser, until the
+// token expires), JSON requests, and the one place that handles an expired or refused token.
 
 const TOKEN_KEY = 'medicpx.token';
 const FLASH_KEY = 'medicpx.flash';
 
 export const ROLE_NAMES = {admin: '관리자', professor: '교수', student: '학생'};
 
-export function token() { return sessionStorage.getItem(TOKEN_KEY); }
+// token is the stored token as it is: the API, not the page, says when it has expired.
+export function token() { return localStorage.getItem(TOKEN_KEY); }
 
-export function setToken(t) { sessionStorage.setItem(TOKEN_KEY, t); }
+// validToken is the stored token while it has not expired, else null.
+export function validToken() {
+  const t = token();
+  return t && !expired(claims(t)) ? t : null;
+}
+
+export function setToken(t) { localStorage.setItem(TOKEN_KEY, t); }
 
 // takeFlash returns (once) the message left for the sign-in page.
 export function takeFlash() {
@@ -17,12 +24,24 @@ export function takeFlash() {
   return m;
 }
 
-// signOut forgets the token and returns to sign-in, with a message and the page to come back to.
-export function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
+// toSignIn goes to the sign-in page with a message and the page to come back to.
+export function toSignIn(message) {
   if (message) sessionStorage.setItem(FLASH_KEY, message);
   const next = location.pathname.startsWith('/scenarios/') ? `?next=${encodeURIComponent(location.pathname)}` : '';
   location.assign(`/${next}`);
+}
+
+// signOut forgets the token in every tab (the others hear it through the storage event).
+export function signOut(message) {
+  localStorage.removeItem(TOKEN_KEY);
+  toSignIn(message);
+}
+
+// onTokenChange calls fn(newToken or null) when another tab signs in or out.
+export function onTokenChange(fn) {
+  window.addEventListener('storage', (e) => {
+    if (e.key === TOKEN_KEY || e.key === null) fn(e.key === null ? null : e.newValue);
+  });
 }
 
 // claims reads a JWT's payload. It only chooses which view to show: the API checks the signature
@@ -63,30 +82,42 @@ export class ApiError extends Error {
   }
 }
 
+// A page with work in progress (the professor's uploads) registers a re-authentication: a refused
+// token then waits for a new sign-in on the page instead of leaving it, and the request is sent
+// again. Without one, a refused token goes to the sign-in page.
+let reauth = null;
+export function setReauth(fn) { reauth = fn; }
+
 // request calls the API and returns its JSON. Failures throw ApiError carrying the API's own
 // "detail", which is written for the person reading it.
 export async function request(method, path, body) {
-  const headers = {Authorization: `Bearer ${token() || ''}`, Accept: 'application/json'};
-  const init = {method, headers, cache: 'no-store'};
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+  for (let attempt = 0; ; attempt++) {
+    const headers = {Authorization: `Bearer ${token() || ''}`, Accept: 'application/json'};
+    const init = {method, headers, cache: 'no-store'};
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch {
+      throw new ApiError(0, '서버에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도해 주세요.');
+    }
+    let data = null;
+    try { data = await resp.json(); } catch { /* not JSON: fall back to a generic message below */ }
+    const detail = data && typeof data.detail === 'string' ? data.detail : '';
+    if (resp.status === 401) {
+      if (reauth && attempt < 3) {
+        await reauth(detail || '로그인이 필요합니다.');
+        continue;
+      }
+      signOut(`${detail || '로그인이 필요합니다.'} 다시 로그인해 주세요.`);
+      throw new ApiError(401, detail);
+    }
+    if (!resp.ok) throw new ApiError(resp.status, detail || `요청을 처리하지 못했습니다 (HTTP ${resp.status}).`);
+    return data;
   }
-  let resp;
-  try {
-    resp = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, '서버에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도해 주세요.');
-  }
-  let data = null;
-  try { data = await resp.json(); } catch { /* not JSON: fall back to a generic message below */ }
-  const detail = data && typeof data.detail === 'string' ? data.detail : '';
-  if (resp.status === 401) {
-    signOut(`${detail || '로그인이 필요합니다.'} 다시 로그인해 주세요.`);
-    throw new ApiError(401, detail);
-  }
-  if (!resp.ok) throw new ApiError(resp.status, detail || `요청을 처리하지 못했습니다 (HTTP ${resp.status}).`);
-  return data;
 }
 
 export const scenarioPath = (id) => `/patient-images/scenarios/${encodeURIComponent(id)}`;

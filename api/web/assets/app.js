@@ -1,7 +1,8 @@
 // Entry point: reads the address and the token, then shows sign-in, the scenario picker, or a
 // scenario (professor/admin: manage; anyone else: view).
 import {h, errorBox} from './dom.js';
-import {token, setToken, takeFlash, signOut, claims, roleOf, isStaff, expired, ROLE_NAMES} from './api.js';
+import {token, validToken, setToken, takeFlash, signOut, toSignIn, onTokenChange, claims, roleOf, isStaff, ROLE_NAMES} from './api.js';
+import {signInForm} from './signin.js';
 import {renderProfessor} from './professor.js';
 import {renderStudent} from './student.js';
 
@@ -33,45 +34,13 @@ function safeNext() {
 
 function renderSignIn(flash) {
   document.title = '로그인 · medicpx 환자 이미지';
-  const err = errorBox();
-  const area = h('textarea', {id: 'token-input', name: 'token', rows: 4, required: true, autocomplete: 'off',
-    spellcheck: 'false', 'aria-describedby': 'token-help'});
-  const accept = (tok) => {
-    const c = claims(tok);
-    if (!c) return err.show('토큰 형식이 올바르지 않습니다. 점(.)으로 나뉜 세 부분으로 된 JWT를 붙여 넣어 주세요.');
-    if (expired(c)) return err.show('만료된 토큰입니다. 새 토큰을 받아 다시 붙여 넣어 주세요.');
+  const form = signInForm((tok) => {
     setToken(tok);
     location.assign(safeNext());
-  };
-  const form = h('form', {class: 'card', onsubmit: (e) => { e.preventDefault(); err.clear(); accept(area.value.trim()); }},
-    h('label', {for: 'token-input'}, '접속 토큰'),
-    h('p', {id: 'token-help', class: 'hint'}, 'CPX 플랫폼에서 받은 접속 토큰(JWT)을 붙여 넣으세요. 토큰은 이 탭에만 저장되고 탭을 닫으면 지워집니다.'),
-    area,
-    h('button', {type: 'submit', class: 'primary'}, '로그인'));
+  });
   const parts = [h('h1', {}, '로그인')];
   if (flash) parts.push(h('p', {class: 'notice', role: 'status'}, flash));
-  parts.push(err.el, form);
-  if (document.body.dataset.devlogin === 'true') {
-    const dev = async (role) => {
-      err.clear();
-      try {
-        const resp = await fetch('/dev/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
-          body: JSON.stringify({role})});
-        const data = await resp.json().catch(() => ({}));
-        if (!resp.ok || !data.token) throw new Error(data.detail || `HTTP ${resp.status}`);
-        accept(data.token);
-      } catch (e) {
-        err.show(`개발용 로그인에 실패했습니다: ${e.message}`);
-      }
-    };
-    parts.push(h('section', {class: 'card dev', 'aria-labelledby': 'dev-title'},
-      h('h2', {id: 'dev-title'}, '로컬 개발용 로그인'),
-      h('p', {class: 'hint'}, '로컬 스택에서만 보입니다. 운영 서버에는 이 기능이 없습니다.'),
-      h('div', {class: 'row'},
-        h('button', {type: 'button', id: 'dev-professor', onclick: () => dev('professor')}, '교수로 로그인'),
-        h('button', {type: 'button', id: 'dev-student', onclick: () => dev('student')}, '학생으로 로그인'))));
-  }
-  show(...parts);
+  show(...parts, ...form.parts);
 }
 
 function renderPicker(role) {
@@ -106,15 +75,19 @@ function renderNotFound(text) {
 }
 
 function start() {
-  const tok = token();
-  let c = tok ? claims(tok) : null;
+  const had = token() !== null;
+  const tok = validToken(); // null when there is none or it has expired
+  const c = tok ? claims(tok) : null;
   let flash = takeFlash();
-  if (tok && expired(c)) {
-    // Expired before any call: same path as a 401 from the API.
-    signOut('로그인이 만료되었습니다. 다시 로그인해 주세요.');
-    return;
-  }
+  if (had && !tok && !flash) flash = '로그인이 만료되었습니다. 다시 로그인해 주세요.';
   const role = roleOf(c);
+  // One sign-in for every tab: another tab signing out signs this one out; another tab signing
+  // in takes this one past its sign-in page. (The professor page handles a sign-in it is waiting
+  // for itself, without leaving.)
+  onTokenChange((t) => {
+    if (!t && c) toSignIn('다른 탭에서 로그아웃했습니다.');
+    else if (t && !c && location.pathname === '/') location.assign(safeNext());
+  });
   header(c, role);
   const path = location.pathname;
   if (path === '/') {
@@ -129,7 +102,7 @@ function start() {
     return renderNotFound('잘못된 시나리오 ID입니다. 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자여야 합니다.');
   }
   if (!c) {
-    signOut(flash || '먼저 로그인해 주세요.');
+    toSignIn(flash || '먼저 로그인해 주세요.');
     return;
   }
   if (isStaff(role)) renderProfessor(main, id);

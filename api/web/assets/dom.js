@@ -47,3 +47,29 @@ export function formatDate(iso) {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString('ko-KR', {dateStyle: 'medium', timeStyle: 'short'});
 }
+
+// Korean particles depend on whether the word before them ends in a consonant (받침): 이미지 1을,
+// 이미지 2를. Digits are read as Sino-Korean numbers; Latin letters as their English names.
+const DIGIT_BATCHIM = {0: true, 1: true, 2: false, 3: true, 4: false, 5: false, 6: true, 7: true, 8: true, 9: false};
+const LATIN_BATCHIM = /[lmnr]$/i; // el, em, en, ar
+
+export function hasBatchim(word) {
+  const s = String(word).trim();
+  const last = s.slice(-1);
+  if (!last) return false;
+  const code = last.charCodeAt(0);
+  if (code >= 0xac00 && code <= 0xd7a3) return (code - 0xac00) % 28 !== 0;
+  if (/[0-9]/.test(last)) {
+    // 10 십, 100 백, 1000 천, 10000 만: all end in a consonant.
+    return /[1-9]0+$/.test(s) ? true : DIGIT_BATCHIM[last];
+  }
+  return LATIN_BATCHIM.test(last);
+}
+
+// josa picks the particle form: josa('이미지 2', '을', '를') → '이미지 2를'.
+export function josa(word, withBatchim, without) {
+  return `${word}${hasBatchim(word) ? withBatchim : without}`;
+}
+
+// srOnly is text for screen readers only, e.g. which image a short visible button acts on.
+export function srOnly(text) { return h('span', {class: 'sr-only'}, text); }

@@ -1,57 +1,80 @@
-// The professor/admin view of one scenario: upload several images straight to S3, follow each
-// until the processor accepts or rejects it, pin the representative, delete with confirmation.
-import {h, announce, errorBox, formatBytes, formatDate} from './dom.js';
-import {request, listImages, scenarioPath, ApiError} from './api.js';
-import {checkFile, ACCEPT} from './files.js';
-import {shrinkPhoto, shrinkNote} from './shrink.js';
+// The professor/admin view of one scenario: upload (pick, drop, paste, or the phone's camera),
+// name and caption each image, arrange them (drag and drop, or move up/down), pin the
+// representative, open any image large, delete to the trash with an undo, and restore from it.
+import {h, announce, errorBox, formatBytes, formatDate, josa, srOnly} from './dom.js';
+import {request, listImages, scenarioPath, setToken, setReauth, onTokenChange} from './api.js';
+import {ACCEPT} from './files.js';
+import {uploadList} from './uploads.js';
+import {viewerDialog, imageName} from './viewer.js';
+import {signInForm} from './signin.js';
 
-const POLL_MS = 1000;
-const POLL_LIMIT = 120; // about two minutes; the processor normally answers within seconds
-const PARALLEL = 3;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const REFRESH_MS = 3000;
 
 export function renderProfessor(main, id) {
   document.title = `시나리오 ${id} 이미지 관리 · medicpx`;
   const err = errorBox();
+  const uploads = uploadList(id, () => reload());
   const input = h('input', {type: 'file', id: 'file-input', class: 'file-input', multiple: true, accept: ACCEPT,
     'aria-describedby': 'upload-help'});
+  // On phones the camera opens straight away; capture is ignored where there is no camera.
+  const touch = matchMedia('(pointer: coarse)').matches || navigator.maxTouchPoints > 0;
+  const camera = touch ? h('input', {type: 'file', id: 'camera-input', class: 'file-input', accept: 'image/*', capture: 'environment',
+    'aria-label': '사진 촬영'}) : null;
   const drop = h('div', {class: 'drop', id: 'drop-zone'},
-    h('p', {class: 'drop-title'}, '이미지 파일을 여기로 끌어다 놓거나'),
-    input,
-    h('label', {for: 'file-input', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
+    h('p', {class: 'drop-title'}, touch ? '사진을 찍거나 파일을 고르세요' : '이미지 파일을 여기로 끌어다 놓거나 붙여 넣거나(Ctrl+V)'),
+    input, camera,
+    h('div', {class: 'row center'},
+      h('label', {for: 'file-input', id: 'file-pick', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
+      touch ? h('label', {for: 'camera-input', id: 'camera-pick', class: 'button'}, '사진 촬영') : null),
     h('p', {id: 'upload-help', class: 'hint'}, 'JPEG, PNG, GIF, WebP · 파일당 최대 10MB(넘는 사진은 여기서 줄여서 올립니다). 올린 뒤 서버가 내용을 확인합니다.'));
-  const uploads = h('ul', {id: 'uploads', class: 'uploads', 'aria-label': '올리는 파일'});
   const count = h('span', {id: 'image-count'});
-  const grid = h('ul', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
+  const gridErr = errorBox();
+  const grid = h('ol', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
   const confirm = confirmDialog();
+  const viewer = viewerDialog(refreshOne);
+  const toast = h('div', {id: 'toast', class: 'toast', role: 'status', hidden: true});
+  const trash = trashView(id, () => reload());
+  const reauth = reauthDialog(uploads);
 
   main.replaceChildren(
     h('p', {class: 'crumbs'}, h('a', {href: '/'}, '← 시나리오 선택')),
     h('h1', {}, `시나리오 ${id} 환자 이미지 관리`),
     err.el,
-    h('section', {'aria-labelledby': 'upload-title'}, h('h2', {id: 'upload-title'}, '이미지 올리기'), drop, uploads),
+    h('section', {'aria-labelledby': 'upload-title'}, h('h2', {id: 'upload-title'}, '이미지 올리기'), drop, ...uploads.nodes),
     h('section', {'aria-labelledby': 'images-title'},
-      h('h2', {id: 'images-title', tabindex: -1}, '등록된 이미지 ', count), grid),
-    confirm.el);
+      h('h2', {id: 'images-title', tabindex: -1}, '등록된 이미지 ', count),
+      h('p', {class: 'hint', id: 'order-help'}, '학생에게도 이 순서로 보입니다. 카드를 끌어 옮기거나 "위로"/"아래로" 단추로 순서를 바꾸세요.'),
+      gridErr.el, grid),
+    trash.el,
+    confirm.el, viewer.el, reauth.el, toast);
+  setReauth(reauth.ask);
 
+  let images = [];
+  let repKey = '';
+  const drafts = new Map(); // unsaved caption edits, by key: a redraw must not lose them
+  const cardErrors = new Map(); // errors shown next to a card's controls, by key
   let refreshTimer = 0;
   let loading = Promise.resolve();
 
   // load lists the images and the representative together and redraws the grid.
   async function load() {
     clearTimeout(refreshTimer);
+    grid.setAttribute('aria-busy', 'true');
     try {
       const [list, rep] = await Promise.all([
         listImages(id),
         request('GET', `${scenarioPath(id)}/image`),
       ]);
       err.clear();
-      draw(list.images || [], rep.image ? rep.image.s3_key : '');
+      images = list.images || [];
+      repKey = rep.image ? rep.image.s3_key : '';
+      draw();
       // Someone's upload is still being checked: look again shortly so it turns ready by itself.
-      if ((list.images || []).some((im) => im.status !== 'ready')) refreshTimer = setTimeout(reload, 3000);
+      if (images.some((im) => im.status !== 'ready')) refreshTimer = setTimeout(reload, REFRESH_MS);
     } catch (e) {
-      if (e.status !== 401) err.show(e.message);
+      err.show(e.message);
+    } finally {
+      if (!saving) grid.setAttribute('aria-busy', 'false');
     }
   }
   // reload runs loads one after another: a load that started before a change finishes first,
@@ -61,127 +84,273 @@ export function renderProfessor(main, id) {
     return loading;
   }
 
-  function draw(images, repKey) {
-    count.textContent = `(${images.length}개)`;
-    if (images.length === 0) {
-      grid.replaceChildren(h('li', {class: 'empty'}, '아직 등록된 이미지가 없습니다. 위에서 이미지를 올려 주세요.'));
-      return;
-    }
-    // Upload order (oldest first), so an image keeps its number when another is pinned.
-    grid.replaceChildren(...images.map((im, i) => card(im, i + 1, im.s3_key === repKey)));
+  async function refreshOne(im) {
+    await reload();
+    return images.find((x) => x.s3_key === im.s3_key && x.status === 'ready') || null;
   }
 
-  function card(im, n, isRep) {
-    const label = `이미지 ${n}`;
+  // numbered gives ready images their place among ready images: the same numbers students see.
+  function numbered() {
+    let n = 0;
+    return images.map((im) => ({...im, number: im.status === 'ready' ? ++n : 0}));
+  }
+
+  function draw() {
+    // Keep the keyboard where it was: the same control of the same card after the redraw.
+    const active = document.activeElement;
+    const focusKey = active && active.closest && active.closest('#images [data-key]') ? active.closest('[data-key]').dataset.key : '';
+    const focusControl = active && active.dataset ? active.dataset.control : '';
+    const sel = active && active.tagName === 'TEXTAREA' ? [active.selectionStart, active.selectionEnd] : null;
+
+    const items = numbered();
+    count.textContent = `(${items.length}개)`;
+    if (items.length === 0) {
+      grid.replaceChildren(h('li', {class: 'empty'}, '아직 등록된 이미지가 없습니다. 위에서 이미지를 올려 주세요.'));
+    } else {
+      grid.replaceChildren(...items.map((im, i) => card(im, i, items)));
+    }
+    if (focusKey && focusControl) {
+      const again = grid.querySelector(`[data-key="${CSS.escape(focusKey)}"] [data-control="${focusControl}"]`);
+      if (again) {
+        again.focus({preventScroll: true});
+        if (sel && again.setSelectionRange) again.setSelectionRange(sel[0], sel[1]);
+      }
+    }
+  }
+
+  function labelOf(im) { return im.number ? `이미지 ${im.number}` : '확인 중인 이미지'; }
+
+  function showCardError(key, text) {
+    cardErrors.set(key, text);
+    const slot = grid.querySelector(`[data-key="${CSS.escape(key)}"] .card-error`);
+    if (slot) {
+      slot.textContent = text;
+      slot.hidden = false;
+    }
+  }
+
+  function card(im, index, items) {
+    const key = im.s3_key;
+    const label = labelOf(im);
+    const name = imageName(im);
     const ready = im.status === 'ready';
+    const isRep = key === repKey;
+    const control = (c) => ({key, control: c});
+    const alt = im.caption ? `${name}: ${im.caption}` : name;
+    const ready_ = items.filter((x) => x.status === 'ready');
     const pic = ready
-      ? h('img', {src: im.thumbnail_url, alt: `${label}${isRep ? ' (대표 이미지)' : ''}`, loading: 'lazy'})
+      ? h('button', {type: 'button', class: 'pic', dataset: control('view'), onclick: (e) => viewer.show(ready_, ready_.findIndex((x) => x.s3_key === key), e.currentTarget)},
+        thumb(im.thumbnail_url, alt, () => reloadSoon()), srOnly(` 크게 보기`))
       : h('div', {class: 'placeholder'}, '확인 중…');
-    const pin = h('button', {type: 'button', class: 'pin', disabled: !ready || isRep, 'aria-pressed': isRep ? 'true' : 'false',
-      'aria-label': isRep ? `${label}: 대표 이미지입니다` : `${label}을 대표 이미지로 지정`,
+
+    const pin = h('button', {type: 'button', class: 'pin', dataset: control('pin'), disabled: !ready,
+      'aria-pressed': isRep ? 'true' : 'false', 'aria-disabled': isRep ? 'true' : null,
       onclick: async () => {
-        pin.disabled = true;
+        if (isRep || !ready) return;
         try {
-          const resp = await request('PUT', `${scenarioPath(id)}/image`, {s3_key: im.s3_key});
-          announce(resp.message || '대표 이미지를 지정했습니다.');
+          await request('PUT', `${scenarioPath(id)}/image`, {s3_key: key});
+          cardErrors.delete(key);
+          announce(`${josa(label, '을', '를')} 대표 이미지로 지정했습니다.`);
           await reload();
         } catch (e) {
-          if (e.status !== 401) err.show(e.message);
-          pin.disabled = false;
+          showCardError(key, e.message);
         }
-      }}, isRep ? '대표 이미지' : '대표로 지정');
-    const del = h('button', {type: 'button', class: 'danger delete', 'aria-label': `${label} 삭제`, onclick: async () => {
-      if (!(await confirm.ask(im, label))) return;
-      del.disabled = true;
+      }}, isRep ? '대표 이미지' : '대표로 지정', srOnly(` (${label})`));
+
+    const move = (delta) => async () => {
+      const to = index + delta;
+      if (to < 0 || to >= images.length) return;
+      const keys = images.map((x) => x.s3_key);
+      keys.splice(index, 1);
+      keys.splice(to, 0, key);
+      await saveOrder(keys, `${josa(name, '을', '를')} ${delta < 0 ? '위로' : '아래로'} 옮겼습니다.`, key);
+    };
+    const up = h('button', {type: 'button', class: 'move', dataset: control('up'), 'aria-disabled': index === 0 ? 'true' : null,
+      onclick: move(-1)}, '↑ 위로', srOnly(` (${name})`));
+    const down = h('button', {type: 'button', class: 'move', dataset: control('down'), 'aria-disabled': index === images.length - 1 ? 'true' : null,
+      onclick: move(1)}, '↓ 아래로', srOnly(` (${name})`));
+
+    const del = h('button', {type: 'button', class: 'danger delete', dataset: control('delete'), onclick: async () => {
+      const next = images.find((x) => x.status === 'ready' && x.s3_key !== key);
+      if (!(await confirm.ask(im, label, isRep, next ? imageName(next) : ''))) return;
       try {
-        const resp = await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(im.s3_key)}`);
-        announce(resp.message || '삭제했습니다.');
+        await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(key)}`);
+        cardErrors.delete(key);
+        drafts.delete(key);
+        // The same place in the list keeps the keyboard: the card that moved up into it.
+        const pos = images.findIndex((x) => x.s3_key === key);
         await reload();
-        // The pressed button is gone: keep keyboard focus on the list.
-        document.getElementById('images-title').focus();
+        const follower = grid.querySelectorAll('li[data-key] button.delete')[Math.min(pos, images.length - 1)];
+        showToast(`${josa(`'${name}'`, '을', '를')} 휴지통으로 옮겼습니다.`, key, follower);
+        trash.refresh();
       } catch (e) {
-        if (e.status !== 401) err.show(e.message);
-        del.disabled = false;
+        showCardError(key, e.message);
+        del.focus();
       }
-    }}, '삭제');
-    return h('li', {class: `tile${isRep ? ' rep' : ''}`, dataset: {key: im.s3_key, status: im.status, rep: String(isRep)}},
-      pic,
-      isRep ? h('span', {class: 'badge'}, '★ 대표') : null,
-      h('p', {class: 'meta'}, h('strong', {}, label), ` · ${formatBytes(im.file_size)} · `,
-        ready ? '확인 완료' : '확인 중', h('br'), h('span', {class: 'hint'}, formatDate(im.last_modified))),
-      h('div', {class: 'row'}, pin, del));
-  }
+    }}, '삭제', srOnly(` (${label})`));
 
-  // Files from the picker or a drop: each is checked here first, then uploaded a few at a time.
-  function take(fileList) {
-    const files = [...fileList];
-    if (files.length === 0) return;
-    const jobs = [];
-    for (const f of files) {
-      const row = uploadRow(f);
-      uploads.prepend(row.el);
-      const c = checkFile(f);
-      if (c.error) row.fail('invalid', c.error);
-      else jobs.push(() => uploadOne(row, f, c.type, c.shrink));
-    }
-    announce(`${files.length}개 파일을 받았습니다. ${jobs.length}개를 올립니다.`);
-    const queue = [...jobs];
-    const worker = async () => { while (queue.length) await queue.shift()(); };
-    Promise.all(Array.from({length: Math.min(PARALLEL, queue.length)}, worker)).then(reload);
-  }
-
-  async function uploadOne(row, file, type, shrink) {
-    try {
-      let note = '';
-      if (shrink) {
-        row.set('uploading', '10MB가 넘어 사진 크기를 줄이는 중…');
-        const small = await shrinkPhoto(file);
-        note = shrinkNote(file.size, small.size);
-        [file, type] = [small, small.type];
-      }
-      row.set('uploading', '업로드 준비 중…');
-      const up = await request('POST', `/patient-images/upload-url/${encodeURIComponent(id)}`,
-        {filename: file.name, content_type: type, content_length: file.size, method: 'PUT'});
-      row.set('uploading', '올리는 중… 0%');
-      await put(up, file, (pct) => row.progress(pct));
-      if (note) row.note(note);
-      row.set('processing', '올렸습니다. 서버가 이미지를 확인하는 중…');
-      reload();
-      const st = await follow(up.status_url);
-      if (st.status === 'ready') {
-        row.ready(st.image);
-        if (st.removed_message) row.note(st.removed_message);
-        announce(`${file.name}: 확인이 끝나 등록되었습니다.`);
-        reload();
-      } else {
-        row.fail('rejected', `등록되지 않았습니다: ${st.message}`);
-        announce(`${file.name}: 등록되지 않았습니다. ${st.message}`);
-      }
-    } catch (e) {
-      if (e.status !== 401) {
-        row.fail('failed', e.message);
-        announce(`${file.name}: ${e.message}`);
-      }
-    }
-  }
-
-  // follow polls an upload's status until the processor has decided.
-  async function follow(statusURL) {
-    let missing = 0;
-    for (let i = 0; i < POLL_LIMIT; i++) {
-      await sleep(POLL_MS);
+    const captionId = `caption-${im.etag || index}-${index}`;
+    const saved = im.caption || '';
+    const area = h('textarea', {id: captionId, class: 'caption-input', rows: 2, maxlength: 500, dataset: control('caption'),
+      placeholder: '예: 오른쪽 뺨의 발진, 3일 전부터'});
+    area.value = drafts.has(key) ? drafts.get(key) : saved;
+    const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: area.value === saved},
+      '캡션 저장', srOnly(` (${name})`));
+    const captionState = h('span', {class: 'hint caption-state', 'aria-live': 'polite'});
+    area.addEventListener('input', () => {
+      if (area.value === saved) drafts.delete(key);
+      else drafts.set(key, area.value);
+      saveCaption.disabled = area.value === saved;
+      captionState.textContent = area.value === saved ? '' : '저장하지 않음';
+    });
+    area.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); saveCaption.click(); }
+    });
+    saveCaption.addEventListener('click', async () => {
       try {
-        const st = await request('GET', statusURL);
-        if (st.status === 'ready' || st.status === 'rejected') return st;
+        const r = await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(im.filename)}`, {caption: area.value});
+        drafts.delete(key);
+        cardErrors.delete(key);
+        const i = images.findIndex((x) => x.s3_key === key);
+        if (i >= 0) images[i] = {...images[i], caption: r.image.caption};
+        announce('캡션을 저장했습니다.');
+        draw();
+        const again = grid.querySelector(`[data-key="${CSS.escape(key)}"] [data-control="caption"]`);
+        if (again) again.focus({preventScroll: true});
       } catch (e) {
-        // Briefly missing while the processor moves a rejected file: look again a few times.
-        if (!(e instanceof ApiError) || e.status !== 404 || ++missing > 5) throw e;
+        showCardError(key, e.message);
       }
-    }
-    throw new Error('확인이 오래 걸리고 있습니다. 잠시 뒤 아래 목록에서 상태를 확인해 주세요.');
+    });
+
+    const errText = cardErrors.get(key) || '';
+    const li = h('li', {class: `tile${isRep ? ' rep' : ''}`, draggable: 'true',
+      dataset: {key, status: im.status, rep: String(isRep), number: String(im.number || '')}},
+    pic,
+    isRep ? h('span', {class: 'badge'}, '★ 대표') : null,
+    h('p', {class: 'title'}, h('strong', {}, im.number ? `${im.number}. ` : ''), h('span', {class: 'name'}, name)),
+    h('p', {class: 'meta hint'}, `${formatBytes(im.file_size)} · ${ready ? '확인 완료' : '확인 중'} · ${formatDate(im.last_modified)}`),
+    h('label', {for: captionId, class: 'caption-label'}, '캡션', srOnly(` (${name})`)),
+    area,
+    h('div', {class: 'row caption-row'}, saveCaption, captionState),
+    h('p', {class: 'error card-error', role: 'alert', hidden: !errText}, errText),
+    h('div', {class: 'row actions'}, pin, up, down, del));
+    dragAndDrop(li, key);
+    return li;
   }
 
-  input.addEventListener('change', () => { take(input.files); input.value = ''; });
+  function thumb(src, alt, onGone) {
+    const img = h('img', {src, alt, loading: 'lazy', draggable: 'false'});
+    // Never a broken icon: an expired or deleted image says so, and the list is asked again.
+    img.addEventListener('error', () => {
+      img.replaceWith(h('span', {class: 'placeholder'}, '이미지를 다시 불러오는 중…'));
+      onGone();
+    }, {once: true});
+    return img;
+  }
+
+  let soon = 0;
+  function reloadSoon() {
+    if (soon) return;
+    soon = setTimeout(() => { soon = 0; reload(); }, 500);
+  }
+
+  let saving = 0;
+  async function saveOrder(keys, message, focusKey) {
+    const before = images;
+    saving++;
+    grid.setAttribute('aria-busy', 'true');
+    images = keys.map((k) => images.find((x) => x.s3_key === k)).filter(Boolean);
+    draw();
+    try {
+      await request('PUT', `${scenarioPath(id)}/order`, {s3_keys: keys});
+      gridErr.clear();
+      announce(message);
+      await reload();
+    } catch (e) {
+      images = before;
+      draw();
+      if (focusKey) showCardError(focusKey, e.message);
+      else gridErr.show(e.message);
+    } finally {
+      if (--saving === 0) grid.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  // Drag and drop among cards. Touch screens use the move buttons: a drag there scrolls.
+  let dragged = '';
+  function dragAndDrop(li, key) {
+    li.addEventListener('dragstart', (e) => {
+      if (e.target.closest('textarea, button')) { e.preventDefault(); return; }
+      dragged = key;
+      e.dataTransfer.effectAllowed = 'move';
+      e.dataTransfer.setData('application/x-medicpx-key', key);
+      li.classList.add('dragging');
+    });
+    li.addEventListener('dragend', () => { dragged = ''; li.classList.remove('dragging'); clearMarks(); });
+    li.addEventListener('dragover', (e) => {
+      if (!dragged || dragged === key) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'move';
+      clearMarks();
+      li.classList.add(after(li, e) ? 'drop-after' : 'drop-before');
+    });
+    li.addEventListener('drop', (e) => {
+      if (!dragged || dragged === key) return;
+      e.preventDefault();
+      e.stopPropagation();
+      const keys = images.map((x) => x.s3_key).filter((k) => k !== dragged);
+      const at = keys.indexOf(key) + (after(li, e) ? 1 : 0);
+      keys.splice(at, 0, dragged);
+      const moved = images.find((x) => x.s3_key === dragged);
+      dragged = '';
+      clearMarks();
+      saveOrder(keys, `${josa(moved ? imageName(moved) : '이미지', '을', '를')} 옮겼습니다.`, '');
+    });
+  }
+  const after = (li, e) => {
+    const r = li.getBoundingClientRect();
+    return e.clientX > r.left + r.width / 2;
+  };
+  const clearMarks = () => grid.querySelectorAll('.drop-before, .drop-after').forEach((x) => x.classList.remove('drop-before', 'drop-after'));
+
+  // showToast offers to undo a delete, for as long as the person keeps it open.
+  let toastTimer = 0;
+  const hideToastLater = () => {
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { if (!toast.contains(document.activeElement)) toast.hidden = true; }, 20000);
+  };
+  toast.addEventListener('focusout', hideToastLater);
+  function showToast(text, key, focusAfter) {
+    clearTimeout(toastTimer);
+    const undo = h('button', {type: 'button', id: 'undo-delete', class: 'small primary'}, '되돌리기');
+    const close = h('button', {type: 'button', class: 'small', 'aria-label': '알림 닫기'}, '닫기');
+    const err2 = h('span', {class: 'toast-error', role: 'alert'});
+    toast.replaceChildren(h('span', {}, text), undo, close, err2);
+    toast.hidden = false;
+    undo.addEventListener('click', async () => {
+      undo.disabled = true;
+      try {
+        const r = await request('POST', `${scenarioPath(id)}/trash/restore`, {s3_key: key});
+        toast.hidden = true;
+        announce(r.message || '되살렸습니다.');
+        await reload();
+        trash.refresh();
+        const back = grid.querySelector(`[data-key="${CSS.escape(key)}"] [data-control="delete"]`);
+        if (back) back.focus();
+      } catch (e) {
+        undo.disabled = false;
+        err2.textContent = e.message;
+      }
+    });
+    close.addEventListener('click', () => { toast.hidden = true; (focusAfter || document.getElementById('images-title')).focus(); });
+    hideToastLater();
+    if (focusAfter && focusAfter.isConnected) focusAfter.focus();
+    else undo.focus();
+  }
+
+  // Files from the picker, the camera, a drop or a paste.
+  input.addEventListener('change', () => { uploads.take(input.files); input.value = ''; });
+  if (camera) camera.addEventListener('change', () => { uploads.take(camera.files); camera.value = ''; });
   for (const ev of ['dragenter', 'dragover']) {
     drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
   }
@@ -189,67 +358,71 @@ export function renderProfessor(main, id) {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    take(e.dataTransfer.files);
+    uploads.take(e.dataTransfer.files);
   });
   // A file dropped next to the zone must not replace the page with the image.
-  for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => e.preventDefault());
+  for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => { if (!dragged) e.preventDefault(); });
+  // A screenshot or a copied image, pasted anywhere on the page but into a text field.
+  document.addEventListener('paste', (e) => {
+    if (e.target.closest && e.target.closest('textarea, input')) return;
+    const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+    if (files.length === 0) return;
+    e.preventDefault();
+    const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '-');
+    uploads.take(files.map((f, i) => {
+      // Pasted images are all called "image.png": give each a name a person can tell apart.
+      if (f.name && f.name !== 'image.png') return f;
+      const ext = (f.type.split('/')[1] || 'png').replace('jpeg', 'jpg');
+      return new File([f], `붙여넣은 이미지 ${stamp}${files.length > 1 ? ` (${i + 1})` : ''}.${ext}`, {type: f.type});
+    }));
+  });
+
+  onTokenChange((t) => { if (t) reauth.tokenArrived(t); });
 
   reload();
+  uploads.showRejections().catch((e) => err.show(e.message));
 }
 
-// put sends the file to S3 with the presigned URL. XMLHttpRequest, because fetch reports no upload
-// progress; the browser sets Content-Length from the body itself.
-function put(up, file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('PUT', up.upload_url);
-    const headers = up.upload_headers || {'Content-Type': up.file_type};
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.toLowerCase() !== 'content-length') xhr.setRequestHeader(k, v);
-    }
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress((e.loaded / e.total) * 100); };
-    xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) {
-        onProgress(100);
-        resolve();
-        return;
-      }
-      const m = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText || '');
-      reject(new Error(`저장소가 업로드를 받지 않았습니다 (HTTP ${xhr.status}${m ? `: ${m[1]}` : ''}). 다시 시도해 주세요.`));
-    };
-    xhr.onerror = () => reject(new Error('저장소에 연결하지 못해 업로드하지 못했습니다. 네트워크를 확인한 뒤 다시 시도해 주세요.'));
-    xhr.send(file);
-  });
-}
-
-// uploadRow is one file's line in the upload list: name, progress bar, state text, result.
-function uploadRow(file) {
-  const bar = h('progress', {max: 100, value: 0, 'aria-label': `${file.name} 업로드 진행률`});
-  const state = h('p', {class: 'state'}, '대기 중');
-  const result = h('div', {class: 'result'});
-  const notes = h('p', {class: 'note hint'});
-  const el = h('li', {class: 'upload', dataset: {file: file.name, state: 'waiting'}},
-    h('p', {class: 'name'}, h('strong', {}, file.name), ` · ${formatBytes(file.size)}`), bar, state, notes, result);
+// reauthDialog asks for a new sign-in on the page when the token expires mid-batch: uploads on
+// their way to S3 finish first (their URLs need no token), then the dialog opens; the list, its
+// results and the queue stay, and the requests that were refused are sent again.
+function reauthDialog(uploads) {
+  const msg = h('p', {id: 'reauth-text'});
+  const body = h('div', {class: 'reauth-body'});
+  const el = h('dialog', {id: 'reauth', 'aria-labelledby': 'reauth-title', 'aria-describedby': 'reauth-text'},
+    h('h2', {id: 'reauth-title'}, '다시 로그인해 주세요'), msg, body);
+  el.addEventListener('cancel', (e) => e.preventDefault()); // nothing can continue without it
+  let pending = null;
+  let resolve = () => {};
+  const done = (tok) => {
+    setToken(tok);
+    if (el.open) el.close();
+    announce('다시 로그인했습니다. 남은 업로드를 계속합니다.');
+    const r = resolve;
+    pending = null;
+    r();
+  };
   return {
     el,
-    set(s, text) { el.dataset.state = s; state.textContent = text; },
-    progress(pct) {
-      bar.value = pct;
-      if (el.dataset.state === 'uploading') state.textContent = `올리는 중… ${Math.round(pct)}%`;
+    ask(detail) {
+      if (pending) return pending;
+      pending = new Promise((res) => { resolve = res; });
+      const open = async () => {
+        if (uploads.running()) {
+          announce('로그인이 만료되었습니다. 저장소로 가는 중인 업로드를 마친 뒤 다시 로그인을 요청합니다.');
+          await uploads.putsIdle();
+        }
+        if (!pending) return; // another tab signed in meanwhile
+        msg.textContent = `${detail} 올리던 파일과 결과는 이 페이지에 그대로 남아 있고, 로그인하면 이어서 진행합니다.`;
+        body.replaceChildren(...signInForm((tok) => done(tok), 'reauth-').parts);
+        el.showModal();
+        const first = el.querySelector('textarea');
+        if (first) first.focus();
+      };
+      open();
+      return pending;
     },
-    // note adds a sentence that stays, whatever the state: what was done to the file.
-    note(text) { notes.textContent = notes.textContent ? `${notes.textContent} ${text}` : text; },
-    ready(image) {
-      el.dataset.state = 'ready';
-      state.textContent = '확인 완료: 등록되었습니다.';
-      if (image && image.thumbnail_url) result.replaceChildren(h('img', {src: image.thumbnail_url, alt: `${file.name} 미리보기`}));
-    },
-    fail(s, text) {
-      el.dataset.state = s;
-      state.textContent = text;
-      state.classList.add('error');
-      if (s === 'invalid') bar.hidden = true;
-    },
+    tokenArrived(tok) { if (pending) done(tok); },
   };
 }
 
@@ -257,19 +430,26 @@ function uploadRow(file) {
 function confirmDialog() {
   const pic = h('div', {class: 'confirm-pic'});
   const text = h('p', {id: 'confirm-text'});
-  const el = h('dialog', {id: 'confirm-delete', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text'},
+  const warn = h('p', {id: 'confirm-rep', class: 'notice warn'});
+  const el = h('dialog', {id: 'confirm-delete', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text confirm-rep'},
     h('form', {method: 'dialog'},
       h('h2', {id: 'confirm-title'}, '이미지를 삭제할까요?'),
-      pic, text,
+      pic, text, warn,
       h('div', {class: 'row end'},
         h('button', {type: 'submit', value: 'cancel', id: 'confirm-cancel', autofocus: true}, '취소'),
         h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제'))));
   return {
     el,
-    ask(im, label) {
+    ask(im, label, isRep, nextName) {
       if (el.open) return Promise.resolve(false); // one question at a time
-      text.textContent = `${label}을(를) 삭제하면 원본과 미리보기가 모두 지워지며 되돌릴 수 없습니다.`;
-      pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: label}) : '');
+      const name = imageName(im);
+      text.textContent = `${josa(label, '을', '를')} 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있습니다.`;
+      warn.hidden = !isRep;
+      warn.textContent = isRep
+        ? (nextName ? `이 이미지는 대표 이미지입니다. 삭제하면 목록의 첫 이미지('${nextName}')가 대표 이미지가 됩니다.`
+          : '이 이미지는 대표 이미지입니다. 삭제하면 대표 이미지가 없어집니다.')
+        : '';
+      pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
       el.returnValue = '';
       el.showModal();
       return new Promise((resolve) => {
@@ -284,4 +464,62 @@ function confirmDialog() {
       });
     },
   };
+}
+
+// trashView lists deleted images (kept 30 days) and restores them.
+function trashView(id, onRestored) {
+  const list = h('ul', {id: 'trash-list', class: 'trash'});
+  const err = errorBox();
+  const toggle = h('button', {type: 'button', id: 'trash-toggle', 'aria-expanded': 'false', 'aria-controls': 'trash-body'}, '휴지통 보기');
+  const body = h('div', {id: 'trash-body', hidden: true}, h('p', {class: 'hint'}, '삭제한 이미지는 30일 동안 여기에 남고, 그 뒤에 완전히 지워집니다.'), err.el, list);
+  const el = h('section', {'aria-labelledby': 'trash-title', class: 'trash-section'}, h('h2', {id: 'trash-title'}, '휴지통'), toggle, body);
+  let open = false;
+  async function refresh() {
+    if (!open) return;
+    try {
+      const data = await request('GET', `${scenarioPath(id)}/trash`);
+      err.clear();
+      toggle.textContent = `휴지통 닫기 (${data.total_count}개)`;
+      if (!data.images.length) {
+        list.replaceChildren(h('li', {class: 'empty'}, '휴지통이 비어 있습니다.'));
+        return;
+      }
+      list.replaceChildren(...data.images.map((im) => {
+        const name = imageName(im);
+        const restore = h('button', {type: 'button', class: 'small', dataset: {key: im.s3_key, control: 'restore'}}, '되살리기', srOnly(` (${name})`));
+        const rowErr = h('p', {class: 'error', role: 'alert', hidden: true});
+        restore.addEventListener('click', async () => {
+          restore.disabled = true;
+          try {
+            const r = await request('POST', `${scenarioPath(id)}/trash/restore`, {s3_key: im.s3_key});
+            announce(r.message);
+            await onRestored();
+            await refresh();
+            toggle.focus();
+          } catch (e) {
+            restore.disabled = false;
+            rowErr.textContent = e.message;
+            rowErr.hidden = false;
+          }
+        });
+        return h('li', {class: 'trash-item', dataset: {key: im.s3_key}},
+          im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name, loading: 'lazy'}) : h('span', {class: 'placeholder'}, '미리보기 없음'),
+          h('div', {},
+            h('p', {class: 'title'}, name),
+            im.caption ? h('p', {class: 'hint'}, im.caption) : null,
+            h('p', {class: 'hint'}, `${formatDate(im.deleted_at)} 삭제 · ${formatDate(im.expires_at)}에 완전히 지워짐`),
+            restore, rowErr));
+      }));
+    } catch (e) {
+      err.show(e.message);
+    }
+  }
+  toggle.addEventListener('click', () => {
+    open = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    body.hidden = !open;
+    toggle.textContent = open ? '휴지통 닫기' : '휴지통 보기';
+    refresh();
+  });
+  return {el, refresh};
 }

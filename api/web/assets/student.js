@@ -1,66 +1,81 @@
-// The student view of one scenario: the representative image large, the others as thumbnails
-// that open large. The API lists only images that passed the checks for students.
-import {h, errorBox} from './dom.js';
+// The student view of one scenario: the representative image large, the others as thumbnails, all
+// in the order the professors chose and numbered as they number them; any of them (the
+// representative too) opens the large view. The API lists only checked images for students.
+import {h, errorBox, srOnly} from './dom.js';
 import {request, listImages, scenarioPath} from './api.js';
+import {viewerDialog, imageName} from './viewer.js';
 
 export async function renderStudent(main, id) {
   document.title = `시나리오 ${id} 환자 이미지 · medicpx`;
   const err = errorBox();
   const body = h('div', {id: 'viewer-body'}, h('p', {}, '불러오는 중…'));
-  const viewer = viewerDialog();
+  let items = [];
+  const viewer = viewerDialog(async (im) => {
+    await load();
+    return items.find((x) => x.s3_key === im.s3_key) || null;
+  });
   main.replaceChildren(
     h('p', {class: 'crumbs'}, h('a', {href: '/'}, '← 시나리오 선택')),
     h('h1', {}, `시나리오 ${id} 환자 이미지`), err.el, body, viewer.el);
-  try {
+
+  const altOf = (im) => (im.caption ? `${imageName(im)}: ${im.caption}` : imageName(im));
+  // Never a broken icon: an image whose link expired or that was deleted meanwhile says so, and
+  // the page asks for the list again (with fresh links).
+  let reloading = 0;
+  const picture = (src, alt, extra = {}) => {
+    const img = h('img', {src, alt, draggable: 'false', ...extra});
+    img.addEventListener('error', () => {
+      img.replaceWith(h('span', {class: 'placeholder'}, '이미지를 다시 불러오는 중…'));
+      if (!reloading) reloading = setTimeout(() => { reloading = 0; draw(); }, 500);
+    }, {once: true});
+    return img;
+  };
+
+  async function load() {
     const [list, rep] = await Promise.all([
       listImages(id),
       request('GET', `${scenarioPath(id)}/image`),
     ]);
-    const images = (list.images || []).filter((im) => im.status === 'ready');
-    const hero = rep.image;
-    const others = images.filter((im) => !hero || im.s3_key !== hero.s3_key);
-    if (!hero && others.length === 0) {
-      body.replaceChildren(h('p', {class: 'empty'}, '이 시나리오에는 아직 환자 이미지가 없습니다.'));
-      return;
-    }
-    const parts = [];
-    if (hero) {
-      parts.push(h('figure', {class: 'hero', id: 'representative', dataset: {key: hero.s3_key}},
-        h('img', {src: hero.display_url || hero.url, alt: `시나리오 ${id} 대표 환자 이미지`}),
-        h('figcaption', {}, '대표 이미지')));
-    }
-    if (others.length > 0) {
-      parts.push(h('h2', {id: 'others-title'}, hero ? '다른 이미지' : '환자 이미지'),
-        h('ul', {class: 'thumbs', id: 'others', 'aria-labelledby': 'others-title'},
-          others.map((im, i) => {
-            const label = `환자 이미지 ${i + 1}`;
-            return h('li', {dataset: {key: im.s3_key}},
-              h('button', {type: 'button', class: 'thumb', 'aria-label': `${label} 크게 보기`,
-                onclick: () => viewer.open(im.display_url || im.url, label)},
-              h('img', {src: im.thumbnail_url, alt: label, loading: 'lazy'})));
-          })));
-    }
-    body.replaceChildren(...parts);
-  } catch (e) {
-    body.replaceChildren();
-    if (e.status !== 401) err.show(e.message);
+    items = (list.images || []).filter((im) => im.status === 'ready').map((im, i) => ({...im, number: i + 1}));
+    return rep.image ? rep.image.s3_key : '';
   }
-}
 
-// viewerDialog shows one image large; Esc, the button or a click outside closes it.
-function viewerDialog() {
-  const img = h('img', {alt: ''});
-  const caption = h('p', {id: 'large-caption'});
-  const el = h('dialog', {id: 'large', class: 'large', 'aria-labelledby': 'large-caption'},
-    h('form', {method: 'dialog'}, img, h('div', {class: 'row end'}, caption, h('button', {type: 'submit', autofocus: true}, '닫기'))));
-  el.addEventListener('click', (e) => { if (e.target === el) el.close(); });
-  return {
-    el,
-    open(src, label) {
-      img.src = src;
-      img.alt = `${label} (크게 보기)`;
-      caption.textContent = label;
-      el.showModal();
-    },
-  };
+  async function draw() {
+    try {
+      const heroKey = await load();
+      err.clear();
+      const hero = items.find((im) => im.s3_key === heroKey);
+      const others = items.filter((im) => im !== hero);
+      if (items.length === 0) {
+        body.replaceChildren(h('p', {class: 'empty'}, '이 시나리오에는 아직 환자 이미지가 없습니다.'));
+        return;
+      }
+      const open = (im) => (e) => viewer.show(items, items.indexOf(im), e.currentTarget);
+      const parts = [];
+      if (hero) {
+        parts.push(h('figure', {class: 'hero', id: 'representative', dataset: {key: hero.s3_key}},
+          h('button', {type: 'button', class: 'hero-open', dataset: {key: hero.s3_key, control: 'view'}, onclick: open(hero)},
+            picture(hero.display_url || hero.url, altOf(hero)), srOnly(' 크게 보기')),
+          h('figcaption', {},
+            h('strong', {}, `대표 이미지 · ${hero.number}. ${imageName(hero)}`),
+            hero.caption ? h('span', {class: 'caption'}, hero.caption) : null)));
+      }
+      if (others.length > 0) {
+        parts.push(h('h2', {id: 'others-title'}, hero ? '다른 이미지' : '환자 이미지'),
+          h('ul', {class: 'thumbs', id: 'others', 'aria-labelledby': 'others-title'},
+            others.map((im) => h('li', {dataset: {key: im.s3_key}},
+              h('figure', {},
+                h('button', {type: 'button', class: 'thumb', dataset: {key: im.s3_key, control: 'view'}, onclick: open(im)},
+                  picture(im.thumbnail_url, altOf(im), {loading: 'lazy'}), srOnly(' 크게 보기')),
+                h('figcaption', {},
+                  h('strong', {}, `${im.number}. ${imageName(im)}`),
+                  im.caption ? h('span', {class: 'caption'}, im.caption) : null))))));
+      }
+      body.replaceChildren(...parts);
+    } catch (e) {
+      body.replaceChildren();
+      if (e.status !== 401) err.show(e.message);
+    }
+  }
+  await draw();
 }
