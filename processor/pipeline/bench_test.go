@@ -183,17 +183,21 @@ func peers(b *testing.B) []peer {
 		},
 	}}
 
-	// Debian's python3-pil is for Debian's python3, which may not be the first on PATH.
-	python := "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		python = "python3"
+	// Debian's python3-pil is for Debian's python3, which may not be the first on PATH;
+	// MEDICPX_BENCH_PYTHON names another interpreter.
+	python := os.Getenv("MEDICPX_BENCH_PYTHON")
+	if python == "" {
+		python = "/usr/bin/python3"
+		if _, err := os.Stat(python); err != nil {
+			python = "python3"
+		}
 	}
 	script, _ := filepath.Abs("../../infra/bench/pillow_thumbnails.py")
 	pil := peer{name: "Pillow", argvs: func(photo, out string) [][]string {
 		return [][]string{{python, script, photo, filepath.Join(out, "pillow")}}
 	}}
 	if out, err := exec.Command(python, "-c", "import PIL; print(PIL.__version__)").CombinedOutput(); err != nil {
-		pil.missing = fmt.Sprintf("%s cannot import PIL (install python3-pil): %s", python, bytes.TrimSpace(out))
+		pil.missing = fmt.Sprintf("%s cannot import PIL (install python3-pil): %v %s", python, err, bytes.TrimSpace(out))
 	} else {
 		pil.name = "Pillow " + string(bytes.TrimSpace(out))
 	}
