@@ -261,6 +261,13 @@ func (d *decoder) processSOS(n int) error {
 
 					// A progressive scan adds to the block's saved coefficients in place; a
 					// sequential one decodes a fresh block.
+					if zigStart > 0 && ah == 0 && d.eobRun > 0 {
+						// A block inside an end-of-band run of a first AC scan: no data, as
+						// decodeBlock finds. Most blocks of a sparse band are, so they skip
+						// the calls.
+						d.eobRun--
+						continue
+					}
 					if r := d.progReduced[compIndex]; r != nil {
 						if err := r.decode(d, bx, by, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
 							return err
