@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -35,8 +36,8 @@ type Config struct {
 type Result struct {
 	Uploads  int
 	Bytes    int
-	PutsDone time.Duration // from the start until every PUT had completed
-	AllReady time.Duration // from the start until every upload was listed ready
+	PutsDone time.Duration // from the first PUT until every PUT had completed
+	AllReady time.Duration // from the first PUT until every upload was listed ready
 	// PUT-to-ready latencies over the uploads: the median, the 95th percentile and the worst.
 	P50, P95, Max time.Duration
 }
@@ -125,18 +126,32 @@ type uploaded struct {
 	putDone        time.Time
 }
 
-// upload asks the API for a presigned PUT and sends photo through it.
-func (c Config) upload(ctx context.Context, name string, photo []byte) (uploaded, error) {
-	var u struct {
-		S3Key         string            `json:"s3_key"`
-		UploadURL     string            `json:"upload_url"`
-		StatusURL     string            `json:"status_url"`
-		UploadHeaders map[string]string `json:"upload_headers"`
+// presigned is an upload URL the API handed out.
+type presigned struct {
+	S3Key         string            `json:"s3_key"`
+	UploadURL     string            `json:"upload_url"`
+	StatusURL     string            `json:"status_url"`
+	UploadHeaders map[string]string `json:"upload_headers"`
+}
+
+// presign asks the API for a presigned PUT. The API refuses a request that races another write
+// to the scenario's records with 409 and asks to try again, so it is tried again, as the web
+// page does, a few times with a short random pause.
+func (c Config) presign(ctx context.Context, name string, size int) (presigned, error) {
+	var u presigned
+	body := fmt.Sprintf(`{"filename":%q,"content_type":"image/jpeg","content_length":%d}`, name, size)
+	var err error
+	for range 20 {
+		if err = c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u); err == nil || !errors.Is(err, errConflict) {
+			return u, err
+		}
+		time.Sleep(time.Duration(20+rand.IntN(100)) * time.Millisecond)
 	}
-	body := fmt.Sprintf(`{"filename":%q,"content_type":"image/jpeg","content_length":%d}`, name, len(photo))
-	if err := c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u); err != nil {
-		return uploaded{}, err
-	}
+	return u, err
+}
+
+// put sends photo through a presigned PUT.
+func (c Config) put(ctx context.Context, u presigned, photo []byte) (uploaded, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.UploadURL, bytes.NewReader(photo))
 	if err != nil {
 		return uploaded{}, err
@@ -151,7 +166,7 @@ func (c Config) upload(ctx context.Context, name string, photo []byte) (uploaded
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return uploaded{}, fmt.Errorf("PUT %s: %d %s", name, resp.StatusCode, b)
+		return uploaded{}, fmt.Errorf("PUT %s: %d %s", u.S3Key, resp.StatusCode, b)
 	}
 	status := u.StatusURL
 	if strings.HasPrefix(status, "/") {
@@ -159,6 +174,9 @@ func (c Config) upload(ctx context.Context, name string, photo []byte) (uploaded
 	}
 	return uploaded{key: u.S3Key, statusURL: status, putDone: time.Now()}, nil
 }
+
+// errConflict marks a 409 from the API.
+var errConflict = errors.New("409 Conflict")
 
 // call sends an API request with the token and decodes the JSON answer into out.
 func (c Config) call(ctx context.Context, method, path, body string, out any) error {
@@ -178,34 +196,48 @@ func (c Config) call(ctx context.Context, method, path, body string, out any) er
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusConflict {
+		return fmt.Errorf("%s %s: %w %s", method, path, errConflict, b)
+	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, out)
 }
 
-// Run uploads every photo at once and waits, polling the scenario's listing every 100 ms, until
-// all are ready, or fails after c.Timeout naming how many were not.
+// Run has the API presign an upload for every photo, then sends all the PUTs at once and waits,
+// polling the scenario's listing every 100 ms, until all are listed ready, or fails after
+// c.Timeout saying how many were not. Times count from the first PUT.
 func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 	prefix := fmt.Sprintf("burst%d_", time.Now().UnixNano())
+	urls := make([]presigned, len(photos))
 	ups := make([]uploaded, len(photos))
 	errs := make([]error, len(photos))
 	res := Result{Uploads: len(photos)}
-	start := time.Now()
 	var wg sync.WaitGroup
 	for i, p := range photos {
 		res.Bytes += len(p)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ups[i], errs[i] = c.upload(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), p)
+			urls[i], errs[i] = c.presign(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), len(p))
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return res, err
-		}
+	if err := errors.Join(errs...); err != nil {
+		return res, err
+	}
+	start := time.Now()
+	for i, p := range photos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ups[i], errs[i] = c.put(ctx, urls[i], p)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return res, err
 	}
 	res.PutsDone = time.Since(start)
 
@@ -250,7 +282,11 @@ func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 // Single uploads one photo alone and returns the time from the end of its PUT until its status
 // URL, polled every 20 ms, says ready.
 func Single(ctx context.Context, c Config, photo []byte) (time.Duration, error) {
-	u, err := c.upload(ctx, fmt.Sprintf("single%d.jpg", time.Now().UnixNano()), photo)
+	p, err := c.presign(ctx, fmt.Sprintf("single%d.jpg", time.Now().UnixNano()), len(photo))
+	if err != nil {
+		return 0, err
+	}
+	u, err := c.put(ctx, p, photo)
 	if err != nil {
 		return 0, err
 	}
