@@ -380,6 +380,67 @@ func TestTrash(t *testing.T) {
 	}
 }
 
+// TestRestoreWithoutThumbnails: an image trashed while it was still being checked, or whose
+// thumbnails are gone, comes back through staging, so the processor makes its thumbnails again.
+func TestRestoreWithoutThumbnails(t *testing.T) {
+	st := newStack(t)
+	prof := st.token("professor")
+	key := st.original("1", id1, false) // a final original, thumbnails not (yet) there
+	if r := st.call("DELETE", "/patient-images/1?s3_key="+url.QueryEscape(key), prof, nil); r.Status != 200 {
+		t.Fatalf("delete: %d %s", r.Status, r.Raw)
+	}
+	r := st.call("POST", "/patient-images/scenarios/1/trash/restore", prof, map[string]any{"s3_key": key})
+	if r.Status != 200 || r.Body["image"].(map[string]any)["status"] != "processing" {
+		t.Fatalf("restore: %d %s", r.Status, r.Raw)
+	}
+	if st.exists(key) || !st.exists(keys.StagedKey(key)) || st.exists(keys.TrashKey(key)) {
+		t.Fatal("not put back through staging")
+	}
+}
+
+// TestConcurrentDeletes: the same image deleted from two pages at once (or a double click) is
+// moved to the trash once; the other delete gets a 404 or succeeds, never a 500, and a restore
+// brings back the original with its thumbnails.
+func TestConcurrentDeletes(t *testing.T) {
+	st := newStack(t)
+	prof := st.token("professor")
+	for round := 0; round < 5; round++ {
+		key := st.upload(prof, "1", fmt.Sprintf("%d.jpg", round))
+		k, _ := keys.Parse(key)
+		var wg sync.WaitGroup
+		statuses := make([]int, 4)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = st.call("DELETE", "/patient-images/1?s3_key="+url.QueryEscape(key), prof, nil).Status
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, s := range statuses {
+			switch s {
+			case 200:
+				ok++
+			case 404:
+			default:
+				t.Fatalf("round %d: statuses %v", round, statuses)
+			}
+		}
+		if ok == 0 {
+			t.Fatalf("round %d: no delete succeeded: %v", round, statuses)
+		}
+		if r := st.call("POST", "/patient-images/scenarios/1/trash/restore", prof, map[string]any{"s3_key": key}); r.Status != 200 || r.Body["image"].(map[string]any)["status"] != "ready" {
+			t.Fatalf("round %d: restore after concurrent deletes: %d %s", round, r.Status, r.Raw)
+		}
+		for _, size := range []int{320, 1280} {
+			if !st.exists(keys.ThumbnailKey("1", k.ID, size, "jpg")) {
+				t.Fatalf("round %d: thumbnail %d lost", round, size)
+			}
+		}
+	}
+}
+
 // TestRejections: staff read the newest rejections with the reason, the Korean message and the
 // name the professor picked; students may not.
 func TestRejections(t *testing.T) {

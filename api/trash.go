@@ -107,11 +107,14 @@ func (s *Server) moveToTrash(ctx context.Context, k keys.Key, pinned bool, by st
 	if pinned {
 		meta[metaWasRepresentative] = "true"
 	}
-	if err := s.copyObject(ctx, key, keys.TrashKey(key), head, meta); err != nil {
+	if err := s.copyObject(ctx, key, keys.TrashKey(key), head, meta); s3client.IsNotFound(err) {
+		return newError(ENotFound, msgNotFound) // a delete at the same moment moved it first
+	} else if err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	for _, t := range thumbs {
-		if err := s.copyObject(ctx, t, keys.TrashKey(t), nil, nil); err != nil {
+		// Gone meanwhile: a concurrent delete of the same image copied it already.
+		if err := s.copyObject(ctx, t, keys.TrashKey(t), nil, nil); err != nil && !s3client.IsNotFound(err) {
 			return wrapError(EInternal, msgInternal, err)
 		}
 	}
@@ -234,9 +237,21 @@ func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error 
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	// The original first, its thumbnails after: thumbnails no older than the original are what
-	// makes it ready again (keys.ThumbnailSet.Ready), without the processor.
-	if err := s.copyObject(ctx, keys.TrashKey(key), key, head, meta); err != nil {
+	// The original first, its thumbnails after (the sweep takes thumbnails without an original
+	// for orphans): a final original with its thumbnails is ready again without the processor. A
+	// trashed image without a full set of thumbnails goes back through staging instead, so the
+	// processor checks it again and makes them.
+	set := keys.ThumbnailSet{}
+	for _, t := range thumbs {
+		if tk, err := keys.Parse(t); err == nil {
+			set.Add(tk, time.Time{})
+		}
+	}
+	dest := key
+	if !set.Ready() {
+		dest = keys.StagedKey(key)
+	}
+	if err := s.copyObject(ctx, keys.TrashKey(key), dest, head, meta); err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	for _, t := range thumbs {

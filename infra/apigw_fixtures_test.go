@@ -50,6 +50,12 @@ func TestAPIGatewayFixtures(t *testing.T) {
 		{file: "download-url.json", method: "POST", path: "/patient-images/download-url/1", auth: true,
 			body: `{"s3_key":"` + key + `","expires_in":3600}`},
 		{file: "delete-image.json", method: "DELETE", path: "/patient-images/1", s3Key: key, auth: true},
+		{file: "set-caption.json", method: "PATCH", path: "/patient-images/scenarios/1/images/0b6f3f7e-5a0c-4e53-9d2a-3b1f0c6a9e10.jpg", auth: true,
+			body: `{"caption":"오른쪽 뺨의 발진, 3일 전부터"}`},
+		{file: "set-order.json", method: "PUT", path: "/patient-images/scenarios/1/order", auth: true, body: `{"s3_keys":["` + key + `"]}`},
+		{file: "list-trash.json", method: "GET", path: "/patient-images/scenarios/1/trash", auth: true},
+		{file: "restore-from-trash.json", method: "POST", path: "/patient-images/scenarios/1/trash/restore", auth: true, body: `{"s3_key":"` + key + `"}`},
+		{file: "list-rejections.json", method: "GET", path: "/patient-images/scenarios/1/rejections", auth: true},
 		// An s3_url as an <img> on another site asks for it: no token, on its own throttled route.
 		{file: "image-link.json", method: "GET", path: "/" + key, routeKey: "GET /patient_images/{proxy+}"},
 		// Crafted paths, as API Gateway hands them over after decoding what the client sent.

@@ -94,6 +94,14 @@ func TestLambdaAPIGateway(t *testing.T) {
 				t.Fatalf("a deleted image still redirects: %v", resp.Headers)
 			}
 		}},
+		// It is in the trash, and comes back from it.
+		{"list-trash.json", 200, `"s3_key":"` + key + `"`, nil},
+		{"restore-from-trash.json", 200, `"representative":true`, nil}, // it was pinned: the pin comes back too
+		{"image-link.json", 302, "", redirects},
+		{"set-caption.json", 200, `"caption":"오른쪽 뺨의 발진, 3일 전부터"`, nil},
+		{"set-order.json", 200, `"s3_keys":["` + key + `"]`, nil},
+		{"list-rejections.json", 200, `"rejections":[]`, nil},
+		{"delete-image.json", 200, "삭제되었습니다", nil},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprint(i, "-", tt.fixture), func(t *testing.T) {
@@ -125,6 +133,9 @@ func TestLambdaAPIGateway(t *testing.T) {
 	}
 	if _, err := env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(key)}); err == nil {
 		t.Fatal("the delete through Lambda left the original")
+	}
+	if _, err := env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.TrashKey(key))}); err != nil {
+		t.Fatalf("the delete through Lambda did not keep the original in the trash: %v", err)
 	}
 
 	// Crafted paths: API Gateway decodes the path before the function sees it (see package
