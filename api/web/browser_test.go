@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,7 +137,11 @@ type browserEnv struct {
 	mu      sync.Mutex
 	problem []string
 	taken   []string // screenshot files written
+	logs    *syncBuffer
 }
+
+// deletes counts the DELETE requests the API has logged so far.
+func (e *browserEnv) deletes() int { return strings.Count(e.logs.String(), `"method":"DELETE"`) }
 
 // TestBrowser drives Debian's Chromium through the whole local stack (versitygw, the real
 // processor, the API built with -tags devlogin), on a desktop and on a phone screen, as a
@@ -210,7 +215,7 @@ func TestBrowser(t *testing.T) {
 	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	e := &browserEnv{t: t, st: st, browser: browser, shots: shots, axeJS: string(axeJS), dir: t.TempDir()}
+	e := &browserEnv{t: t, st: st, browser: browser, shots: shots, axeJS: string(axeJS), dir: t.TempDir(), logs: logs}
 	for _, vp := range viewports {
 		ok := t.Run(vp.name, func(t *testing.T) { e.flows(t, vp, vp.name) })
 		if !ok {
@@ -381,33 +386,43 @@ func (g *s3Gate) release(drop bool) {
 	}
 }
 
-// failOnce makes the next GET of an S3 URL containing part fail, as an expired link does.
-func (e *browserEnv) failOnce(b tab, part string) {
+// failOnce makes the first S3 request whose URL contains part fail, as an expired link does
+// (403 "Request has expired"); the browser's cache is off meanwhile, so the request does go out.
+// fired tells whether it happened; stop ends the interception.
+func (e *browserEnv) failOnce(b tab, part string) (fired func() bool, stop func()) {
 	ctx, cancel := context.WithCancel(b.ctx)
 	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("network: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		b.t.Fatalf("cache off: %v", err)
+	}
 	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: e.st.S3URL + "/*"}}}); err != nil {
 		b.t.Fatalf("intercept: %v", err)
 	}
+	var failed atomic.Bool
+	done := make(chan struct{})
 	go func() {
-		defer cancel()
-		failed := false
+		defer close(done)
 		for ev, err := range paused {
 			if err != nil {
 				return
 			}
-			if !failed && strings.Contains(ev.Request.URL, part) {
-				failed = true
+			if strings.Contains(ev.Request.URL, part) && failed.CompareAndSwap(false, true) {
 				_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 403,
 					Body: []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")})
 				continue
 			}
 			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-			if failed {
-				_, _ = chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
-				return
-			}
 		}
 	}()
+	return failed.Load, func() {
+		cancel()
+		<-done
+		_, _ = chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
+		_, _ = chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: false})
+	}
 }
 
 // apiCall calls the API directly, as another professor's browser would.
@@ -691,11 +706,21 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	e.shot(name("professor", "confirm-delete-representative"), prof.ctx)
 	prof.do("cancel", chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	prof.wait("nothing deleted", `!document.querySelector('#confirm-delete').open && document.querySelectorAll('#images li.tile').length === 6`, 5*time.Second)
+	deletesBefore := e.deletes()
 	prof.do("delete, with the keyboard", chromedp.Focus(chromedp.CSS(card(repKey, "button.delete"))), chromedp.KeyEvent(kb.Enter))
 	prof.wait("confirmation", `document.querySelector('#confirm-delete').open`, 5*time.Second)
+	// Cancel and ask again at once: the cancelled question's close event arrives while the new
+	// question is open, and must not count as a yes when the new one is confirmed.
+	prof.eval("cancel and ask again in one go", fmt.Sprintf(`(() => { document.querySelector('#confirm-cancel').click();
+		document.querySelector(%q).click(); return document.querySelector('#confirm-delete').open; })()`, card(repKey, "button.delete")))
+	prof.wait("asked again", `document.querySelector('#confirm-delete').open`, 5*time.Second)
 	prof.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
 	prof.wait("deleted, undo offered, focus in the grid", fmt.Sprintf(`!document.querySelector(%q) && !document.querySelector('#toast').hidden &&
 		!!document.querySelector('#undo-delete') && document.activeElement.dataset.control === 'delete'`, card(repKey, "")), 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // a second request would follow at once
+	if n := e.deletes() - deletesBefore; n != 1 {
+		t.Errorf("one confirmed delete after a cancelled one sent %d DELETE requests", n)
+	}
 	e.axe(prof, "undo toast")
 	e.shot(name("professor", "deleted-undo-toast"), prof.ctx)
 	prof.do("undo", chromedp.Click(chromedp.CSS("#undo-delete")))
@@ -732,6 +757,8 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	}
 	stud.wait("caption shown and used as alt", `(() => { const f = [...document.querySelectorAll('figure')].find(f => f.textContent.includes('오른쪽 뺨의 발진'));
 		return f && f.querySelector('img').alt.includes('오른쪽 뺨의 발진'); })()`, 5*time.Second)
+	stud.eval("record what the large view shows", `window.__seenLarge = new Set(); new MutationObserver(() => window.__seenLarge.add(document.querySelector('#large img').dataset.key))
+		.observe(document.querySelector('#large img'), {attributes: true, attributeFilter: ['src']}); true`)
 	e.axe(stud, "student view")
 	e.shot(name("student", "view"), stud.ctx)
 	stud.do("open the representative", chromedp.Click(chromedp.CSS("#representative button")))
@@ -744,11 +771,23 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	stud.do("close", chromedp.KeyEvent(kb.Escape))
 
 	// 15. An expired link reloads itself; a deleted image says so, never a broken icon.
-	e.failOnce(stud, "_1280.")
-	stud.do("open the representative", chromedp.Click(chromedp.CSS("#representative button")))
+	// An image whose large version this page has not loaded yet (not the representative, not the
+	// one after it), so its request does go to S3; not the GIF, whose large view is its original.
+	fresh := b2s(stud.eval("an image not seen large yet", `(() => {
+		const num = (el) => parseInt(el.querySelector('figcaption strong').textContent.replace('대표 이미지 · ', ''), 10);
+		const all = document.querySelectorAll('[data-key] figcaption strong').length;
+		const seen = num(document.querySelector('#representative')) % all + 1;
+		return [...document.querySelectorAll('#others li')].find(li => num(li) !== seen && !li.dataset.key.endsWith('.gif')).dataset.key; })()`))
+	fired, stop := e.failOnce(stud, fresh[strings.LastIndexByte(fresh, '/')+1:strings.LastIndexByte(fresh, '.')]+"_1280.")
+	stud.do("open it", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#others li[data-key=%q] button`, fresh))))
 	stud.wait("shown after fetching a fresh link", `document.querySelector('#large').open && !document.querySelector('#large img').hidden && document.querySelector('#large img').naturalWidth > 0`, 10*time.Second)
+	stop()
+	if !fired() {
+		t.Error("the expired-link case did not happen: the large image never went to S3")
+	}
 	stud.do("close", chromedp.KeyEvent(kb.Escape))
-	goneKey := b2s(stud.eval("a thumbnail's key", `document.querySelector('#others li').dataset.key`))
+	// One whose large version this page never loaded (else the browser shows it from its cache).
+	goneKey := b2s(stud.eval("an image not seen large", `[...document.querySelectorAll('#others li')].map(li => li.dataset.key).find(k => !window.__seenLarge.has(k))`))
 	e.apiCall(t, "DELETE", "/patient-images/"+sc+"?s3_key="+url.QueryEscape(goneKey), "professor", nil)
 	stud.do("open the deleted one", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#others li[data-key=%q] button`, goneKey))))
 	stud.wait("a message, not a broken icon", `document.querySelector('#large').open && document.querySelector('#large img').hidden &&

@@ -24,8 +24,12 @@ export function takeFlash() {
   return m;
 }
 
-// toSignIn goes to the sign-in page with a message and the page to come back to.
+// toSignIn goes to the sign-in page with a message and the page to come back to. Once: requests
+// refused together must not navigate twice (the second load would find the message taken).
+let leaving = false;
 export function toSignIn(message) {
+  if (leaving) return;
+  leaving = true;
   if (message) sessionStorage.setItem(FLASH_KEY, message);
   const next = location.pathname.startsWith('/scenarios/') ? `?next=${encodeURIComponent(location.pathname)}` : '';
   location.assign(`/${next}`);

@@ -53,6 +53,7 @@ export function renderProfessor(main, id) {
   let repKey = '';
   const drafts = new Map(); // unsaved caption edits, by key: a redraw must not lose them
   const cardErrors = new Map(); // errors shown next to a card's controls, by key
+  const deleting = new Set(); // keys whose delete is on its way
   let refreshTimer = 0;
   let loading = Promise.resolve();
 
@@ -171,8 +172,10 @@ export function renderProfessor(main, id) {
       onclick: move(1)}, '↓ 아래로', srOnly(` (${name})`));
 
     const del = h('button', {type: 'button', class: 'danger delete', dataset: control('delete'), onclick: async () => {
+      if (deleting.has(key)) return; // a second click while the first delete is on its way
       const next = images.find((x) => x.status === 'ready' && x.s3_key !== key);
       if (!(await confirm.ask(im, label, isRep, next ? imageName(next) : ''))) return;
+      deleting.add(key);
       try {
         await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(key)}`);
         cardErrors.delete(key);
@@ -186,13 +189,15 @@ export function renderProfessor(main, id) {
       } catch (e) {
         showCardError(key, e.message);
         del.focus();
+      } finally {
+        deleting.delete(key);
       }
     }}, '삭제', srOnly(` (${label})`));
 
     const captionId = `caption-${im.etag || index}-${index}`;
     const saved = im.caption || '';
     const area = h('textarea', {id: captionId, class: 'caption-input', rows: 2, maxlength: 500, dataset: control('caption'),
-      placeholder: '예: 오른쪽 뺨의 발진, 3일 전부터'});
+      placeholder: '캡션 없음 (예: 촬영 부위, 소견)'});
     area.value = drafts.has(key) ? drafts.get(key) : saved;
     const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: area.value === saved},
       '캡션 저장', srOnly(` (${name})`));
@@ -438,6 +443,7 @@ function confirmDialog() {
       h('div', {class: 'row end'},
         h('button', {type: 'submit', value: 'cancel', id: 'confirm-cancel', autofocus: true}, '취소'),
         h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제'))));
+  let current = null;
   return {
     el,
     ask(im, label, isRep, nextName) {
@@ -452,13 +458,17 @@ function confirmDialog() {
       pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
       el.returnValue = '';
       el.showModal();
+      const question = {};
+      current = question;
       return new Promise((resolve) => {
         const onClose = () => {
           // The close event is queued: one from a previous question can arrive after this one
-          // opened. Only a close that left the dialog shut answers this question.
+          // opened. Only a close that left the dialog shut answers a question, and only the
+          // current one: an earlier question whose close came late was cancelled (answering it
+          // "delete" too would send the delete twice).
           if (el.open) return;
           el.removeEventListener('close', onClose);
-          resolve(el.returnValue === 'delete');
+          resolve(question === current && el.returnValue === 'delete');
         };
         el.addEventListener('close', onClose);
       });

@@ -50,7 +50,13 @@ export async function renderStudent(main, id) {
         body.replaceChildren(h('p', {class: 'empty'}, '이 시나리오에는 아직 환자 이미지가 없습니다.'));
         return;
       }
-      const open = (im) => (e) => viewer.show(items, items.indexOf(im), e.currentTarget);
+      // By key: a refresh (fresh links) replaces the items. An image no longer listed is shown
+      // alone, and the large view then says it was deleted.
+      const open = (im) => (e) => {
+        const i = items.findIndex((x) => x.s3_key === im.s3_key);
+        if (i < 0) viewer.show([im], 0, e.currentTarget);
+        else viewer.show(items, i, e.currentTarget);
+      };
       const parts = [];
       if (hero) {
         parts.push(h('figure', {class: 'hero', id: 'representative', dataset: {key: hero.s3_key}},
