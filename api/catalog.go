@@ -51,8 +51,12 @@ const (
 	// is about 70 bytes in JSON).
 	maxOrderKeys = 2000
 	maxOrderBody = maxOrderKeys * 128
-	// catalogAttempts is how often a change is re-read and retried after another writer won.
-	catalogAttempts = 12
+	// catalogAttempts is how often a change is re-read and retried after another writer won; with
+	// the backoff below that spans several seconds, enough for 200 uploads asked for at once in
+	// one scenario (TestManyUploadsAtOnce).
+	catalogAttempts = 40
+	// catalogBackoff caps the random wait between attempts.
+	catalogBackoff = 200 * time.Millisecond
 )
 
 const (
@@ -110,8 +114,8 @@ var errRetryCatalog = errors.New("catalog changed while it was being updated")
 func (s *Server) updateCatalog(ctx context.Context, scenario string, change func(*catalog) error) (*catalog, error) {
 	for attempt := 0; attempt < catalogAttempts; attempt++ {
 		if attempt > 0 {
-			// Jitter so writers that collided do not collide again in lockstep.
-			d := time.Duration(5+rand.IntN(20*attempt)) * time.Millisecond
+			// Exponential backoff with full jitter, so writers that collided spread out.
+			d := time.Millisecond + rand.N(min(catalogBackoff, 5*time.Millisecond<<min(attempt, 10)))
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()

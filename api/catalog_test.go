@@ -274,6 +274,43 @@ func TestConcurrentEdits(t *testing.T) {
 	}
 }
 
+// TestManyUploadsAtOnce: a batch of upload URLs asked for at once in one scenario (a professor
+// dropping a folder, several professors at once) all succeed, each with its name kept. (With
+// the first backoff, 12 attempts of 5..25 ms, about half of 200 got a 409.)
+func TestManyUploadsAtOnce(t *testing.T) {
+	st := newStack(t)
+	prof := st.token("professor")
+	const n = 100
+	var wg sync.WaitGroup
+	keys := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := st.call("POST", "/patient-images/upload-url/1", prof, uploadBody(fmt.Sprintf("동시 %02d.jpg", i), "image/jpeg", 10, "PUT"))
+			if r.Status != 200 {
+				t.Errorf("upload-url %d: %d %s", i, r.Status, r.Raw)
+			}
+			keys[i] = r.str("s3_key")
+		}()
+	}
+	wg.Wait()
+	for _, k := range keys {
+		st.put(k, "image/jpeg", []byte("x"), nil)
+		st.markReady(k)
+	}
+	items := st.listed(prof, "1")
+	if len(items) != n {
+		t.Fatalf("%d listed, want %d", len(items), n)
+	}
+	names := field(items, "original_filename")
+	for i := range n {
+		if !slices.Contains(names, fmt.Sprintf("동시 %02d.jpg", i)) {
+			t.Errorf("name %d lost", i)
+		}
+	}
+}
+
 // TestTrash: a delete keeps the seed's answer but moves the image to the trash; staff list and
 // restore it under the same key, with its name, caption, place and pin; students see none of it.
 func TestTrash(t *testing.T) {
