@@ -383,21 +383,27 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
+// bodyKey reads the route's scenario and a {"s3_key"} body, confined to an original of it.
+func bodyKey(w http.ResponseWriter, r *http.Request) (keys.Key, error) {
 	scenario, err := scenarioID(r)
 	if err != nil {
-		return err
+		return keys.Key{}, err
 	}
 	var body struct {
 		S3Key *string `json:"s3_key"`
 	}
 	if err := decodeBody(w, r, &body); err != nil {
-		return err
+		return keys.Key{}, err
 	}
-	k, err := requireOriginal(body.S3Key, scenario)
+	return requireOriginal(body.S3Key, scenario)
+}
+
+func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
+	k, err := bodyKey(w, r)
 	if err != nil {
 		return err
 	}
+	scenario := k.Scenario
 	ctx := r.Context()
 	o, err := s.lookup(ctx, k)
 	if err != nil {

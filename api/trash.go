@@ -198,20 +198,11 @@ func (s *Server) listTrash(w http.ResponseWriter, r *http.Request) error {
 // with its name, caption and place in the order (the catalog keeps them), and its pin when it
 // was the representative and nothing else has been pinned since.
 func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error {
-	scenario, err := scenarioID(r)
+	k, err := bodyKey(w, r)
 	if err != nil {
 		return err
 	}
-	var body struct {
-		S3Key *string `json:"s3_key"`
-	}
-	if err := decodeBody(w, r, &body); err != nil {
-		return err
-	}
-	k, err := requireOriginal(body.S3Key, scenario)
-	if err != nil {
-		return err
-	}
+	scenario := k.Scenario
 	ctx := r.Context()
 	key, bucket := k.String(), aws.String(s.cfg.S3.Bucket)
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String(keys.TrashKey(key))})
