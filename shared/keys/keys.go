@@ -9,6 +9,7 @@
 //	patient_images/scenario_{id}/{uuid}.{ext}            original: written only by the processor
 //	patient_images/scenario_{id}/thumbnails/…            its thumbnails, written after it
 //	quarantine/patient_images/scenario_{id}/{uuid}.{ext} a rejected staged upload
+//	patient_images/scenario_{id}/_meta/…                the API's own records (catalog, upload notes)
 //
 // An upload URL can be replayed until it expires, but it can only ever overwrite the staged key.
 // The final key holds bytes the processor checked and stripped, so a download URL for it can never
@@ -16,12 +17,14 @@
 package keys
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"medicpx/shared/imagepolicy"
 )
@@ -39,8 +42,9 @@ const (
 	// the processor and its sweep come to ignore them.
 	TrashRoot = "trash/"
 
-	thumbDir = "thumbnails/"
-	metaDir  = "_meta/"
+	thumbDir   = "thumbnails/"
+	metaDir    = "_meta/"
+	uploadsDir = metaDir + "uploads/"
 )
 
 // ThumbnailExts are the extensions a thumbnail can have: JPEG, or PNG where the source has
@@ -78,17 +82,32 @@ func (k Kind) String() string {
 type Key struct {
 	Kind     Kind
 	Scenario string
-	ID       string // the upload's UUID (originals, thumbnails, quarantine, staged)
+	ID       string // the upload's UUID (originals, thumbnails, quarantine, staged, upload notes)
 	Ext      string // extension as stored, lower case
 	Size     int    // thumbnails only
-	Name     string // meta only: the file name under _meta/
+	Name     string // meta only: the path under _meta/
+	// An upload note (see UploadKey) is a Meta key: the API's own record, which the processor
+	// ignores like every other _meta/ key. These are set for upload notes only.
+	Stamp      int64  // the upload's place in upload order
+	PickedName string // the file name the professor picked
 }
+
+// UploadNote reports whether k is an upload note (UploadKey).
+func (k Key) UploadNote() bool { return k.Kind == Meta && k.Stamp > 0 }
 
 var (
 	scenarioRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	uuidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	metaNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}\.json$`)
 )
+
+// stampDigits is the fixed width of an upload note's stamp: every positive int64 fits, and a fixed
+// width makes the notes' key order follow the stamps within one ID (there is only one per ID).
+const stampDigits = 19
+
+// MaxUploadNameBytes bounds the name an upload note carries: imagepolicy.MaxFilenameLen, so every
+// name the API accepts fits, and the key stays far below S3's 1,024 bytes (about 500 at most).
+const MaxUploadNameBytes = imagepolicy.MaxFilenameLen
 
 // ErrInvalid is wrapped by every parse and validation error.
 var ErrInvalid = errors.New("invalid key")
@@ -136,6 +155,21 @@ func TrashKey(key string) string { return TrashRoot + key }
 
 // CatalogKey is where a scenario's names, captions and order are recorded.
 func CatalogKey(scenario string) string { return MetaKey(scenario, "catalog.json") }
+
+// UploadKey builds the key of an upload note: the upload's ID, its stamp (a time-ordered number
+// the API assigns when it hands out the upload URL) and the original file name, base64url-encoded
+// so any UTF-8 name is a safe key. Everything a listing needs is in the key, so listing the notes
+// costs O(pages) calls and no read per image. The name must be 1..MaxUploadNameBytes bytes of
+// UTF-8 and the stamp positive; anything else builds a key Parse refuses.
+func UploadKey(scenario, id string, stamp int64, name string) string {
+	return UploadIDPrefix(scenario, id) + fmt.Sprintf("%0*d", stampDigits, stamp) + "." + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+// UploadPrefix is the listing prefix of one scenario's upload notes.
+func UploadPrefix(scenario string) string { return ScenarioPrefix(scenario) + uploadsDir }
+
+// UploadIDPrefix is the listing prefix of one upload's note.
+func UploadIDPrefix(scenario, id string) string { return UploadPrefix(scenario) + id + "." }
 
 // Filename is the last path element of a key, as the API reports it.
 func Filename(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
@@ -202,6 +236,8 @@ func Parse(s string) (Key, error) {
 			return bad("thumbnail size")
 		}
 		return Key{Kind: Thumbnail, Scenario: scenario, ID: stem[:i], Ext: ext, Size: size}, nil
+	case strings.HasPrefix(rest, uploadsDir):
+		return parseUploadNote(scenario, strings.TrimPrefix(rest, uploadsDir), bad)
 	case strings.HasPrefix(rest, metaDir):
 		name := strings.TrimPrefix(rest, metaDir)
 		if !metaNameRE.MatchString(name) {
@@ -232,6 +268,26 @@ func ParseOriginal(s, scenario string) (Key, error) {
 		return Key{}, fmt.Errorf("%w: belongs to another scenario: %q", ErrInvalid, s)
 	}
 	return k, nil
+}
+
+// parseUploadNote parses an upload note's name, {uuid}.{stamp}.{base64url name}, strictly: exactly
+// stampDigits digits for a positive stamp, the canonical unpadded encoding of a valid UTF-8 name of
+// 1..MaxUploadNameBytes bytes, so that String rebuilds exactly the key that was parsed.
+func parseUploadNote(scenario, name string, bad func(string) (Key, error)) (Key, error) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 || !ValidID(parts[0]) {
+		return bad("upload note id")
+	}
+	stamp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || stamp <= 0 || len(parts[1]) != stampDigits || strings.Trim(parts[1], "0123456789") != "" {
+		return bad("upload note stamp")
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	if err != nil || len(raw) == 0 || len(raw) > MaxUploadNameBytes || !utf8.Valid(raw) ||
+		base64.RawURLEncoding.EncodeToString(raw) != parts[2] {
+		return bad("upload note name")
+	}
+	return Key{Kind: Meta, Scenario: scenario, Name: strings.TrimPrefix(uploadsDir, metaDir) + name, ID: parts[0], Stamp: stamp, PickedName: string(raw)}, nil
 }
 
 func splitExt(name string) (stem, ext string, ok bool) {

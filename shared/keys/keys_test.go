@@ -1,7 +1,9 @@
 package keys
 
 import (
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -143,5 +145,57 @@ func TestThumbnailSetReady(t *testing.T) {
 	s.Add(thumb(320, "jpg"), t0) // an older one listed later does not win
 	if s[320].Key != ThumbnailKey("1", id, 320, "png") {
 		t.Fatalf("newest 320 = %s", s[320].Key)
+	}
+}
+
+func TestUploadKey(t *testing.T) {
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	prefix := "patient_images/scenario_1/_meta/uploads/" + id + "."
+	const stamp = "1795000000000000001"
+	for _, name := range []string{"흉부 X선 (1).jpg", "a.b.c d.PNG", "x", strings.Repeat("가", MaxUploadNameBytes/3)} {
+		k := UploadKey("1", id, 1795000000000000001, name)
+		if k != prefix+stamp+"."+b64(name) || len(k) > 1024 {
+			t.Fatalf("UploadKey(%q) = %q", name, k)
+		}
+		got, err := Parse(k)
+		want := Key{Kind: Meta, Scenario: "1", Name: strings.TrimPrefix(k, "patient_images/scenario_1/_meta/"), ID: id, Stamp: 1795000000000000001, PickedName: name}
+		if err != nil || got != want || got.String() != k || !got.UploadNote() {
+			t.Fatalf("Parse(%q) = %+v, %v; want %+v", k, got, err, want)
+		}
+		if !strings.HasPrefix(k, UploadIDPrefix("1", id)) || !strings.HasPrefix(k, UploadPrefix("1")) {
+			t.Fatalf("%q is outside its prefixes", k)
+		}
+	}
+	if UploadKey("1", id, 7, "a.jpg") != prefix+"0000000000000000007."+b64("a.jpg") {
+		t.Fatal("stamps are not zero-padded to a fixed width")
+	}
+	for _, bad := range []string{
+		prefix + stamp,                            // no name
+		prefix + stamp + ".",                      // empty name
+		prefix + stamp + "." + b64("a.jpg") + "=", // padded
+		prefix + stamp + "." + base64.StdEncoding.EncodeToString([]byte("??>")), // not url-safe
+		prefix + stamp + ".YR",                 // non-canonical trailing bits ("a" is YQ)
+		prefix + stamp + "." + b64("\xff.jpg"), // not UTF-8
+		prefix + stamp + "." + b64(strings.Repeat("a", MaxUploadNameBytes+1)),
+		prefix + "0000000000000000000." + b64("a.jpg"), // zero stamp
+		prefix + "795000000000000001." + b64("a.jpg"),  // short stamp
+		prefix + "+795000000000000001." + b64("a.jpg"), // signed stamp
+		prefix + stamp + "." + b64("a.jpg") + ".x",     // extra part
+		prefix + stamp + "." + b64("a.jpg") + "/x",     // extra path element
+		"patient_images/scenario_1/_meta/uploads/" + strings.ToUpper(id) + "." + stamp + "." + b64("a.jpg"),
+		"patient_images/scenario_1/_meta/uploads/x." + stamp + "." + b64("a.jpg"),
+		StagedKey(UploadKey("1", id, 1, "a.jpg")),
+		QuarantineKey(UploadKey("1", id, 1, "a.jpg")),
+		TrashKey(UploadKey("1", id, 1, "a.jpg")),
+	} {
+		if k, err := Parse(bad); err == nil || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Parse accepted %q as %+v", bad, k)
+		}
+	}
+	if k, _ := Parse(CatalogKey("1")); k.UploadNote() {
+		t.Error("the catalog is taken for an upload note")
+	}
+	if _, err := ParseOriginal(UploadKey("1", id, 1, "a.jpg"), "1"); err == nil {
+		t.Error("ParseOriginal accepted an upload note")
 	}
 }
