@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,23 +12,44 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/gorilla/mux"
 
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
 )
 
-// catalog is a scenario's _meta/catalog.json: what S3 keys cannot say about the images (the name
-// the professor picked, a caption) and the order professors chose. One object per scenario keeps
-// a listing at O(pages)+1 S3 calls. Every change is a conditional write (If-Match on the ETag that
-// was read, If-None-Match: * for the first one) retried on 412, so two professors editing at once
-// each see their change kept.
+// catalog is what S3 keys cannot say about a scenario's images: the name the professor picked, a
+// caption, and the order professors chose. It is kept in two places, by how often it changes:
+//
+//   - Captions and the professors' order change at human rate, from two professors at most: they
+//     live in the scenario's _meta/catalog.json, and every change is a conditional write (If-Match
+//     on the ETag that was read, If-None-Match: * for the first one) retried on 412, so two
+//     professors editing at once each see their change kept.
+//   - Names and upload order are written on the hot path, once per upload URL, and a page, make
+//     bench or make burst asks for dozens to hundreds of URLs for one scenario at once. Through one
+//     object that is a read-modify-write race all of them must win in turn: under 32 concurrent
+//     requests the retries ran out and the API answered 409 although nobody else was editing. So
+//     each upload writes its own note instead (keys.UploadKey, If-None-Match: *), an empty object
+//     whose key carries the name and a time-ordered stamp. Writes of distinct keys never contend,
+//     in one process or across Lambda execution environments, which is why this beats coalescing
+//     writes to the one object: a group commit inside a process does nothing for a fleet of
+//     Lambda environments, each serving one request, and backoff only trades the 409 for latency
+//     that grows with the burst. Listings read the notes with one more paginated listing, so they
+//     stay O(pages) S3 calls. Upload IDs stay random UUIDv4s: the ID is the secret of the
+//     token-free s3_url (122 random bits), and a UUIDv7 would keep at most 74 random bits (62 with
+//     google/uuid's NewV7, which spends rand_a on sub-millisecond time) next to a guessable
+//     timestamp; order therefore comes from the note's stamp, not from the ID.
+//
+// Catalogs written before the notes hold names and upload order (entry.Seq) too; they are still
+// read, and those uploads sort before every upload with a note, as they were made before.
 type catalog struct {
 	// Seq numbers uploads in the order their upload URLs were handed out.
 	Seq    int64             `json:"seq"`
@@ -39,7 +61,11 @@ type catalog struct {
 type entry struct {
 	OriginalFilename string `json:"original_filename,omitempty"`
 	Caption          string `json:"caption,omitempty"`
-	Seq              int64  `json:"seq,omitempty"`
+	// Seq is the upload order as catalogs recorded it before upload notes; no longer written.
+	Seq int64 `json:"seq,omitempty"`
+	// stamp is the upload note's place in upload order (0: no note). It is never written to the
+	// catalog: catalogForReading fills it in from the notes.
+	stamp int64
 }
 
 const (
@@ -96,14 +122,50 @@ func (s *Server) readCatalog(ctx context.Context, scenario string) (*catalog, st
 // written over it, since a write would replace every name and caption it holds.
 var errCatalogUnreadable = errors.New("catalog is unreadable")
 
-// catalogForReading is readCatalog for listings: an unreadable catalog is logged, not fatal.
+// catalogForReading is the scenario's catalog with the upload notes' names and stamps merged in,
+// for reading only (never write it back: updateCatalog reads its own). The catalog and the notes
+// are read side by side: one GET and O(pages) listing calls. An unreadable catalog is logged, not
+// fatal.
 func (s *Server) catalogForReading(ctx context.Context, scenario string) (*catalog, error) {
+	type notesResult struct {
+		notes []keys.Key
+		err   error
+	}
+	nc := make(chan notesResult, 1)
+	go func() {
+		var res notesResult
+		res.err = s.list(ctx, keys.UploadPrefix(scenario), false, func(o types.Object) {
+			if k, err := keys.Parse(aws.ToString(o.Key)); err == nil && k.UploadNote() && k.Scenario == scenario {
+				res.notes = append(res.notes, k)
+			}
+		})
+		nc <- res
+	}()
 	c, _, err := s.readCatalog(ctx, scenario)
 	if errors.Is(err, errCatalogUnreadable) {
-		s.log.Error("unreadable catalog; listing without names, captions and order", "scenario", scenario, "error", err)
-		return &catalog{Images: map[string]*entry{}}, nil
+		s.log.Error("unreadable catalog; listing without captions and the professors' order", "scenario", scenario, "error", err)
+		c, err = &catalog{Images: map[string]*entry{}}, nil
 	}
-	return c, err
+	n := <-nc
+	if err = errors.Join(err, n.err); err != nil {
+		return nil, err
+	}
+	for _, k := range n.notes {
+		e := c.Images[k.ID]
+		if e == nil {
+			e = &entry{}
+			c.Images[k.ID] = e
+		}
+		// The note is written before the upload URL is handed out, so it is the name; a catalog
+		// name for the same ID only exists if an old API version wrote one during a deploy.
+		e.OriginalFilename = k.PickedName
+		// One note per ID (its key starts with the ID and it is written once, If-None-Match);
+		// should two ever exist, the earlier stamp is when the URL was first handed out.
+		if e.stamp == 0 || k.Stamp < e.stamp {
+			e.stamp = k.Stamp
+		}
+	}
+	return c, nil
 }
 
 // errRetryCatalog tells updateCatalog that another writer won the race.
@@ -158,17 +220,49 @@ func (s *Server) updateCatalog(ctx context.Context, scenario string, change func
 	return nil, wrapError(EConflict, msgBusy, errRetryCatalog)
 }
 
-// recordUpload notes the name the professor picked for a new upload and its place in upload order.
+// recordUpload notes the name the professor picked for a new upload and its place in upload order
+// in the upload's own note (see catalog): one write that no other upload contends with.
+// If-None-Match: * still guards it, so a note is never replaced.
 func (s *Server) recordUpload(ctx context.Context, scenario, id, filename string) error {
-	_, err := s.updateCatalog(ctx, scenario, func(c *catalog) error {
-		if c.Images[id] != nil {
-			return nil // a retry after a lost response: already recorded
-		}
-		c.Seq++
-		c.Images[id] = &entry{OriginalFilename: filename, Seq: c.Seq}
-		return nil
+	_, err := s.store.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.UploadKey(scenario, id, s.stamps.next(s.Now()), filename)),
+		Body: bytes.NewReader(nil), ContentLength: aws.Int64(0), IfNoneMatch: aws.String("*"),
 	})
-	return err
+	if err != nil {
+		// Even a 412 is internal: the ID was just minted, so nobody else can have written its note.
+		return wrapError(EInternal, msgInternal, fmt.Errorf("record upload %s: %w", id, err))
+	}
+	return nil
+}
+
+// stampClock hands out upload stamps: the wall clock in nanoseconds, made strictly increasing
+// within a process, so that uploads this process hands out keep their order even within one clock
+// tick or under a test's fixed clock. Across processes (Lambda execution environments) the stamps
+// follow the hosts' synchronised clocks: two requests one after the other are a network round
+// trip apart, far more than the clocks' skew, and requests that overlap in time have no order of
+// their own to keep (ties fall back to the key, below).
+type stampClock struct {
+	mu   sync.Mutex
+	last int64
+}
+
+func (c *stampClock) next(now time.Time) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = max(now.UnixNano(), c.last+1)
+	return c.last
+}
+
+// uploadRank places an image in upload order: images nothing is known of (from before names were
+// kept) first, then those an old catalog numbered, then those with upload notes, by stamp.
+func uploadRank(e entry) (class int, n int64) {
+	switch {
+	case e.stamp > 0:
+		return 2, e.stamp
+	case e.Seq > 0:
+		return 1, e.Seq
+	}
+	return 0, 0
 }
 
 // arrange puts originals in the scenario's order: the professors' order first, then the rest in
@@ -190,9 +284,10 @@ func arrange(all []original, c *catalog) {
 			}
 			return 1
 		}
-		sa, sb := c.entry(a.key.ID).Seq, c.entry(b.key.ID).Seq
-		if sa != sb {
-			return int(sa - sb) // 0 (unknown) sorts first: those are the oldest uploads
+		ca, na := uploadRank(c.entry(a.key.ID))
+		cb, nb := uploadRank(c.entry(b.key.ID))
+		if d := cmp.Or(cmp.Compare(ca, cb), cmp.Compare(na, nb)); d != 0 {
+			return d
 		}
 		if d := aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)); d != 0 {
 			return d
@@ -259,7 +354,8 @@ func (s *Server) setCaption(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o.meta = c.entry(k.ID)
+	// o.meta came from lookup, with the name from the upload note; only the caption changed.
+	o.meta.Caption = c.entry(k.ID).Caption
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err

@@ -126,6 +126,12 @@ func (r response) str(field string) string {
 // call sends a request; body is JSON-encoded unless it is a string or []byte (sent as is).
 func (st *stack) call(method, path, token string, body any) response {
 	st.t.Helper()
+	return st.callAt(st.url, method, path, token, body)
+}
+
+// callAt is call against another server on the stack's bucket (see otherServer).
+func (st *stack) callAt(base, method, path, token string, body any) response {
+	st.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -137,7 +143,7 @@ func (st *stack) call(method, path, token string, body any) response {
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, st.url+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		st.t.Fatal(err)
 	}

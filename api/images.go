@@ -75,8 +75,8 @@ func scenarioID(r *http.Request) (string, error) {
 // three paginated listings run side by side, so the cost is O(pages), never a call per image.
 // A staged upload whose final original exists (new bytes sent through a replayed upload URL) is
 // listed once, as that original: what is served is still the checked image. The scenario's
-// catalog is read alongside (one more call) for names, captions and the order uploads come back
-// in (arrange).
+// catalog and its upload notes are read alongside (one more call and one more paginated listing)
+// for names, captions and the order uploads come back in (arrange).
 func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]original, error) {
 	type catalogResult struct {
 		c   *catalog

@@ -59,6 +59,7 @@ type Server struct {
 	router  *mux.Router
 	urls    urlCache
 	limiter *linkLimiter // s3_url requests per client address
+	stamps  stampClock   // upload order (recordUpload)
 	// creds are the credentials the presigner signs with (the S3 client's provider): listed URLs
 	// are signed no earlier than these were first seen (see windowURL).
 	creds aws.CredentialsProvider
