@@ -134,19 +134,13 @@ type presigned struct {
 	UploadHeaders map[string]string `json:"upload_headers"`
 }
 
-// presign asks the API for a presigned PUT. The API refuses a request that races another write
-// to the scenario's records with 409 and asks to try again, so it is tried again, as the web
-// page does, a few times with a short random pause.
+// presign asks the API for a presigned PUT, once: any refusal is a failure of the burst. (The API
+// records each upload in its own object, so concurrent upload URLs for one scenario never race;
+// a 409 here would be a regression to report, not a reason to try again.)
 func (c Config) presign(ctx context.Context, name string, size int) (presigned, error) {
 	var u presigned
 	body := fmt.Sprintf(`{"filename":%q,"content_type":"image/jpeg","content_length":%d}`, name, size)
-	var err error
-	for range 20 {
-		if err = c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u); err == nil || !errors.Is(err, errConflict) {
-			return u, err
-		}
-		time.Sleep(time.Duration(20+rand.IntN(100)) * time.Millisecond)
-	}
+	err := c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u)
 	return u, err
 }
 
@@ -175,9 +169,6 @@ func (c Config) put(ctx context.Context, u presigned, photo []byte) (uploaded, e
 	return uploaded{key: u.S3Key, statusURL: status, putDone: time.Now()}, nil
 }
 
-// errConflict marks a 409 from the API.
-var errConflict = errors.New("409 Conflict")
-
 // call sends an API request with the token and decodes the JSON answer into out.
 func (c Config) call(ctx context.Context, method, path, body string, out any) error {
 	url := path
@@ -196,9 +187,6 @@ func (c Config) call(ctx context.Context, method, path, body string, out any) er
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusConflict {
-		return fmt.Errorf("%s %s: %w %s", method, path, errConflict, b)
-	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
 	}
