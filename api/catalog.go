@@ -78,8 +78,9 @@ const (
 	maxOrderKeys = 2000
 	maxOrderBody = maxOrderKeys * 128
 	// catalogAttempts is how often a change is re-read and retried after another writer won; with
-	// the backoff below that spans several seconds, enough for 200 uploads asked for at once in
-	// one scenario (TestManyUploadsAtOnce).
+	// the backoff below that spans several seconds. Only captions and the professors' order are
+	// written here, at human rate, so this is ample; upload URLs write their own notes and never
+	// wait here (TestManyUploadsAtOnce, TestConcurrentPresigns).
 	catalogAttempts = 40
 	// catalogBackoff caps the random wait between attempts.
 	catalogBackoff = 200 * time.Millisecond
