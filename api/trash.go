@@ -50,6 +50,9 @@ func (s *Server) copyObject(ctx context.Context, from, to string, head *s3.HeadO
 	in := &s3.CopyObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(to),
 		CopySource: aws.String(s.cfg.S3.Bucket + "/" + (&url.URL{Path: from}).EscapedPath()),
+		// No object tags are carried: the images have none worth keeping, and copying tags would
+		// need s3:GetObjectTagging and s3:PutObjectTagging, which the API's role does not have.
+		TaggingDirective: types.TaggingDirectiveReplace,
 	}
 	if meta != nil {
 		in.MetadataDirective = types.MetadataDirectiveReplace
