@@ -322,6 +322,10 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 // server that ignored the header would delete newer bytes staged in the window between the ETag
 // read at the start of Process and this call: the whole check, decode and thumbnail writes, about
 // 0.1–2 s per upload; the uploader would then see the older image and could upload again.
+// versitygw v1.8.0 still has a window of its own, microseconds wide: its posix DeleteObject checks
+// If-Match outside the per-key lock under which a PUT commits, so a replay that commits between
+// its check and its unlink is deleted with a 204, and its event then finds nothing (Gone). No
+// request of ours can close that window; only the local stack has it (TestReplayedUploadURL).
 func (p *Processor) removeStaged(ctx context.Context, bucket, staged, etag string) error {
 	_, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &staged, IfMatch: ptr(quote(etag))})
 	if s3client.HTTPStatus(err) == http.StatusConflict {

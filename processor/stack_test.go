@@ -225,10 +225,11 @@ func (s *stack) postEvent(t *testing.T, eventName, key string) {
 	}
 }
 
-// call is one HTTP request the processor made to S3.
+// call is one HTTP request the processor made to S3, with when it was sent and answered.
 type call struct {
-	Method, Key string
-	Ranged      bool
+	Method, Key    string
+	Ranged         bool
+	Sent, Answered time.Time
 }
 
 type callLog struct {
@@ -241,9 +242,23 @@ func (c *callLog) wrap(next http.RoundTripper) http.RoundTripper {
 		// Path-style: /bucket/key.
 		key := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/"+versitytest.Bucket), "/")
 		c.mu.Lock()
-		c.calls = append(c.calls, call{Method: r.Method, Key: key, Ranged: r.Header.Get("Range") != ""})
+		i := len(c.calls)
+		c.calls = append(c.calls, call{Method: r.Method, Key: key, Ranged: r.Header.Get("Range") != "", Sent: time.Now()})
 		c.mu.Unlock()
-		return next.RoundTrip(r)
+		resp, err := next.RoundTrip(r)
+		c.mu.Lock()
+		c.calls[i].Answered = time.Now()
+		c.mu.Unlock()
+		return resp, err
+	})
+}
+
+// overlaps reports whether a method call on key was in flight at some moment between from and to.
+func (c *callLog) overlaps(method, key string, from, to time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(c.calls, func(x call) bool {
+		return x.Method == method && x.Key == key && x.Sent.Before(to) && from.Before(x.Answered)
 	})
 }
 
