@@ -414,8 +414,11 @@ function reauthDialog(uploads) {
       pending = new Promise((res) => { resolve = res; });
       const open = async () => {
         if (uploads.running()) {
-          announce('로그인이 만료되었습니다. 저장소로 가는 중인 업로드를 마친 뒤 다시 로그인을 요청합니다.');
+          // Shown, not announced: the dialog's description says the token expired when it opens,
+          // and a screen reader hearing it twice is what issue 10 asked to end.
+          uploads.notice('로그인이 만료되었습니다. 저장소로 가는 중인 업로드를 마친 뒤 다시 로그인을 요청합니다.');
           await uploads.putsIdle();
+          uploads.notice('');
         }
         if (!pending) return; // another tab signed in meanwhile
         msg.textContent = `${detail} 올리던 파일과 결과는 이 페이지에 그대로 남아 있고, 로그인하면 이어서 진행합니다.`;

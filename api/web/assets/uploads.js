@@ -23,7 +23,9 @@ export function uploadList(scenario, onUploaded) {
   const list = h('ul', {id: 'uploads', class: 'uploads', 'aria-label': '올리는 파일'});
   const summary = h('p', {id: 'upload-summary', class: 'summary', hidden: true});
   const clear = h('button', {type: 'button', id: 'clear-finished', class: 'small', hidden: true}, '완료된 항목 지우기');
-  const bar = h('div', {class: 'row upload-bar'}, summary, clear);
+  // A line shown beside the summary but not announced: the sign-in dialog says why when it opens.
+  const noticeEl = h('p', {id: 'upload-notice', class: 'hint', hidden: true});
+  const bar = h('div', {class: 'row upload-bar'}, summary, noticeEl, clear);
   const rows = []; // this page's rows, newest first
   const queue = [];
   let workers = 0;
@@ -213,6 +215,10 @@ export function uploadList(scenario, onUploaded) {
       announce(`${taken.length}개 파일을 받았습니다.`);
     },
     showRejections,
+    notice(text) {
+      noticeEl.textContent = text;
+      noticeEl.hidden = !text;
+    },
     running: () => rows.some((r) => RUNNING.has(r.state)),
     // idle resolves once no upload is on its way to S3 (those need no token to finish).
     putsIdle() {
