@@ -67,7 +67,10 @@ func (s *Server) copyObject(ctx context.Context, from, to string, head *s3.HeadO
 }
 
 func (s *Server) deleteObject(ctx context.Context, key string) error {
-	if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)}); err != nil {
+	// A key that is already gone is deleted: S3 answers 204 for it, but versitygw answers 404
+	// NoSuchKey when another delete of the same key (a double click, two pages) removed it a moment
+	// before, which must not turn into a 500.
+	if _, err := s.store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)}); err != nil && !s3client.IsNotFound(err) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
