@@ -14,7 +14,7 @@ import (
 
 // shrinkPlanes averages k x k boxes (partial at the right and bottom edges) of src into a 4:4:4
 // image, each output chroma sample from the chroma of the same source pixels as its luma (see
-// shrinkYCbCr, which does the same into RGB).
+// shrinkYCbCr, which converts the result to RGB).
 func shrinkPlanes(src *image.YCbCr, k int) *image.YCbCr {
 	r := src.Rect
 	sw, sh := r.Dx(), r.Dy()

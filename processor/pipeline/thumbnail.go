@@ -228,49 +228,17 @@ func shrink(img image.Image, k int) *image.NRGBA {
 	return dst
 }
 
-// shrinkYCbCr averages in YCbCr, which is linear in RGB, and converts once per output pixel:
-// the box sums stay on the planes' bytes, a few adds per source pixel.
+// shrinkYCbCr averages in YCbCr, which is linear in RGB (shrinkPlanes: the box sums stay on the
+// planes' bytes), and converts once per output pixel.
 func shrinkYCbCr(dst *image.NRGBA, src *image.YCbCr, k int) {
-	r := src.Rect
-	sw, sh := r.Dx(), r.Dy()
-	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
-	// Chroma column of each luma column, relative to the row's first one: covers every
-	// subsampling ratio.
-	base := src.COffset(r.Min.X, r.Min.Y)
-	cx := make([]int, sw)
-	for x := range cx {
-		cx[x] = src.COffset(r.Min.X+x, r.Min.Y) - base
-	}
-	sums := make([]uint32, 3*dw)
-	for oy := range dh {
-		clear(sums)
-		y0, y1 := oy*k, min(oy*k+k, sh)
-		for y := y0; y < y1; y++ {
-			yrow := src.Y[src.YOffset(r.Min.X, r.Min.Y+y):][:sw]
-			c0 := src.COffset(r.Min.X, r.Min.Y+y)
-			cb, cr := src.Cb[c0:], src.Cr[c0:]
-			for ox := range dw {
-				x0, x1 := ox*k, min(ox*k+k, sw)
-				var sy, sb, sr uint32
-				for x := x0; x < x1; x++ {
-					c := cx[x]
-					sy += uint32(yrow[x])
-					sb += uint32(cb[c])
-					sr += uint32(cr[c])
-				}
-				s := sums[3*ox : 3*ox+3 : 3*ox+3]
-				s[0] += sy
-				s[1] += sb
-				s[2] += sr
-			}
-		}
-		row := dst.Pix[oy*dst.Stride:]
-		for ox := range dw {
-			n := uint32((y1 - y0) * (min(ox*k+k, sw) - ox*k))
-			s := sums[3*ox : 3*ox+3 : 3*ox+3]
-			rr, gg, bb := color.YCbCrToRGB(uint8((s[0]+n/2)/n), uint8((s[1]+n/2)/n), uint8((s[2]+n/2)/n))
-			p := row[4*ox : 4*ox+4 : 4*ox+4]
-			p[0], p[1], p[2], p[3] = rr, gg, bb, 0xff
+	p := shrinkPlanes(src, k) // 4:4:4, so one offset serves all three planes
+	for y := range dst.Rect.Dy() {
+		row := dst.Pix[y*dst.Stride:]
+		for x := range dst.Rect.Dx() {
+			i := y*p.YStride + x
+			r, g, b := color.YCbCrToRGB(p.Y[i], p.Cb[i], p.Cr[i])
+			q := row[4*x : 4*x+4 : 4*x+4]
+			q[0], q[1], q[2], q[3] = r, g, b, 0xff
 		}
 	}
 }
