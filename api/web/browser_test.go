@@ -32,6 +32,7 @@ import (
 
 	"medicpx/api"
 	"medicpx/infra/stack"
+	"medicpx/infra/stack/stacktest"
 	"medicpx/shared/versity"
 )
 
@@ -172,21 +173,10 @@ func TestBrowser(t *testing.T) {
 		_ = os.Remove(f)
 	}
 
-	bin := t.TempDir()
 	start := time.Now()
-	if err := stack.Build(bin); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("built the stack in %s", time.Since(start).Round(time.Millisecond))
 	logs := &syncBuffer{}
-	st, err := stack.Start(context.Background(), stack.Options{
-		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: logs,
-	})
-	if err != nil {
-		t.Fatalf("start the stack: %v\n%s", err, logs)
-	}
-	defer st.Stop()
+	st := stacktest.Start(t, stack.Options{Output: logs})
+	t.Logf("built and started the stack in %s", time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("stack logs:\n%s", logs)

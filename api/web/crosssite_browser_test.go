@@ -3,11 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"medicpx/infra/smoke"
 	"medicpx/infra/stack"
+	"medicpx/infra/stack/stacktest"
 )
 
 // TestDevLoginCrossSiteInChromium: a page on another site auto-submits a form to the local
@@ -26,18 +25,7 @@ func TestDevLoginCrossSiteInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is not installed: this test did NOT run (%s missing)", chromiumPath)
 	}
-	bin := t.TempDir()
-	if err := stack.Build(bin); err != nil {
-		t.Fatal(err)
-	}
-	st, err := stack.Start(context.Background(), stack.Options{
-		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: io.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Stop()
+	st := stacktest.Start(t, stack.Options{})
 
 	// The attacker's page: another host name (localhost, while the API is 127.0.0.1).
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -4,31 +4,19 @@ import (
 	"bytes"
 	"context"
 	"image/jpeg"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"medicpx/infra/stack"
+	"medicpx/infra/stack/stacktest"
 )
 
 // TestBurstOnLocalStack runs a small burst and a single upload against a real local stack
 // (versitygw, processor, API): every upload is reported ready with ordered, positive latencies.
 // A photo the processor rejects is never ready: Single says so instead of waiting.
 func TestBurstOnLocalStack(t *testing.T) {
-	bin := t.TempDir()
-	if err := stack.Build(bin); err != nil {
-		t.Fatal(err)
-	}
-	st, err := stack.Start(context.Background(), stack.Options{
-		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: io.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Stop()
+	st := stacktest.Start(t, stack.Options{})
 	tok, err := st.Token("professor")
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"medicpx/infra/stack"
+	"medicpx/infra/stack/stacktest"
 	"medicpx/shared/versity"
 )
 
@@ -72,19 +72,8 @@ func TestAgainstLocalStack(t *testing.T) {
 		t.Fatalf("Chromium is not installed: this test did NOT run (%s missing; apt-get install -y chromium)", chromium)
 	}
 	pageOrigin := pageServer(t)
-	bin := t.TempDir()
-	if err := stack.Build(bin); err != nil {
-		t.Fatal(err)
-	}
+	st := stacktest.Start(t, stack.Options{WebOrigins: []string{pageOrigin}})
 	logs := &bytes.Buffer{}
-	st, err := stack.Start(context.Background(), stack.Options{
-		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		WebOrigins: []string{pageOrigin}, Output: io.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Stop()
 	prof, _ := st.Token("professor")
 	stud, _ := st.Token("student")
 
