@@ -570,7 +570,7 @@ func TestLargeListing(t *testing.T) {
 		wantS3Call int64
 	}{
 		// 1,875 originals = 2 pages; 2,500 thumbnails = 3 pages; for staff, 938 staged = 1 page;
-		// one read of the catalog and one page of upload notes (none here).
+		// one read of the catalog and one page of tombstones (none here).
 		{"professor", n, 8},
 		{"student", n / 2, 7},
 	} {
@@ -621,7 +621,7 @@ func TestLargeListing(t *testing.T) {
 // do, and none reads as if the file had been tampered with.
 func TestReasonMessages(t *testing.T) {
 	reasons := []string{"empty", "too_large", "unsupported_type", "type_mismatch", "too_many_pixels",
-		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "animated_webp", "processing_failed", "something_new"}
+		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "animated_webp", "processing_failed", "deleted", "something_new"}
 	for _, r := range reasons {
 		m := reasonMessage(r)
 		if !strings.Contains(m, "주세요") {

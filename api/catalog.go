@@ -1,14 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,72 +14,29 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/gorilla/mux"
 
+	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
-	"medicpx/shared/s3client"
 )
 
-// catalog is what S3 keys cannot say about a scenario's images: the name the professor picked, a
-// caption, and the order professors chose. It is kept in two places, by how often it changes:
-//
-//   - Captions and the professors' order change at human rate, from two professors at most: they
-//     live in the scenario's _meta/catalog.json, and every change is a conditional write (If-Match
-//     on the ETag that was read, If-None-Match: * for the first one) retried on 412, so two
-//     professors editing at once each see their change kept.
-//   - Names and upload order are written on the hot path, once per upload URL, and a page, make
-//     bench or make burst asks for dozens to hundreds of URLs for one scenario at once. Through one
-//     object that is a read-modify-write race all of them must win in turn: under 32 concurrent
-//     requests the retries ran out and the API answered 409 although nobody else was editing. So
-//     each upload writes its own note instead (keys.UploadKey, If-None-Match: *), an empty object
-//     whose key carries the name and a time-ordered stamp. Writes of distinct keys never contend,
-//     in one process or across Lambda execution environments, which is why this beats coalescing
-//     writes to the one object: a group commit inside a process does nothing for a fleet of
-//     Lambda environments, each serving one request, and backoff only trades the 409 for latency
-//     that grows with the burst. Listings read the notes with one more paginated listing, so they
-//     stay O(pages) S3 calls. Upload IDs stay random UUIDv4s: the ID is the secret of the
-//     token-free s3_url (122 random bits), and a UUIDv7 would keep at most 74 random bits (62 with
-//     google/uuid's NewV7, which spends rand_a on sub-millisecond time) next to a guessable
-//     timestamp; order therefore comes from the note's stamp, not from the ID.
-//
-// Catalogs written before the notes hold names and upload order (entry.Seq) too; they are still
-// read, and those uploads sort before every upload with a note, as they were made before.
-type catalog struct {
-	// Seq numbers uploads in the order their upload URLs were handed out.
-	Seq    int64             `json:"seq"`
-	Images map[string]*entry `json:"images"` // by upload id
-	// Order is the upload ids as a professor arranged them. Images not in it follow, in upload order.
-	Order []string `json:"order,omitempty"`
-}
+// Names, captions and order live in the scenario's catalog (shared/catalog). The API writes
+// captions and the professors' order there; the name a professor picks is written by the upload
+// URL to the upload's own note (keys.NoteKey), one write that no other upload contends with, and
+// the processor moves it into the catalog when the upload arrives. So a listing reads one object
+// for every name, caption and place, whatever number of upload URLs were handed out and never
+// used. Upload IDs stay random UUIDv4s: the ID is the secret of the token-free s3_url (122 random
+// bits), and a UUIDv7 would keep at most 74 random bits next to a guessable timestamp; order
+// therefore comes from the note's stamp, not from the ID.
 
-type entry struct {
-	OriginalFilename string `json:"original_filename,omitempty"`
-	Caption          string `json:"caption,omitempty"`
-	// Seq is the upload order as catalogs recorded it before upload notes; no longer written.
-	Seq int64 `json:"seq,omitempty"`
-	// stamp is the upload note's place in upload order (0: no note). It is never written to the
-	// catalog: catalogForReading fills it in from the notes.
-	stamp int64
-}
+type entry = catalog.Entry
 
 const (
 	maxCaptionRunes = 500
-	// maxCatalogBytes bounds what a read of the catalog may allocate. A thousand images with the
-	// longest names and captions take about 2.5 MB.
-	maxCatalogBytes = 32 << 20
 	// maxOrderKeys bounds a reorder request before any work; maxOrderBody follows from it (a key
 	// is about 70 bytes in JSON).
 	maxOrderKeys = 2000
 	maxOrderBody = maxOrderKeys * 128
-	// catalogAttempts is how often a change is re-read and retried after another writer won; with
-	// the backoff below that spans several seconds. Only captions and the professors' order are
-	// written here, at human rate, so this is ample; upload URLs write their own notes and never
-	// wait here (TestManyUploadsAtOnce, TestConcurrentPresigns).
-	catalogAttempts = 40
-	// catalogBackoff caps the random wait between attempts.
-	catalogBackoff = 200 * time.Millisecond
 )
 
 const (
@@ -92,144 +45,38 @@ const (
 	msgCaptionBad  = "캡션에는 줄바꿈 외의 제어 문자를 쓸 수 없습니다."
 )
 
-func (c *catalog) entry(id string) entry {
-	if c == nil || c.Images[id] == nil {
-		return entry{}
-	}
-	return *c.Images[id]
-}
-
-// readCatalog returns the scenario's catalog and its ETag ("" when there is none yet).
-func (s *Server) readCatalog(ctx context.Context, scenario string) (*catalog, string, error) {
-	out, err := s.store.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.CatalogKey(scenario))})
-	if s3client.IsNotFound(err) {
-		return &catalog{Images: map[string]*entry{}}, "", nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("read catalog: %w", err)
-	}
-	defer out.Body.Close()
-	c := &catalog{}
-	if err := json.NewDecoder(io.LimitReader(out.Body, maxCatalogBytes)).Decode(c); err != nil {
-		return nil, "", fmt.Errorf("%w: scenario %s: %w", errCatalogUnreadable, scenario, err)
-	}
-	if c.Images == nil {
-		c.Images = map[string]*entry{}
-	}
-	return c, aws.ToString(out.ETag), nil
-}
-
-// errCatalogUnreadable: a listing goes on without names and order (and logs it), but no change is
-// written over it, since a write would replace every name and caption it holds.
-var errCatalogUnreadable = errors.New("catalog is unreadable")
-
-// catalogForReading is the scenario's catalog with the upload notes' names and stamps merged in,
-// for reading only (never write it back: updateCatalog reads its own). The catalog and the notes
-// are read side by side: one GET and O(pages) listing calls. An unreadable catalog is logged, not
-// fatal.
-func (s *Server) catalogForReading(ctx context.Context, scenario string) (*catalog, error) {
-	type notesResult struct {
-		notes []keys.Key
-		err   error
-	}
-	nc := make(chan notesResult, 1)
-	go func() {
-		var res notesResult
-		res.err = s.list(ctx, keys.UploadPrefix(scenario), false, func(o types.Object) {
-			if k, err := keys.Parse(aws.ToString(o.Key)); err == nil && k.UploadNote() && k.Scenario == scenario {
-				res.notes = append(res.notes, k)
-			}
-		})
-		nc <- res
-	}()
-	c, _, err := s.readCatalog(ctx, scenario)
-	if errors.Is(err, errCatalogUnreadable) {
+// catalogForReading is the scenario's catalog, for reading only (updateCatalog reads its own). An
+// unreadable catalog is logged, not fatal: the listing goes on without names and order.
+func (s *Server) catalogForReading(ctx context.Context, scenario string) (*catalog.Catalog, error) {
+	c, _, err := catalog.Read(ctx, s.store, s.cfg.S3.Bucket, scenario)
+	if errors.Is(err, catalog.ErrUnreadable) {
 		s.log.Error("unreadable catalog; listing without captions and the professors' order", "scenario", scenario, "error", err)
-		c, err = &catalog{Images: map[string]*entry{}}, nil
+		return &catalog.Catalog{Images: map[string]*entry{}}, nil
 	}
-	n := <-nc
-	if err = errors.Join(err, n.err); err != nil {
-		return nil, err
-	}
-	for _, k := range n.notes {
-		e := c.Images[k.ID]
-		if e == nil {
-			e = &entry{}
-			c.Images[k.ID] = e
-		}
-		// The note is written before the upload URL is handed out, so it is the name; a catalog
-		// name for the same ID only exists if an old API version wrote one during a deploy.
-		e.OriginalFilename = k.PickedName
-		// One note per ID (its key starts with the ID and it is written once, If-None-Match);
-		// should two ever exist, the earlier stamp is when the URL was first handed out.
-		if e.stamp == 0 || k.Stamp < e.stamp {
-			e.stamp = k.Stamp
-		}
-	}
-	return c, nil
+	return c, err
 }
 
-// errRetryCatalog tells updateCatalog that another writer won the race.
-var errRetryCatalog = errors.New("catalog changed while it was being updated")
-
-// updateCatalog applies change to the current catalog and writes it only if nobody wrote in
-// between; otherwise it reads again and reapplies change. change must be safe to run again.
-func (s *Server) updateCatalog(ctx context.Context, scenario string, change func(*catalog) error) (*catalog, error) {
-	for attempt := 0; attempt < catalogAttempts; attempt++ {
-		if attempt > 0 {
-			// Exponential backoff with full jitter, so writers that collided spread out.
-			d := time.Millisecond + rand.N(min(catalogBackoff, 5*time.Millisecond<<min(attempt, 10)))
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(d):
-			}
-		}
-		c, etag, err := s.readCatalog(ctx, scenario)
-		if err != nil {
-			return nil, wrapError(EInternal, msgInternal, err)
-		}
-		if err := change(c); err != nil {
-			return nil, err
-		}
-		body, err := json.Marshal(c)
-		if err != nil {
-			return nil, wrapError(EInternal, msgInternal, err)
-		}
-		in := &s3.PutObjectInput{
-			Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.CatalogKey(scenario)),
-			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
-		}
-		if etag == "" {
-			in.IfNoneMatch = aws.String("*")
-		} else {
-			in.IfMatch = aws.String(etag)
-		}
-		_, err = s.store.PutObject(ctx, in)
-		switch s3client.HTTPStatus(err) {
-		case 0:
-			if err != nil {
-				return nil, wrapError(EInternal, msgInternal, err)
-			}
-			return c, nil
-		case http.StatusPreconditionFailed, http.StatusConflict: // 409: S3's ConditionalRequestConflict
-			continue
-		default:
-			return nil, wrapError(EInternal, msgInternal, err)
-		}
+// updateCatalog applies change to the current catalog with a conditional write (catalog.Update),
+// turning its failures into the API's errors. change must be safe to run again.
+func (s *Server) updateCatalog(ctx context.Context, scenario string, change func(*catalog.Catalog) error) (*catalog.Catalog, error) {
+	c, err := catalog.Update(ctx, s.store, s.cfg.S3.Bucket, scenario, change)
+	var apiErr *Error
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.As(err, &apiErr):
+		return nil, err
+	case errors.Is(err, catalog.ErrBusy):
+		return nil, wrapError(EConflict, msgBusy, err)
 	}
-	return nil, wrapError(EConflict, msgBusy, errRetryCatalog)
+	return nil, wrapError(EInternal, msgInternal, err)
 }
 
 // recordUpload notes the name the professor picked for a new upload and its place in upload order
-// in the upload's own note (see catalog): one write that no other upload contends with.
-// If-None-Match: * still guards it, so a note is never replaced.
+// in the upload's own note (see above): one write that no other upload contends with.
 func (s *Server) recordUpload(ctx context.Context, scenario, id, filename string) error {
-	_, err := s.store.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.UploadKey(scenario, id, s.stamps.next(s.Now()), filename)),
-		Body: bytes.NewReader(nil), ContentLength: aws.Int64(0), IfNoneMatch: aws.String("*"),
-	})
-	if err != nil {
+	n := catalog.Note{Name: filename, Stamp: s.stamps.next(s.Now())}
+	if err := catalog.WriteNote(ctx, s.store, s.cfg.S3.Bucket, scenario, id, n); err != nil {
 		// Even a 412 is internal: the ID was just minted, so nobody else can have written its note.
 		return wrapError(EInternal, msgInternal, fmt.Errorf("record upload %s: %w", id, err))
 	}
@@ -256,10 +103,14 @@ func (c *stampClock) next(now time.Time) int64 {
 
 // uploadRank places an image in upload order: images nothing is known of (from before names were
 // kept) first, then those an old catalog numbered, then those with upload notes, by stamp.
-func uploadRank(e entry) (class int, n int64) {
-	switch {
-	case e.stamp > 0:
-		return 2, e.stamp
+func uploadRank(o original) (class int, n int64) {
+	switch e := o.meta; {
+	case e.Stamp > 0:
+		return 2, e.Stamp
+	case o.staged:
+		// Not arrived at the processor yet, so its note's stamp is not in the catalog: it was
+		// staged just now, after every upload listed with a stamp was handed its URL.
+		return 2, aws.ToTime(o.obj.LastModified).UnixNano()
 	case e.Seq > 0:
 		return 1, e.Seq
 	}
@@ -268,7 +119,7 @@ func uploadRank(e entry) (class int, n int64) {
 
 // arrange puts originals in the scenario's order: the professors' order first, then the rest in
 // upload order (images from before the catalog existed by age, ahead of newer uploads).
-func arrange(all []original, c *catalog) {
+func arrange(all []original, c *catalog.Catalog) {
 	pos := make(map[string]int, len(c.Order))
 	for i, id := range c.Order {
 		pos[id] = i
@@ -285,8 +136,8 @@ func arrange(all []original, c *catalog) {
 			}
 			return 1
 		}
-		ca, na := uploadRank(c.entry(a.key.ID))
-		cb, nb := uploadRank(c.entry(b.key.ID))
+		ca, na := uploadRank(a)
+		cb, nb := uploadRank(b)
 		if d := cmp.Or(cmp.Compare(ca, cb), cmp.Compare(na, nb)); d != 0 {
 			return d
 		}
@@ -343,20 +194,15 @@ func (s *Server) setCaption(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.updateCatalog(ctx, scenario, func(c *catalog) error {
-		e := c.Images[k.ID]
-		if e == nil {
-			e = &entry{}
-			c.Images[k.ID] = e
-		}
-		e.Caption = caption
+	c, err := s.updateCatalog(ctx, scenario, func(c *catalog.Catalog) error {
+		c.SetCaption(k.ID, caption)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	// o.meta came from lookup, with the name from the upload note; only the caption changed.
-	o.meta.Caption = c.entry(k.ID).Caption
+	o.meta.Caption = c.Entry(k.ID).Caption
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err
@@ -398,9 +244,25 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 		ids = append(ids, k.ID)
 	}
 	ctx := r.Context()
-	_, err = s.updateCatalog(ctx, scenario, func(c *catalog) error {
+	// Only images of this scenario (as staff list them: processing ones too) may be ordered; a key
+	// that names nothing would be stored in every later catalog for nothing.
+	all, err := s.scan(ctx, scenario, true)
+	if err != nil {
+		return err
+	}
+	listed := make(map[string]bool, len(all))
+	for _, o := range all {
+		listed[o.key.ID] = true
+	}
+	for _, id := range ids {
+		if !listed[id] {
+			return newError(EUnprocessable, "s3_keys에 이 시나리오의 이미지가 아닌 키가 있습니다. 목록에 있는 이미지의 s3_key만 보낼 수 있습니다.")
+		}
+	}
+	c, err := s.updateCatalog(ctx, scenario, func(c *catalog.Catalog) error {
 		order := slices.Clone(ids)
 		for _, id := range c.Order {
+			// A trashed image keeps its place for a restore; a permanent delete removes it.
 			if !seen[id] {
 				order = append(order, id)
 			}
@@ -411,10 +273,7 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, err := s.scan(ctx, scenario, true)
-	if err != nil {
-		return err
-	}
+	arrange(all, c)
 	out := make([]string, len(all))
 	for i, o := range all {
 		out[i] = o.key.String()

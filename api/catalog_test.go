@@ -408,12 +408,23 @@ func TestTrash(t *testing.T) {
 	if r := st.call("DELETE", "/patient-images/1?s3_key="+url.QueryEscape(up.str("s3_key")), prof, nil); r.Status != 200 || st.exists(staged) || st.exists(keys.TrashKey(staged)) || st.exists(keys.TrashKey(up.str("s3_key"))) {
 		t.Fatalf("delete of a staged upload: %d %s", r.Status, r.Raw)
 	}
-	// A restore never overwrites an image that is there: delete, upload again under the same key
-	// (a reused URL), then restore.
+	// Once deleted, bytes under the final key are not the image (a promotion that lost to the
+	// delete, about to be undone): nobody is shown them, and a restore brings back what was
+	// trashed in their place.
 	st.call("DELETE", "/patient-images/1?s3_key="+url.QueryEscape(k3), prof, nil)
 	st.put(k3, "image/jpeg", []byte("newer bytes"), nil)
-	if r := st.call("POST", "/patient-images/scenarios/1/trash/restore", prof, map[string]any{"s3_key": k3}); r.Status != 409 || !st.exists(keys.TrashKey(k3)) {
-		t.Fatalf("restore over an existing image: %d %s", r.Status, r.Raw)
+	st.markReady(k3)
+	if got := field(st.listed(prof, "1"), "s3_key"); slices.Contains(got, k3) {
+		t.Fatalf("a deleted image is listed again when bytes reach its final key: %q", got)
+	}
+	if r := st.call("GET", "/patient-images/scenarios/1/images/"+keys.Filename(k3), prof, nil); r.Status != 404 {
+		t.Fatalf("status of a deleted image with bytes under its final key: %d %s", r.Status, r.Raw)
+	}
+	if r := st.call("POST", "/patient-images/scenarios/1/trash/restore", prof, map[string]any{"s3_key": k3}); r.Status != 200 || st.exists(keys.TrashKey(k3)) {
+		t.Fatalf("restore over bytes behind the tombstone: %d %s", r.Status, r.Raw)
+	}
+	if got := string(st.get(k3)); got != "original 셋째.jpg" {
+		t.Fatalf("restored image holds %q, want the trashed bytes", got)
 	}
 }
 
@@ -486,6 +497,7 @@ func TestRejections(t *testing.T) {
 	r := st.call("POST", "/patient-images/upload-url/1", prof, uploadBody("가짜 사진.jpg", "image/jpeg", 10, "PUT"))
 	key := r.str("s3_key")
 	st.put(keys.QuarantineKey(key), "image/jpeg", []byte("x"), map[string]string{"reason": "type_mismatch"})
+	st.seenByProcessor(key)
 	st.put(keys.QuarantineKey(keys.OriginalKey("1", id1, "png")), "image/png", []byte("x"), map[string]string{"reason": "corrupt"})
 	st.put(keys.QuarantineKey(keys.OriginalKey("2", id2, "png")), "image/png", []byte("x"), map[string]string{"reason": "corrupt"})
 

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"medicpx/shared/catalog"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
@@ -200,6 +201,48 @@ func (st *stack) markReady(key string) {
 	for _, size := range []int{320, 1280} {
 		st.put(keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg"), "image/jpeg", []byte("thumb"), nil)
 	}
+	st.seenByProcessor(key)
+}
+
+// seenByProcessor does what the processor does first with every upload: the name its upload URL
+// noted moves into the scenario's catalog.
+func (st *stack) seenByProcessor(key string) {
+	st.t.Helper()
+	k, err := keys.Parse(key)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	ctx := context.Background()
+	n, ok, err := catalog.ReadNote(ctx, st.env.Client, versitytest.Bucket, k.Scenario, k.ID)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	if ok {
+		if _, err := catalog.Update(ctx, st.env.Client, versitytest.Bucket, k.Scenario, func(c *catalog.Catalog) error {
+			c.AddNote(k.ID, n)
+			return nil
+		}); err != nil {
+			st.t.Fatal(err)
+		}
+		if _, err := st.env.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(keys.NoteKey(k.Scenario, k.ID))}); err != nil {
+			st.t.Fatal(err)
+		}
+	}
+}
+
+// get reads an object's bytes.
+func (st *stack) get(key string) []byte {
+	st.t.Helper()
+	out, err := st.env.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(key)})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return b
 }
 
 func (st *stack) exists(key string) bool {

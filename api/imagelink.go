@@ -97,7 +97,7 @@ func (s *Server) imageLink(w http.ResponseWriter, r *http.Request) error {
 		return wrapError(ENotFound, msgNotFound, err)
 	}
 	ctx := r.Context()
-	o, err := s.lookup(ctx, k)
+	o, err := s.lookupLive(ctx, k)
 	if err != nil {
 		return err // ENotFound, or an internal fault
 	}

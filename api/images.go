@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/gorilla/mux"
 
+	"medicpx/shared/catalog"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/retire"
 	"medicpx/shared/s3client"
 )
 
@@ -78,10 +80,6 @@ func scenarioID(r *http.Request) (string, error) {
 // catalog and its upload notes are read alongside (one more call and one more paginated listing)
 // for names, captions and the order uploads come back in (arrange).
 func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]original, error) {
-	type catalogResult struct {
-		c   *catalog
-		err error
-	}
 	cc := make(chan catalogResult, 1)
 	go func() {
 		c, err := s.catalogForReading(ctx, scenario)
@@ -126,6 +124,20 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		sc <- res
 	}()
 
+	// Tombstones: an upload being deleted, or whose promotion lost to a delete and is being
+	// undone, is not listed, whatever of it is still there. Usually none: one empty page.
+	rc := make(chan stagedResult, 1)
+	dead := map[string]bool{}
+	go func() {
+		var res stagedResult
+		res.err = s.list(ctx, keys.RetiredPrefix(scenario), false, func(o types.Object) {
+			if h, ok := keys.RetiredHash(aws.ToString(o.Key), scenario); ok {
+				dead[h] = true
+			}
+		})
+		rc <- res
+	}()
+
 	var out []original
 	err := s.list(ctx, keys.ScenarioPrefix(scenario), true, func(o types.Object) {
 		k, err := keys.Parse(aws.ToString(o.Key))
@@ -134,8 +146,8 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t, st, c := <-tc, <-sc, <-cc
-	if err = errors.Join(err, t.err, st.err, c.err); err != nil {
+	t, st, c, rt := <-tc, <-sc, <-cc, <-rc
+	if err = errors.Join(err, t.err, st.err, c.err, rt.err); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
 	final := make(map[string]bool, len(out))
@@ -148,8 +160,11 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 			out = append(out, u)
 		}
 	}
+	if len(dead) > 0 {
+		out = slices.DeleteFunc(out, func(o original) bool { return dead[keys.IDHash(o.key.ID)] })
+	}
 	for i := range out {
-		out[i].meta = c.c.entry(out[i].key.ID)
+		out[i].meta = c.c.Entry(out[i].key.ID)
 	}
 	arrange(out, c.c)
 	return out, nil
@@ -284,19 +299,62 @@ func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
 	return rec.S3Key, nil
 }
 
-// lookup finds one upload without listing the scenario: its final original with its thumbnails
-// (three calls), or else its staged copy (two), or ENotFound; and its catalog entry (one more).
+// lookup finds one upload without listing the scenario (lookupLive), with its catalog entry read
+// beside it. A name not yet in the catalog (the upload has not reached the processor) comes from
+// the upload's note: one more read, for a single upload only.
 func (s *Server) lookup(ctx context.Context, k keys.Key) (original, error) {
-	o, err := s.lookupUpload(ctx, k)
+	cc := make(chan catalogResult, 1)
+	go func() {
+		c, err := s.catalogForReading(ctx, k.Scenario)
+		cc <- catalogResult{c, err}
+	}()
+	o, err := s.lookupLive(ctx, k)
+	c := <-cc
 	if err != nil {
 		return original{}, err
 	}
-	c, err := s.catalogForReading(ctx, k.Scenario)
-	if err != nil {
-		return original{}, wrapError(EInternal, msgInternal, err)
+	if c.err != nil {
+		return original{}, wrapError(EInternal, msgInternal, c.err)
 	}
-	o.meta = c.entry(k.ID)
+	o.meta = c.c.Entry(k.ID)
+	if o.meta.OriginalFilename == "" {
+		n, ok, err := catalog.ReadNote(ctx, s.store, s.cfg.S3.Bucket, k.Scenario, k.ID)
+		if err != nil {
+			return original{}, wrapError(EInternal, msgInternal, err)
+		}
+		if ok {
+			o.meta.OriginalFilename = n.Name
+		}
+	}
 	return o, nil
+}
+
+type catalogResult struct {
+	c   *catalog.Catalog
+	err error
+}
+
+// lookupLive is lookupUpload for an upload that is not deleted: one with a tombstone is not found,
+// whatever objects of it still exist (a promotion that lost to a delete is being undone). Both
+// are read side by side.
+func (s *Server) lookupLive(ctx context.Context, k keys.Key) (original, error) {
+	rc := make(chan error, 1)
+	go func() {
+		_, dead, err := retire.Lookup(ctx, s.store, s.cfg.S3.Bucket, k)
+		if err == nil && dead {
+			err = newError(ENotFound, msgNotFound)
+		}
+		rc <- err
+	}()
+	o, err := s.lookupUpload(ctx, k)
+	if rerr := <-rc; rerr != nil {
+		var apiErr *Error
+		if errors.As(rerr, &apiErr) {
+			return original{}, rerr
+		}
+		return original{}, wrapError(EInternal, msgInternal, rerr)
+	}
+	return o, err
 }
 
 func (s *Server) lookupUpload(ctx context.Context, k keys.Key) (original, error) {
@@ -451,6 +509,8 @@ var reasonMessages = map[string]string{
 	"too_complex":      "이미지 구조가 지나치게 복잡해서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
 	"animated_png":     "움직이는 PNG(APNG)는 올릴 수 없습니다. 움직이지 않는 PNG로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
 	"animated_webp":    "움직이는 WebP는 올릴 수 없습니다. 움직이지 않는 사진으로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
+	// Sent through the upload URL of an image that had been deleted (processor.ReasonDeleted).
+	"deleted": "삭제한 이미지의 업로드 URL로 보낸 파일이라 등록하지 않았습니다. 새 사진은 새 업로드로 올려 주세요.",
 	// The processor gave up after repeated failures (processor.ReasonProcessingFailed).
 	"processing_failed": "여러 번 시도했지만 이 사진을 처리하지 못했습니다. 사진 앱에서 JPEG로 다시 저장하거나 다른 파일로 올려 주세요.",
 }

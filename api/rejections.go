@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
 )
@@ -93,7 +94,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) rejectionOf(ctx context.Context, o original, c *catalog) (rejection, error) {
+func (s *Server) rejectionOf(ctx context.Context, o original, c *catalog.Catalog) (rejection, error) {
 	key := o.key.String()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.QuarantineKey(key))})
 	if err != nil {
@@ -101,7 +102,7 @@ func (s *Server) rejectionOf(ctx context.Context, o original, c *catalog) (rejec
 	}
 	reason := head.Metadata["reason"]
 	return rejection{
-		S3Key: key, Filename: keys.Filename(key), OriginalFilename: c.entry(o.key.ID).OriginalFilename,
+		S3Key: key, Filename: keys.Filename(key), OriginalFilename: c.Entry(o.key.ID).OriginalFilename,
 		Reason: reason, Message: reasonMessage(reason),
 		RejectedAt: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
 	}, nil

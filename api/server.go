@@ -156,6 +156,7 @@ func (s *Server) routes() {
 	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(staff, s.setCaption)).Methods(http.MethodPatch)
 	r.Handle(p+"/scenarios/{scenario_id}/order", s.serveWith(staff, maxOrderBody, s.setOrder)).Methods(http.MethodPut)
 	r.Handle(p+"/scenarios/{scenario_id}/trash", s.serve(staff, s.listTrash)).Methods(http.MethodGet)
+	r.Handle(p+"/scenarios/{scenario_id}/trash", s.serve(staff, s.purgeFromTrash)).Methods(http.MethodDelete)
 	r.Handle(p+"/scenarios/{scenario_id}/trash/restore", s.serve(staff, s.restoreFromTrash)).Methods(http.MethodPost)
 	r.Handle(p+"/scenarios/{scenario_id}/rejections", s.serve(staff, s.rejections)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/image", s.serve(reader, s.representative)).Methods(http.MethodGet)

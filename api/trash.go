@@ -16,13 +16,14 @@ import (
 
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/retire"
 	"medicpx/shared/s3client"
 )
 
 // A deleted image is moved to trash/ (the same key behind the prefix) and kept for trashDays, after
 // which the bucket's lifecycle rule (template.yaml) expires it. Nothing else reads trash/: the
 // processor's key parser refuses it, and students have no route to it.
-const trashDays = 30
+const trashDays = retire.TrashDays
 
 // Object metadata on a trashed original.
 const (
@@ -30,7 +31,10 @@ const (
 	metaDeletedBy         = "deleted-by"
 )
 
-const msgNotInTrash = "휴지통에서 이미지를 찾을 수 없습니다. 30일이 지나 완전히 지워졌을 수 있습니다."
+const (
+	msgNotInTrash    = "휴지통에서 이미지를 찾을 수 없습니다. 30일이 지나 완전히 지워졌을 수 있습니다."
+	msgAlreadyListed = "같은 이미지가 이미 목록에 있습니다."
+)
 
 // trashItem is one deleted image as the trash lists it.
 type trashItem struct {
@@ -180,7 +184,7 @@ func (s *Server) listTrash(w http.ResponseWriter, r *http.Request) error {
 	items := make([]trashItem, 0, len(found))
 	for _, o := range found {
 		deleted := aws.ToTime(o.obj.LastModified).UTC()
-		e := c.entry(o.key.ID)
+		e := c.Entry(o.key.ID)
 		it := trashItem{
 			S3Key: o.key.String(), Filename: keys.Filename(o.key.String()),
 			OriginalFilename: e.OriginalFilename, Caption: e.Caption, FileSize: aws.ToInt64(o.obj.Size),
@@ -211,16 +215,48 @@ func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error 
 	scenario := k.Scenario
 	ctx := r.Context()
 	key, bucket := k.String(), aws.String(s.cfg.S3.Bucket)
+	lock, err := s.lockUpload(ctx, k)
+	if err != nil {
+		return err
+	}
+	defer s.unlock(ctx, lock)
+	_, dead, err := retire.Lookup(ctx, s.store, s.cfg.S3.Bucket, k)
+	if err != nil {
+		return wrapError(EInternal, msgInternal, err)
+	}
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String(keys.TrashKey(key))})
 	if s3client.IsNotFound(err) {
+		// Also a restore that got here second, after the first one brought the image back.
 		return newError(ENotFound, msgNotInTrash)
 	}
 	if err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
-	if _, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String(key)}); err == nil {
-		return newError(EConflict, "같은 이미지가 이미 목록에 있습니다.")
-	} else if !s3client.IsNotFound(err) {
+	if !dead {
+		if _, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String(key)}); err == nil {
+			return newError(EConflict, msgAlreadyListed)
+		} else if !s3client.IsNotFound(err) {
+			return wrapError(EInternal, msgInternal, err)
+		}
+	}
+	// Behind the tombstone, whatever is under the final key or in staging is not the image: a
+	// promotion that lost to the delete, or bytes sent through the upload URL since. Neither is
+	// what the professor restores, so both go before the tombstone does.
+	leftovers := []string{keys.StagedKey(key), key}
+	if dead {
+		thumbs, err := s.thumbnailKeys(ctx, "", k)
+		if err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+		leftovers = append(thumbs, leftovers...)
+	}
+	for _, o := range leftovers {
+		if err := s.deleteObject(ctx, o); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
+	}
+	// Before the copies: a copy to staging must find the upload alive when the processor gets it.
+	if err := retire.Clear(ctx, s.store, s.cfg.S3.Bucket, k); err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	thumbs, err := s.thumbnailKeys(ctx, keys.TrashRoot, k)

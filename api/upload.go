@@ -262,43 +262,6 @@ func (s *Server) downloadURL(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
-	scenario, err := scenarioID(r)
-	if err != nil {
-		return err
-	}
-	raw := r.URL.Query()["s3_key"]
-	if len(raw) != 1 {
-		return newError(EUnprocessable, "s3_key 쿼리 파라미터가 하나 필요합니다.")
-	}
-	k, err := requireOriginal(&raw[0], scenario)
-	if err != nil {
-		return err
-	}
-	ctx := r.Context()
-	o, err := s.lookupUpload(ctx, k)
-	if err != nil {
-		return err
-	}
-	// The staged copy first: an upload still being checked, or bytes staged again through its URL,
-	// must not be promoted after the image was deleted. Unchecked bytes are not kept in the trash.
-	if err := s.deleteObject(ctx, keys.StagedKey(k.String())); err != nil {
-		return wrapError(EInternal, msgInternal, err)
-	}
-	if !o.staged {
-		pin, err := s.pinned(ctx, scenario)
-		if err != nil {
-			return err
-		}
-		// The seed's request and answer, but the image goes to the trash, restorable for 30 days.
-		if err := s.moveToTrash(ctx, k, pin == k.String(), principalFrom(ctx).Subject); err != nil {
-			return err
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "환자 이미지가 성공적으로 삭제되었습니다.", "s3_key": k.String()})
-	return nil
-}
-
 // windowURL presigns a GET signed as of a fixed time in the current window, so every listing within
 // one window returns byte-identical URLs (cacheable by browsers and CDNs). Each URL stays valid
 // for at least one full window after it is handed out. Since the URL depends only on the key, the

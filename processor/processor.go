@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,6 +28,7 @@ import (
 	"medicpx/processor/pipeline"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/retire"
 	"medicpx/shared/s3client"
 )
 
@@ -84,6 +86,9 @@ type Processor struct {
 	// ObjectTimeout is each object's own deadline (none when 0): a hostile upload that is slow to
 	// check ends as an error of its own instead of holding up the objects after it.
 	ObjectTimeout time.Duration
+	// Retention is how long a whole sweep keeps what identifies an upload without being its image
+	// (see Expire); the zero value keeps everything.
+	Retention Retention
 }
 
 // DefaultObjectTimeout bounds one object's processing. A legitimate photo takes about a second of
@@ -104,6 +109,17 @@ type report struct {
 	bytes   int64
 	pixels  int64
 	removed string // imagepolicy.JoinRemoved of what was cut off
+	// named waits for the upload's name to be in the catalog (recordName, started when the upload
+	// was first looked at, beside the checks); nil: not started.
+	named func() error
+}
+
+// nameRecorded waits for rep's recordName, or runs one.
+func (p *Processor) nameRecorded(ctx context.Context, bucket string, k keys.Key, rep report) error {
+	if rep.named != nil {
+		return rep.named()
+	}
+	return p.recordName(ctx, bucket, k)
 }
 
 // Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
@@ -178,6 +194,20 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 			pipeline.Reject(pipeline.ReasonTooLarge, "%d bytes > %d", size, imagepolicy.MaxBytes), rep)
 	}
 
+	// A deleted upload's key is retired (shared/retire): whatever is staged for it now came through
+	// its upload URL after the delete, and is never checked, let alone promoted.
+	if tomb, dead, err := retire.Lookup(ctx, p.S3, bucket, k); err != nil {
+		return rep, err
+	} else if dead {
+		return p.refuseRetired(ctx, bucket, staged, k, head, tomb, rep)
+	}
+
+	// The name its upload URL noted goes into the catalog while the bytes are checked, so that
+	// staff see it on the upload from now on; the outcome is written only once it is there.
+	named := make(chan error, 1)
+	go func() { named <- p.recordName(ctx, bucket, k) }()
+	rep.named = sync.OnceValue(func() error { return <-named })
+
 	fin, err := p.final(ctx, bucket, k)
 	if err != nil {
 		return rep, err
@@ -190,6 +220,9 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 		// Promoted already: a duplicate or late event, or a crash before the staged copy was
 		// removed. Finish that removal; nothing is decoded or written again.
 		rep.outcome = Unchanged
+		if err := p.nameRecorded(ctx, bucket, k, rep); err != nil {
+			return rep, err
+		}
 		return rep, p.removeStaged(ctx, bucket, staged, etag)
 	}
 
@@ -284,6 +317,13 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	if finalETag == "" {
 		return rep, fmt.Errorf("promote %s: no ETag in the response", final)
 	}
+	// A delete may have started since the first look. Checked after each write of the promotion
+	// and before the next: an image is ready only once its thumbnails exist, so a delete that
+	// began before this look sees the original and moves it itself, and one that began after it
+	// is seen by the next look (README, "Delete, permanent delete and the trash").
+	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
+		return report{outcome: Rejected, reason: string(ReasonDeleted), bytes: rep.bytes}, err
+	}
 	for _, th := range res.Thumbnails {
 		tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
 		_, err := p.S3.PutObject(ctx, &s3.PutObjectInput{
@@ -309,6 +349,12 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 				return rep, fmt.Errorf("delete stale thumbnail %s: %w", stale, err)
 			}
 		}
+	}
+	if err := p.nameRecorded(ctx, bucket, k, rep); err != nil {
+		return rep, err
+	}
+	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
+		return report{outcome: Rejected, reason: string(ReasonDeleted), bytes: rep.bytes}, err
 	}
 	rep.outcome = Ready
 	return rep, p.removeStaged(ctx, bucket, staged, etag)
@@ -371,6 +417,18 @@ func (p *Processor) quarantine(ctx context.Context, bucket, staged string, k key
 	}
 	if err != nil {
 		return rep, fmt.Errorf("copy %s to quarantine: %w", staged, err)
+	}
+	// The rejections list names the file the professor picked; a replay of a deleted upload
+	// has no note of its own (that was taken when the upload first arrived).
+	if r.Reason != ReasonDeleted {
+		if err := p.nameRecorded(ctx, bucket, k, rep); err != nil {
+			return rep, err
+		}
+	}
+	// A permanent delete that ran meanwhile may have missed the copy or the name: look again.
+	if lost, err := p.lostToDelete(ctx, bucket, staged, k, unquote(deref(head.ETag))); lost || err != nil {
+		rep.reason = string(ReasonDeleted)
+		return rep, err
 	}
 	return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
 }

@@ -181,6 +181,12 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 	if err := p.deleteOrphans(ctx, bucket, orphans); err != nil && first == nil {
 		first = err
 	}
+	// A whole sweep also expires what must not outlive its retention (Expire logs its own line).
+	if prefix == keys.Root && sum.Deferred == 0 && p.timeLeft(ctx) {
+		if _, err := p.Expire(ctx, bucket); err != nil && first == nil {
+			first = err
+		}
+	}
 	level := slog.LevelInfo
 	if first != nil {
 		level = slog.LevelError

@@ -91,6 +91,11 @@ type Processor struct {
 	// ReconcileGrace is how old an unprocessed original must be before a sweep processes it
 	// (RECONCILE_GRACE), so the sweep does not race the event for a fresh upload.
 	ReconcileGrace time.Duration
+	// UploadTTL is the API's UPLOAD_URL_TTL: an upload note whose URL has expired (with an hour's
+	// margin for the upload's own processing) is removed by the sweep.
+	UploadTTL time.Duration
+	// QuarantineDays is how long a rejected upload's copy is kept (QUARANTINE_DAYS).
+	QuarantineDays int
 }
 
 // Getenv is os.Getenv's shape, injected so tests need not touch the process environment.
@@ -168,6 +173,12 @@ func LoadProcessor(getenv Getenv) (Processor, error) {
 		Workers:        r.int("PROCESSOR_WORKERS", 2),
 		Queue:          r.int("PROCESSOR_QUEUE", 1024),
 		ReconcileGrace: r.duration("RECONCILE_GRACE", 5*time.Minute),
+		UploadTTL:      r.duration("UPLOAD_URL_TTL", time.Hour),
+		QuarantineDays: r.int("QUARANTINE_DAYS", 30),
+	}
+	r.within("UPLOAD_URL_TTL", c.UploadTTL)
+	if c.QuarantineDays < 1 || c.QuarantineDays > 3650 {
+		r.fail("QUARANTINE_DAYS must be 1..3650")
 	}
 	if c.Workers < 1 || c.Workers > 64 {
 		r.fail("PROCESSOR_WORKERS must be 1..64")

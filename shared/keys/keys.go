@@ -9,7 +9,9 @@
 //	patient_images/scenario_{id}/{uuid}.{ext}            original: written only by the processor
 //	patient_images/scenario_{id}/thumbnails/…            its thumbnails, written after it
 //	quarantine/patient_images/scenario_{id}/{uuid}.{ext} a rejected staged upload
-//	patient_images/scenario_{id}/_meta/…                the API's own records (catalog, upload notes)
+//	patient_images/scenario_{id}/_meta/…                the API's own records (catalog, pin)
+//	uploads/patient_images/scenario_{id}/{uuid}.json    an upload URL's note: the picked name until the upload arrives
+//	retired/patient_images/scenario_{id}/{hash}         a deleted upload's tombstone (and {hash}.lock, its lock)
 //
 // An upload URL can be replayed until it expires, but it can only ever overwrite the staged key.
 // The final key holds bytes the processor checked and stripped, so a download URL for it can never
@@ -17,7 +19,9 @@
 package keys
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -41,6 +45,15 @@ const (
 	// had, so a restore puts it back exactly where it was. Parse refuses trash keys, which is how
 	// the processor and its sweep come to ignore them.
 	TrashRoot = "trash/"
+	// NotesRoot prefixes an upload URL's note (NoteKey): the name the professor picked, kept only
+	// until the processor has moved it into the scenario's catalog. Notes of URLs that were never
+	// used expire with their URL. Listings never read this prefix, so abandoned URLs cost readers
+	// nothing.
+	NotesRoot = "uploads/"
+	// RetiredRoot prefixes the tombstone of a deleted upload (RetiredKey) and the lock that orders
+	// deletes and restores of one upload (LockKey). Both are named by a hash of the upload's ID,
+	// never by the ID itself, so that a permanently deleted upload leaves nothing that names it.
+	RetiredRoot = "retired/"
 
 	thumbDir   = "thumbnails/"
 	metaDir    = "_meta/"
@@ -170,6 +183,54 @@ func UploadPrefix(scenario string) string { return ScenarioPrefix(scenario) + up
 
 // UploadIDPrefix is the listing prefix of one upload's note.
 func UploadIDPrefix(scenario, id string) string { return UploadPrefix(scenario) + id + "." }
+
+// IDHash is the name an upload's tombstone and lock go by: SHA-256 of its ID, hex. It lets
+// the processor and the API find them from the ID, while the bucket holds nothing that gives the
+// ID back (it has 122 random bits, so the hash cannot be reversed by trying IDs).
+func IDHash(id string) string {
+	sum := sha256.Sum256([]byte("medicpx-upload:" + id))
+	return hex.EncodeToString(sum[:])
+}
+
+// RetiredPrefix is the listing prefix of one scenario's tombstones and locks.
+func RetiredPrefix(scenario string) string { return RetiredRoot + ScenarioPrefix(scenario) }
+
+// RetiredKey is an upload's tombstone: present from the moment a delete starts until the upload
+// can no longer be written to (its upload URL has expired) or it is restored.
+func RetiredKey(scenario, id string) string { return RetiredPrefix(scenario) + IDHash(id) }
+
+// LockKey is the lease that serialises deletes, permanent deletes and restores of one upload,
+// and the processor's undo of a promotion that lost to a delete.
+func LockKey(scenario, id string) string { return RetiredKey(scenario, id) + lockSuffix }
+
+const lockSuffix = ".lock"
+
+// RetiredHash returns the ID hash a tombstone key names, and whether key is a tombstone (not a
+// lock, not anything else) of the scenario.
+func RetiredHash(key, scenario string) (string, bool) {
+	h, ok := strings.CutPrefix(key, RetiredPrefix(scenario))
+	if !ok || len(h) != sha256.Size*2 || strings.Trim(h, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return h, true
+}
+
+// NoteKey is where the upload URL for an upload records the name the professor picked.
+func NoteKey(scenario, id string) string { return NotesRoot + ScenarioPrefix(scenario) + id + ".json" }
+
+// ParseNote parses a NoteKey back into its scenario and upload ID.
+func ParseNote(key string) (scenario, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, NotesRoot+Root+"scenario_")
+	if !ok {
+		return "", "", false
+	}
+	scenario, name, ok := strings.Cut(rest, "/")
+	id, isJSON := strings.CutSuffix(name, ".json")
+	if !ok || !isJSON || !ValidScenario(scenario) || !ValidID(id) {
+		return "", "", false
+	}
+	return scenario, id, true
+}
 
 // Filename is the last path element of a key, as the API reports it.
 func Filename(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }

@@ -66,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	p := processor.New(client, log, cfg.S3.Bucket, cfg.ReconcileGrace)
+	p.Retention = processor.RetentionFrom(cfg)
 	if args[0] == "serve" {
 		return runServe(ctx, p, cfg, stderr)
 	}
@@ -85,6 +86,7 @@ func runLambda(stderr io.Writer) int {
 	}
 	// The Lambda logger adds the invocation's request id to every line logged with its context.
 	p := processor.New(client, lambdacontext.NewLogger(), cfg.S3.Bucket, cfg.ReconcileGrace)
+	p.Retention = processor.RetentionFrom(cfg)
 	lambda.Start(p.HandleLambda)
 	return 0
 }

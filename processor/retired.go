@@ -1,0 +1,108 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/processor/pipeline"
+	"medicpx/shared/catalog"
+	"medicpx/shared/keys"
+	"medicpx/shared/retire"
+)
+
+// ReasonDeleted is the quarantine reason of bytes staged for an upload that was deleted: sent
+// through its upload URL after the delete, or caught in flight by it. They are never promoted.
+const ReasonDeleted pipeline.Reason = "deleted"
+
+// refuseRetired handles bytes staged for a deleted upload without looking at them: after a delete
+// to the trash they are quarantined (the professor sees that they were refused); after a
+// permanent delete they are dropped, since nothing of that upload may stay.
+func (p *Processor) refuseRetired(ctx context.Context, bucket, staged string, k keys.Key, head *s3.HeadObjectOutput,
+	tomb retire.Tombstone, rep report) (report, error) {
+	if tomb.State == retire.Purged {
+		rep.outcome, rep.reason = Rejected, string(ReasonDeleted)
+		return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
+	}
+	return p.quarantine(ctx, bucket, staged, k, head, pipeline.Reject(ReasonDeleted, "the upload was deleted"), rep)
+}
+
+// lostToDelete reports whether the upload was deleted while it was being promoted, and if so
+// undoes the promotion: under the upload's lock, so that it cannot undo a restore, and only if the
+// tombstone is still there once the lock is held. Everything under the final key and its
+// thumbnails goes (while the tombstone stands, nothing there is the image: the delete moved what
+// it found to the trash); after a permanent delete the quarantine copy and the name this run put
+// in the catalog go too.
+// A restore that came in between wins: its copy is the image, and this run stops.
+func (p *Processor) lostToDelete(ctx context.Context, bucket, staged string, k keys.Key, etag string) (bool, error) {
+	if _, dead, err := retire.Lookup(ctx, p.S3, bucket, k); err != nil || !dead {
+		return false, err
+	}
+	lock, err := retire.Acquire(ctx, p.S3, bucket, k, p.Now)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err := lock.Release(ctx); err != nil {
+			p.Log.Warn("lock not released", "key", k.String(), "err", err)
+		}
+	}()
+	tomb, dead, err := retire.Lookup(ctx, p.S3, bucket, k)
+	if err != nil {
+		return false, err
+	}
+	if !dead {
+		// Restored meanwhile; the restore replaced what this run wrote.
+		return true, p.removeStaged(ctx, bucket, staged, etag)
+	}
+	doomed := []string{k.OriginalKey()}
+	thumbs := keys.ThumbnailPrefix(k.Scenario) + k.ID + "_"
+	list, err := p.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &thumbs})
+	if err != nil {
+		return false, fmt.Errorf("list %s: %w", thumbs, err)
+	}
+	for _, o := range list.Contents {
+		doomed = append(doomed, aws.ToString(o.Key))
+	}
+	if tomb.State == retire.Purged {
+		doomed = append(doomed, keys.NoteKey(k.Scenario, k.ID), keys.QuarantineKey(k.OriginalKey()))
+		if _, err := catalog.Update(ctx, p.S3, bucket, k.Scenario, func(c *catalog.Catalog) error {
+			if !c.Forget(k.ID) {
+				return catalog.ErrNoChange
+			}
+			return nil
+		}); err != nil {
+			return false, err
+		}
+	}
+	for _, key := range doomed {
+		if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) {
+			return false, fmt.Errorf("undo %s: %w", key, err)
+		}
+	}
+	return true, p.removeStaged(ctx, bucket, staged, etag)
+}
+
+// recordName moves the upload's note (the name its upload URL recorded) into the scenario's
+// catalog, then removes it. Idempotent: a repeated run finds no note, or a catalog that has it.
+func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key) error {
+	n, ok, err := catalog.ReadNote(ctx, p.S3, bucket, k.Scenario, k.ID)
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := catalog.Update(ctx, p.S3, bucket, k.Scenario, func(c *catalog.Catalog) error {
+		if !c.AddNote(k.ID, n) {
+			return catalog.ErrNoChange
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	note := keys.NoteKey(k.Scenario, k.ID)
+	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &note}); err != nil && !notThere(err) {
+		return fmt.Errorf("remove note %s: %w", note, err)
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+// Package catalog is what S3 keys cannot say about a scenario's images: the name the professor
+// picked, a caption, and the order professors chose. It lives in one object per scenario
+// (keys.CatalogKey), and every change to it is a conditional write (If-Match on the ETag that was
+// read, If-None-Match: * for the first), re-read and retried with backoff when another writer
+// got there first, so concurrent writers each keep their change.
+//
+// Two binaries write it. The API writes captions and the professors' order, at human rate. The
+// processor moves an upload's picked name in when the upload arrives: the upload URL wrote the
+// name to the upload's own note (keys.NoteKey), because upload URLs are asked for dozens at a
+// time and a write per URL to this one object would make them wait on each other. A note whose
+// URL is never used is never read by a listing, and expires with its URL; a listing reads this
+// object alone, whatever was abandoned.
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
+)
+
+// Catalog is one scenario's record of names, captions and order.
+type Catalog struct {
+	// Seq numbered uploads in upload order in catalogs written before notes; no longer written.
+	Seq    int64             `json:"seq"`
+	Images map[string]*Entry `json:"images"` // by upload id
+	// Order is the upload ids as a professor arranged them. Images not in it follow, in upload order.
+	Order []string `json:"order,omitempty"`
+}
+
+// Entry is what the catalog knows of one upload.
+type Entry struct {
+	OriginalFilename string `json:"original_filename,omitempty"`
+	Caption          string `json:"caption,omitempty"`
+	// Seq is the upload order as catalogs recorded it before upload notes; no longer written.
+	Seq int64 `json:"seq,omitempty"`
+	// Stamp is the upload's place in upload order: when its upload URL was handed out, in the
+	// API's nanoseconds (see Note).
+	Stamp int64 `json:"stamp,omitempty"`
+}
+
+// Note is what an upload URL records for its upload until the upload arrives (keys.NoteKey).
+// Name is what the professor picked; Stamp orders uploads (see Entry).
+type Note struct {
+	Name  string `json:"name"`
+	Stamp int64  `json:"stamp"`
+}
+
+// Store is the part of S3 the catalog uses.
+type Store interface {
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+var _ Store = (*s3.Client)(nil)
+
+const (
+	// MaxBytes bounds what a read of the catalog may allocate. A thousand images with the longest
+	// names and captions take about 2.5 MB.
+	MaxBytes = 32 << 20
+	// attempts is how often a change is re-read and retried after another writer won; with the
+	// backoff below that spans several seconds.
+	attempts = 40
+	// backoffCap caps the random wait between attempts.
+	backoffCap = 200 * time.Millisecond
+	// maxNoteName bounds the name a note may carry: any name upload-url accepts.
+	maxNoteName = imagepolicy.MaxFilenameLen
+)
+
+var (
+	// ErrUnreadable: the object is not a catalog. A reader goes on without it (and logs it), but
+	// no change is written over it, since a write would replace every name and caption it holds.
+	ErrUnreadable = errors.New("catalog is unreadable")
+	// ErrBusy: other writers kept winning for every attempt.
+	ErrBusy = errors.New("catalog changed while it was being updated, on every attempt")
+)
+
+// Entry returns the entry of one upload, or the zero entry.
+func (c *Catalog) Entry(id string) Entry {
+	if c == nil || c.Images[id] == nil {
+		return Entry{}
+	}
+	return *c.Images[id]
+}
+
+// entry returns the entry of one upload, adding an empty one.
+func (c *Catalog) entry(id string) *Entry {
+	if c.Images == nil {
+		c.Images = map[string]*Entry{}
+	}
+	e := c.Images[id]
+	if e == nil {
+		e = &Entry{}
+		c.Images[id] = e
+	}
+	return e
+}
+
+// AddNote records what an upload's note says, unless the catalog already knows better: a name a
+// professor gave the image since, or an earlier stamp. It reports whether anything changed.
+func (c *Catalog) AddNote(id string, n Note) bool {
+	e := c.entry(id)
+	changed := false
+	if e.OriginalFilename == "" && n.Name != "" {
+		e.OriginalFilename, changed = n.Name, true
+	}
+	if e.Stamp == 0 && e.Seq == 0 && n.Stamp > 0 {
+		e.Stamp, changed = n.Stamp, true
+	}
+	return changed
+}
+
+// SetCaption sets one upload's caption.
+func (c *Catalog) SetCaption(id, caption string) { c.entry(id).Caption = caption }
+
+// Forget removes everything the catalog holds of the given uploads (name, caption, place in the
+// order) and reports whether anything was there.
+func (c *Catalog) Forget(ids ...string) bool {
+	changed := false
+	for _, id := range ids {
+		if _, ok := c.Images[id]; ok {
+			delete(c.Images, id)
+			changed = true
+		}
+	}
+	n := len(c.Order)
+	c.Order = slices.DeleteFunc(c.Order, func(id string) bool { return slices.Contains(ids, id) })
+	return changed || len(c.Order) != n
+}
+
+// Read returns the scenario's catalog and its ETag ("" when there is none yet).
+func Read(ctx context.Context, st Store, bucket, scenario string) (*Catalog, string, error) {
+	out, err := st.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys.CatalogKey(scenario))})
+	if s3client.IsNotFound(err) {
+		return &Catalog{Images: map[string]*Entry{}}, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read catalog: %w", err)
+	}
+	defer out.Body.Close()
+	c := &Catalog{}
+	if err := json.NewDecoder(io.LimitReader(out.Body, MaxBytes)).Decode(c); err != nil {
+		return nil, "", fmt.Errorf("%w: scenario %s: %w", ErrUnreadable, scenario, err)
+	}
+	if c.Images == nil {
+		c.Images = map[string]*Entry{}
+	}
+	return c, aws.ToString(out.ETag), nil
+}
+
+// ErrNoChange, returned by a change, ends Update without a write.
+var ErrNoChange = errors.New("nothing to change")
+
+// Update applies change to the current catalog and writes it only if nobody wrote in between;
+// otherwise it reads again and reapplies change, so change must be safe to run again. An error
+// from change ends the update with that error (ErrNoChange: with the catalog as read, and nil).
+func Update(ctx context.Context, st Store, bucket, scenario string, change func(*Catalog) error) (*Catalog, error) {
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			// Exponential backoff with full jitter, so writers that collided spread out.
+			d := time.Millisecond + rand.N(min(backoffCap, 5*time.Millisecond<<min(attempt, 10)))
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		c, etag, err := Read(ctx, st, bucket, scenario)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(c); errors.Is(err, ErrNoChange) {
+			return c, nil
+		} else if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		in := &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(keys.CatalogKey(scenario)),
+			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
+		}
+		if etag == "" {
+			in.IfNoneMatch = aws.String("*")
+		} else {
+			in.IfMatch = aws.String(etag)
+		}
+		_, err = st.PutObject(ctx, in)
+		switch s3client.HTTPStatus(err) {
+		case 0:
+			if err != nil {
+				return nil, fmt.Errorf("write catalog: %w", err)
+			}
+			return c, nil
+		case http.StatusPreconditionFailed, http.StatusConflict: // 409: S3's ConditionalRequestConflict
+			continue
+		default:
+			return nil, fmt.Errorf("write catalog: %w", err)
+		}
+	}
+	return nil, ErrBusy
+}
+
+// A note is an empty object: its name and stamp are in its metadata, so that reading it is a HEAD.
+// The name is base64url-encoded there (any UTF-8 name, within S3's ASCII metadata headers).
+const (
+	metaName  = "name"
+	metaStamp = "stamp"
+)
+
+// WriteNote records an upload's note. If-None-Match: * guards it, so a note is never replaced.
+func WriteNote(ctx context.Context, st NoteStore, bucket, scenario, id string, n Note) error {
+	_, err := st.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(keys.NoteKey(scenario, id)),
+		Body: bytes.NewReader(nil), ContentLength: aws.Int64(0), IfNoneMatch: aws.String("*"),
+		Metadata: map[string]string{
+			metaName:  base64.RawURLEncoding.EncodeToString([]byte(n.Name)),
+			metaStamp: strconv.FormatInt(n.Stamp, 10),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("write note %s: %w", id, err)
+	}
+	return nil
+}
+
+// NoteStore is the part of S3 that notes use.
+type NoteStore interface {
+	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// ReadNote returns an upload's note, and false when there is none (never written, already moved
+// into the catalog, or expired).
+func ReadNote(ctx context.Context, st NoteStore, bucket, scenario, id string) (Note, bool, error) {
+	out, err := st.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys.NoteKey(scenario, id))})
+	if s3client.IsNotFound(err) {
+		return Note{}, false, nil
+	}
+	if err != nil {
+		return Note{}, false, fmt.Errorf("read note %s: %w", id, err)
+	}
+	name, err := base64.RawURLEncoding.Strict().DecodeString(out.Metadata[metaName])
+	stamp, serr := strconv.ParseInt(out.Metadata[metaStamp], 10, 64)
+	if err != nil || serr != nil || !utf8.Valid(name) || len(name) > maxNoteName || stamp < 0 {
+		// Not ours to trust: treat it as absent (the upload then has no name) rather than fail.
+		return Note{}, false, nil
+	}
+	return Note{Name: string(name), Stamp: stamp}, true, nil
+}
