@@ -336,3 +336,35 @@ func TestClaimNames(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimNamesOverHTTP sends raw-payload tokens to a staff-only route: a look-alike role name
+// gets 403, a repeated name and a look-alike exp 401.
+func TestClaimNamesOverHTTP(t *testing.T) {
+	st := newStack(t)
+	now := time.Now()
+	future, past := now.Add(time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	const path = "/patient-images/scenarios/1/trash"
+	tests := []struct {
+		name    string
+		payload string
+		status  int
+		detail  string
+	}{
+		{"professor", fmt.Sprintf(`{"sub":"u1","exp":%d,"role":"professor"}`, future), http.StatusOK, ""},
+		{"ROLE beside role", fmt.Sprintf(`{"sub":"u1","exp":%d,"role":"student","ROLE":"admin"}`, future), http.StatusForbidden, msgForbidden},
+		{"long s in roles", fmt.Sprintf(`{"sub":"u1","exp":%d,"roleſ":["admin"]}`, future), http.StatusForbidden, msgForbidden},
+		{"role twice", fmt.Sprintf(`{"sub":"u1","exp":%d,"role":"student","role":"admin"}`, future), http.StatusUnauthorized, msgBadToken},
+		{"Exp after an expired exp", fmt.Sprintf(`{"sub":"u1","exp":%d,"Exp":%d,"role":"admin"}`, past, future), http.StatusUnauthorized, msgExpiredToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := st.call("GET", path, hsRaw(t, tt.payload), nil)
+			if r.Status != tt.status || r.str("detail") != tt.detail {
+				t.Fatalf("%s: %d %s, want %d %q", tt.payload, r.Status, r.Raw, tt.status, tt.detail)
+			}
+			if r.Status == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without WWW-Authenticate: %v", r.Header)
+			}
+		})
+	}
+}
