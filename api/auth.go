@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -34,11 +36,111 @@ func (p Principal) IsStaff() bool { return p.Staff }
 
 // claims carries the role as "role" (a string, as the platform's backend issues it) and/or
 // "roles" (an array of strings, e.g. identity-provider groups). Both are kept raw so that
-// staffClaims sees their JSON types: a "roles" that is a string is not an array.
+// staffClaims sees their JSON types: a "roles" that is a string is not an array. The struct tags
+// are for SignHS256; reading goes through UnmarshalJSON.
 type claims struct {
 	jwt.RegisteredClaims
 	Role  any `json:"role,omitempty"`
 	Roles any `json:"roles,omitempty"`
+}
+
+// UnmarshalJSON reads the claims by exact name (README, "Authentication"). The jwt library
+// decodes claims with encoding/json, which matches struct fields case-insensitively and with
+// Unicode folding ("ROLE", "Exp" and "roleſ", long s, would fill role, exp and roles) and lets
+// the last of two equal names win. A reader that matches names exactly (the platform's backend,
+// a browser) would then see other claims than the ones the API decided on. So a payload that
+// repeats a name, in any object, is refused, and a claim is read only under its exact name: any
+// other name is an unknown claim and changes nothing. The library calls this for the payload
+// before it checks the signature; nothing read here counts unless the signature then verifies,
+// and the library's validator (exp, nbf, iss, aud) then checks the fields set here.
+func (c *claims) UnmarshalJSON(b []byte) error {
+	// Names are compared as bytes, so they must be UTF-8: encoding/json would turn two different
+	// invalid sequences into the same U+FFFD name, which a byte-exact reader sees as two.
+	if !utf8.Valid(b) {
+		return errors.New("claims are not UTF-8")
+	}
+	if err := uniqueNames(b); err != nil {
+		return err
+	}
+	// A map's keys are matched exactly, and with no name repeated no value is overwritten.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	*c = claims{}
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{
+		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"aud", &c.Audience}, {"exp", &c.ExpiresAt},
+		{"nbf", &c.NotBefore}, {"iat", &c.IssuedAt}, {"jti", &c.ID},
+		{"role", &c.Role}, {"roles", &c.Roles},
+	} {
+		if raw, ok := members[f.name]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return fmt.Errorf("claim %q: %w", f.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// uniqueNames checks that b is a JSON object and that no object in it, at any depth, has two
+// members of the same name (compared after unescaping, as every reader compares them:
+// "r\u006fle" is "role").
+func uniqueNames(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// Numbers stay text: a number too large for a float64 in an unknown claim is not an error.
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("claims are not a JSON object")
+	}
+	return objectNames(dec)
+}
+
+// objectNames reads the rest of an object whose '{' dec has just returned.
+func objectNames(dec *json.Decoder) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, ok := t.(string)
+		if !ok {
+			return fmt.Errorf("member name %v is not a string", t)
+		}
+		if seen[name] {
+			return fmt.Errorf("member name %q appears twice in one object", name)
+		}
+		seen[name] = true
+		if err := skipValue(dec); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+// skipValue reads one value, checking the names of the objects in it.
+func skipValue(dec *json.Decoder) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t {
+	case json.Delim('{'):
+		return objectNames(dec)
+	case json.Delim('['):
+		for dec.More() {
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // ']'
+		return err
+	}
+	return nil
 }
 
 // staffClaims is the one rule for role claims (README, "Authentication"):
