@@ -70,8 +70,10 @@ func TestFixtures(t *testing.T) {
 				}
 			}
 		}
-		if _, err := os.Stat(filepath.Join("testdata", "fuzz", "FuzzCheckICC", "valid")); err != nil {
-			t.Errorf("seed corpus: %v", err)
+		for _, target := range []string{"FuzzCheckICC", "FuzzNeutralICC"} {
+			if _, err := os.Stat(filepath.Join("testdata", "fuzz", target, "patient-v4")); err != nil {
+				t.Errorf("seed corpus: %v", err)
+			}
 		}
 		return
 	}
