@@ -90,9 +90,13 @@ func stripGIF(data []byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			if gifKeepExtension(data[pos+1], data[pos+2:end]) {
+			switch keep, ext := gifKeepExtension(data[pos+1], data[pos+2:end]); {
+			case keep:
 				w.keep(start, end)
-			} else {
+			case ext != nil:
+				w.drop()
+				w.insert(ext)
+			default:
 				w.drop()
 			}
 			pos = end
@@ -102,20 +106,21 @@ func stripGIF(data []byte) ([]byte, error) {
 	}
 }
 
-// gifKeepExtension decides on one extension from its label and its sub-blocks. Plain text is
-// kept: it is drawn as part of the picture, not metadata about it.
-func gifKeepExtension(label byte, blocks []byte) bool {
+// gifKeepExtension decides on one extension from its label and its sub-blocks: keep it, replace
+// it by ext (an ICC profile made neutral, see gifICC), or drop it. Plain text is kept: it is
+// drawn as part of the picture, not metadata about it.
+func gifKeepExtension(label byte, blocks []byte) (keep bool, ext []byte) {
 	switch label {
 	case gifGraphicCtl, gifPlainText:
-		return true
+		return true, nil
 	case gifApplication:
 		if len(blocks) <= gifAppIDLen || blocks[0] != gifAppIDLen {
-			return false
+			return false, nil
 		}
 		if id := string(blocks[1 : 1+gifAppIDLen]); id != gifICCApp {
-			return gifKeepApps[id]
+			return gifKeepApps[id], nil
 		}
-		return gifICCValid(blocks[1+gifAppIDLen:])
+		return gifICC(blocks[1+gifAppIDLen:])
 	}
-	return false // comments and unknown extensions
+	return false, nil // comments and unknown extensions
 }

@@ -222,18 +222,86 @@ func FuzzCheckICC(f *testing.F) {
 	})
 }
 
-// writeICCSeeds writes the FuzzCheckICC seed corpus: the test profile and every bad block.
+// FuzzNeutralICC: neutralICC never panics, refuses what checkICC refuses, and what it returns
+// passes checkICC, is its own result, and holds only neutral text tags and colour tags copied
+// byte for byte from the input.
+// Seed corpus: testdata/fuzz/FuzzNeutralICC, written by TestFixtures -update.
+func FuzzNeutralICC(f *testing.F) {
+	f.Fuzz(func(t *testing.T, p []byte) {
+		out, err := neutralICC(p)
+		switch {
+		case checkICC(p) != nil:
+			if err == nil {
+				t.Fatal("rewrote a block checkICC refuses")
+			}
+			return
+		case err != nil:
+			// Only growth past the size limit may refuse a valid profile: neutral text tags are
+			// at most 102 bytes each.
+			if len(p)+maxICCTags*(102+3) <= maxICCSize {
+				t.Fatalf("refused a valid profile of %d bytes: %v", len(p), err)
+			}
+			return
+		}
+		if err := checkICC(out); err != nil {
+			t.Fatalf("the rewritten profile: %v", err)
+		}
+		if again, err := neutralICC(out); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("not a fixed point: %v", err)
+		}
+		if len(out)%4 != 0 {
+			t.Fatalf("%d bytes, not padded to 4", len(out))
+		}
+		in := map[string][]byte{}
+		for i := range int(binary.BigEndian.Uint32(p[iccHeaderLen:])) {
+			e := p[tagEntry(i):]
+			off, size := binary.BigEndian.Uint32(e[4:]), binary.BigEndian.Uint32(e[8:])
+			in[string(e[:4])+string(p[off:off+size])] = nil
+		}
+		for i := range int(binary.BigEndian.Uint32(out[iccHeaderLen:])) {
+			e := out[tagEntry(i):]
+			off, size := binary.BigEndian.Uint32(e[4:]), binary.BigEndian.Uint32(e[8:])
+			sig, data := string(e[:4]), out[off:off+size]
+			typ := string(data[:4])
+			switch {
+			case iccTextTypes[typ]:
+				want := iccTextTag(typ, "")
+				if sig == "desc" {
+					want = iccTextTag(typ, iccNeutralDesc)
+				}
+				if !bytes.Equal(data, want) {
+					t.Fatalf("text tag %q: % x", sig, data)
+				}
+			case !iccColourTypes[typ] || iccTextSigs[sig]:
+				t.Fatalf("tag %q of type %q kept", sig, typ)
+			default:
+				if _, ok := in[sig+string(data)]; !ok {
+					t.Fatalf("colour tag %q is not one of the input's, byte for byte", sig)
+				}
+			}
+		}
+	})
+}
+
+// writeICCSeeds writes the FuzzCheckICC and FuzzNeutralICC seed corpora: the test profile,
+// every bad block, and profiles with patient text in v4 and v2 text tags.
 func writeICCSeeds(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzCheckICC")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	seeds := badICCs()
 	seeds["valid"] = testICC
-	for name, p := range seeds {
-		seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", p)
-		if err := os.WriteFile(filepath.Join(dir, filepathSafe(name)), []byte(seed), 0o644); err != nil {
+	seeds["patient v4"] = patientICC(t)
+	v2 := colourPatient(t)
+	v2[0] = iccTestTag{"desc", descTag(patient, patient)}
+	seeds["patient v2"] = buildTestICC(2, v2)
+	for _, target := range []string{"FuzzCheckICC", "FuzzNeutralICC"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for name, p := range seeds {
+			seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", p)
+			if err := os.WriteFile(filepath.Join(dir, filepathSafe(name)), []byte(seed), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

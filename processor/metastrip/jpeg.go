@@ -88,7 +88,7 @@ func stripJPEG(data []byte) ([]byte, error) {
 	w := rewriter{src: data}
 	w.keep(0, 2)
 	seenEXIF := false
-	keepICC := jpegICCValid(data)
+	keepICC, iccSegs := jpegICC(data)
 	for pos := 2; ; {
 		seg, err := nextJPEGSegment(data, pos)
 		if err != nil {
@@ -118,10 +118,16 @@ func stripJPEG(data []byte) ([]byte, error) {
 			seenEXIF = true
 			stripJPEGEXIF(&w, seg)
 		case m == markerAPP2 && bytes.HasPrefix(p, iccID):
-			// All the profile's segments stay or none (see jpegICCValid).
-			if keepICC {
+			// All the profile's segments stay, or are replaced together where the first one
+			// was, or go (see jpegICC).
+			switch {
+			case keepICC:
 				w.keep(seg.start, seg.end)
-			} else {
+			case iccSegs != nil:
+				w.drop()
+				w.insert(iccSegs)
+				iccSegs = nil
+			default:
 				w.drop()
 			}
 		case m == markerAPP14 && bytes.HasPrefix(p, adobeID):

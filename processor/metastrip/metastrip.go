@@ -1,11 +1,13 @@
 // Package metastrip removes metadata that can identify a person, a place or a device from JPEG,
 // PNG, GIF and WebP files without re-encoding their pixels. It rewrites only the container:
-// segments, chunks and extension blocks are kept byte for byte or dropped whole, so compressed
-// image data is never touched and a viewer shows exactly the same picture.
+// segments, chunks and extension blocks are kept byte for byte, dropped whole, or (an EXIF block,
+// an ICC profile) replaced by a rebuilt one, so compressed image data is never touched and a
+// viewer shows exactly the same picture.
 //
 // It keeps what a viewer needs to show the image correctly: the EXIF orientation (re-emitted as a
-// minimal EXIF block holding only that tag), ICC profiles that parse as profiles (see icc.go),
-// PNG colour and transparency chunks, the JPEG Adobe marker (CMYK/YCCK colour) and GIF looping.
+// minimal EXIF block holding only that tag), ICC profiles that parse as profiles (rebuilt with
+// their colour tags byte for byte and neutral text, see icc.go), PNG colour and transparency
+// chunks, the JPEG Adobe marker (CMYK/YCCK colour) and GIF looping.
 // Everything else that is not image data is dropped: an allow-list, so an unknown vendor block
 // cannot carry a serial number or GPS fix through.
 //

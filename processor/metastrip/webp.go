@@ -107,9 +107,20 @@ func stripWebP(data []byte) ([]byte, error) {
 				body.insert(riffChunkBytes("EXIF", minimal))
 			}
 			hasEXIF = minimal != nil
-		case c.fourCC == "ICCP" && !hasICC && checkICC(c.payload) == nil:
-			hasICC = true
-			body.keep(c.start, c.end)
+		case c.fourCC == "ICCP" && !hasICC:
+			// The first well-formed profile stays, neutral (see neutralICC); one that is not
+			// goes, and a later one may take its place.
+			out, same, ok := iccToKeep(c.payload)
+			switch {
+			case same:
+				body.keep(c.start, c.end)
+			case ok:
+				body.drop()
+				body.insert(riffChunkBytes("ICCP", out))
+			default:
+				body.drop()
+			}
+			hasICC = ok
 		case webpKeep[c.fourCC]:
 			hasImage = hasImage || c.fourCC == "VP8 " || c.fourCC == "VP8L" || c.fourCC == "ANMF"
 			body.keep(c.start, c.end)
