@@ -74,7 +74,7 @@ var uploadCases = []uploadCase{
 	{file: "hostile/garbage.jpg", reason: pipeline.ReasonCorrupt},
 	{file: "hostile/trailing-zip.jpg", reason: pipeline.ReasonTrailingData},
 	{file: "hostile/bomb.png", reason: pipeline.ReasonTooManyPixels},
-	{file: "hostile/frames.gif", reason: pipeline.ReasonTooManyFrames},
+	{file: "hostile/frames.gif", reason: pipeline.ReasonTooComplex}, // 2,500 frames, more than 500
 	{file: "hostile/broken-chunk.webp", reason: pipeline.ReasonCorrupt},
 	{file: "hostile/animated.webp", reason: pipeline.ReasonAnimatedWebP},
 	{file: "hostile/scans.jpg", reason: pipeline.ReasonTooComplex}, // 1,001 scans over 7000x7000
