@@ -636,6 +636,11 @@ func TestReasonMessages(t *testing.T) {
 	if m := reasonMessage("trailing_data"); !strings.Contains(m, "JPEG로 다시 저장") || !strings.Contains(m, "화면을 캡처") {
 		t.Errorf("trailing_data: %q; want the two ways out (save again as JPEG, screenshot)", m)
 	}
+	// too_complex is also an animation over the pipeline's frame limits (issue 16): a professor
+	// is told so, and how to make it fit.
+	if m := reasonMessage("too_complex"); !strings.Contains(m, "움직이는 이미지") || !strings.Contains(m, "장면 수나 크기를 줄여서") {
+		t.Errorf("too_complex: %q; want the animation case and its way out (fewer or smaller frames)", m)
+	}
 }
 
 // TestPresignedGetsPinTheType: every presigned GET the API hands out names the validated type in

@@ -506,7 +506,7 @@ var reasonMessages = map[string]string{
 	"corrupt":          "이미지를 끝까지 읽을 수 없습니다. 파일이 덜 받아졌거나 깨진 것 같습니다. 원래 사진을 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
 	"trailing_data":    "사진 뒤에 이미지가 아닌 데이터가 붙어 있어 저장하지 않았습니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
 	"bad_key":          "올바른 업로드 경로가 아닙니다. 이 페이지에서 다시 올려 주세요.",
-	"too_complex":      "이미지 구조가 지나치게 복잡해서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
+	"too_complex":      "이미지 구조가 지나치게 복잡하거나 움직이는 이미지의 장면이 너무 많거나 커서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요. 움직이는 이미지는 장면 수나 크기를 줄여서 올려 주세요.",
 	"animated_png":     "움직이는 PNG(APNG)는 올릴 수 없습니다. 움직이지 않는 PNG로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
 	"animated_webp":    "움직이는 WebP는 올릴 수 없습니다. 움직이지 않는 사진으로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
 	// Sent through the upload URL of an image that had been deleted (processor.ReasonDeleted).

@@ -8,7 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	_ "image/gif"
+	"image/color"
+	"image/gif"
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
@@ -74,13 +75,32 @@ var uploadCases = []uploadCase{
 	{file: "hostile/garbage.jpg", reason: pipeline.ReasonCorrupt},
 	{file: "hostile/trailing-zip.jpg", reason: pipeline.ReasonTrailingData},
 	{file: "hostile/bomb.png", reason: pipeline.ReasonTooManyPixels},
-	{file: "hostile/frames.gif", reason: pipeline.ReasonTooManyFrames},
+	{file: "hostile/frames.gif", reason: pipeline.ReasonTooComplex}, // 2,500 frames, more than 500
 	{file: "hostile/broken-chunk.webp", reason: pipeline.ReasonCorrupt},
 	{file: "hostile/animated.webp", reason: pipeline.ReasonAnimatedWebP},
 	{file: "hostile/scans.jpg", reason: pipeline.ReasonTooComplex}, // 1,001 scans over 7000x7000
 	{file: "hostile/apng.png", reason: pipeline.ReasonAnimatedPNG}, // 200 frames, 199 of garbage
 	{file: "generated/too-large.jpg", direct: true, reason: pipeline.ReasonTooLarge,
 		data: append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, imagepolicy.MaxBytes+1-11)...)},
+	// Issue 16's animation bomb: 1,000 one-pixel frames on a 10000x5000 screen, 23 KB.
+	{file: "generated/animation-bomb.gif", reason: pipeline.ReasonTooComplex, data: animationBombGIF(10000, 5000, 1000)},
+}
+
+// animationBombGIF: frames one-pixel frames, 1/10 s each, on a w x h logical screen.
+func animationBombGIF(w, h, frames int) []byte {
+	palette := color.Palette{color.Black, color.White}
+	g := &gif.GIF{Config: image.Config{Width: w, Height: h, ColorModel: palette}}
+	for i := range frames {
+		p := image.NewPaletted(image.Rect(0, 0, 1, 1), palette)
+		p.Pix[0] = uint8(i % 2)
+		g.Image = append(g.Image, p)
+		g.Delay = append(g.Delay, 10)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }
 
 // TestEndToEnd uploads every fixture the way the product does (upload URL from the real API, PUT
@@ -207,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("too large is never downloaded", func(t *testing.T) {
-		key := keys.StagedKey(cases[len(cases)-1].key)
+		key := keys.StagedKey(cases[slices.IndexFunc(cases, func(c uploadCase) bool { return c.file == "generated/too-large.jpg" })].key)
 		for _, c := range s.calls.since(0) {
 			if c.Key == key && c.Method == "GET" {
 				t.Errorf("the processor downloaded the %d-byte object: %+v", imagepolicy.MaxBytes+1, c)

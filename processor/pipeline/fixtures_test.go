@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -351,6 +352,71 @@ func makeManyFramesGIF() ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// animatedGIF: frames frames on a w x h logical screen, each a solid square of side frameSide at
+// the top left, red, green and blue in turn, shown for 1/10 s. With frameSide 1 the file is about
+// 23 bytes a frame, whatever the screen: 1,000 frames on 50 megapixels take 23 KB.
+func animatedGIF(w, h, frames, frameSide int) []byte {
+	g := &gif.GIF{Config: image.Config{Width: w, Height: h, ColorModel: gifPalette}}
+	for i := range frames {
+		p := image.NewPaletted(image.Rect(0, 0, frameSide, frameSide), gifPalette)
+		for j := range p.Pix {
+			p.Pix[j] = uint8(i % 3)
+		}
+		g.Image = append(g.Image, p)
+		g.Delay = append(g.Delay, 10)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// onePixelFrame splits a 16x16 GIF of one one-pixel frame, with no graphic control extension,
+// into its header (with the global palette) and the frame's blocks (image descriptor, LZW data).
+func onePixelFrame() (header, frame []byte) {
+	var buf bytes.Buffer
+	g := &gif.GIF{Image: []*image.Paletted{palettedFill(1, 1, 0)}, Delay: []int{0},
+		Config: image.Config{Width: 16, Height: 16, ColorModel: gifPalette}}
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		panic(err)
+	}
+	one := buf.Bytes()
+	n := 13 + 3*len(gifPalette)
+	if one[n] != 0x2C {
+		panic(fmt.Sprintf("block 0x%02X after the header; want an image descriptor", one[n]))
+	}
+	return one[:n], one[n : len(one)-1]
+}
+
+// mostFramesGIF: a 16x16 GIF of as many one-pixel frames as fit in MaxBytes (about 700,000), the
+// most image descriptors the GIF walk can be made to count.
+func mostFramesGIF() []byte {
+	header, frame := onePixelFrame()
+	out := slices.Clone(header)
+	for len(out)+len(frame)+1 <= int(imagepolicy.MaxBytes) {
+		out = append(out, frame...)
+	}
+	return append(out, 0x3B)
+}
+
+// wholeFramesGIF: frames image descriptors each covering a whole w x h screen, made from
+// onePixelFrame with the sizes rewritten, so the file is tiny. Its LZW data is one pixel, far
+// short of the frame: only a check of the block structure refuses it for its size (a decode
+// would call it corrupt).
+func wholeFramesGIF(w, h, frames int) []byte {
+	header, frame := onePixelFrame()
+	out := slices.Clone(header)
+	binary.LittleEndian.PutUint16(out[6:], uint16(w))
+	binary.LittleEndian.PutUint16(out[8:], uint16(h))
+	binary.LittleEndian.PutUint16(frame[5:], uint16(w))
+	binary.LittleEndian.PutUint16(frame[7:], uint16(h))
+	for range frames {
+		out = append(out, frame...)
+	}
+	return append(out, 0x3B)
+}
+
 // makeBrokenChunkWebP: a valid lossy WebP whose VP8 chunk claims far more bytes than exist.
 func makeBrokenChunkWebP() ([]byte, error) {
 	b, err := xImageTestdata("blue-purple-pink.lossy.webp")
@@ -377,7 +443,11 @@ func uint24(v int) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16)} 
 
 // makeAnimatedWebP: VP8X with the animation flag, ANIM, and two ANMF frames that each hold the
 // VP8L bitstream of a small lossless image from golang.org/x/image's testdata.
-func makeAnimatedWebP() ([]byte, error) {
+func makeAnimatedWebP() ([]byte, error) { return animatedWebP(75, 100, 2) }
+
+// animatedWebP: the animation of makeAnimatedWebP, frames frames of the 75x100 image at the
+// top left of a cw x ch canvas.
+func animatedWebP(cw, ch, frames int) ([]byte, error) {
 	still, err := xImageTestdata("gopher-doc.1bpp.lossless.webp")
 	if err != nil {
 		return nil, err
@@ -388,12 +458,12 @@ func makeAnimatedWebP() ([]byte, error) {
 	n := binary.LittleEndian.Uint32(still[16:])
 	vp8l := riffChunk("VP8L", still[20:20+n])
 	const w, h = 75, 100
-	vp8x := append([]byte{0x02, 0, 0, 0}, uint24(w-1)...)
-	vp8x = append(vp8x, uint24(h-1)...)
+	vp8x := append([]byte{0x02, 0, 0, 0}, uint24(cw-1)...)
+	vp8x = append(vp8x, uint24(ch-1)...)
 	body := []byte("WEBP")
 	body = append(body, riffChunk("VP8X", vp8x)...)
 	body = append(body, riffChunk("ANIM", []byte{0, 0, 0, 0, 0, 0})...)
-	for range 2 {
+	for range frames {
 		frame := append(uint24(0), uint24(0)...)
 		frame = append(frame, uint24(w-1)...)
 		frame = append(frame, uint24(h-1)...)

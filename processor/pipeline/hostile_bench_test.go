@@ -43,6 +43,12 @@ func hostileInputs(b *testing.B) map[string][]byte {
 	in["generated/max-passes-5119.jpg"] = jpegtest.Bomb(5119, 5119, full)
 	in["generated/max-passes-plus-1-5119.jpg"] = jpegtest.Bomb(5119, 5119, full+1)
 	in["generated/apng-5000-frames.png"] = makeAPNG(5000)
+	// Issue 16's animation bomb, the animation at both limits (refused only by the frames × screen
+	// bound on the frame after), and the most frames the GIF walk can be made to count.
+	in["generated/gif-1000-frames-50mp.gif"] = animatedGIF(10000, 5000, 1000, 1)
+	in["generated/gif-4-frames-50mp.gif"] = animatedGIF(10000, 5000, 4, 1)
+	in["generated/gif-500-frames-800x500.gif"] = animatedGIF(800, 500, 500, 1)
+	in["generated/gif-most-frames-10mib.gif"] = mostFramesGIF()
 	// Baselines: the same sizes with an ordinary progression (DC, AC, one refinement).
 	in["baseline/7000.jpg"] = jpegtest.Bomb(7000, 7000, 1)
 	in["baseline/5119.jpg"] = jpegtest.Bomb(5119, 5119, 1)

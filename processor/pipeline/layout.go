@@ -7,18 +7,39 @@ import (
 	"fmt"
 )
 
-// Frame limits for animated GIFs. Every frame is decoded to verify the file and is held in memory
-// as one byte per pixel, so the sum of frame areas bounds the memory a GIF can make us spend.
+// Limits on animations, checked on the GIF block structure before any frame is decoded. Both bound
+// what an animation costs whoever views it, the rule imgproxy applies before it processes one
+// (IMGPROXY_MAX_ANIMATION_FRAMES, and every frame's resolution summed against
+// IMGPROXY_MAX_SRC_RESOLUTION unless IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION is set). imgproxy's
+// defaults, one frame and 16.8 megapixels, suit a proxy that resizes on every request; the
+// figures here are issue 16's, for files checked once and then shown as they are. An animation
+// over either is refused as ReasonTooComplex.
 const (
-	MaxFrames      = 1000
-	MaxFramePixels = 50_000_000
+	// MaxAnimationFrames bounds an animation's frames. It replaced a limit of 1,000 frames refused
+	// as too_many_frames: there is one frame count, so a GIF over it is too complex however many
+	// frames it has.
+	MaxAnimationFrames = 500
+	// MaxAnimationPixels bounds frames × logical screen pixels. A browser composites every frame
+	// onto the whole screen, so this, not the file's size nor the frames' own areas, is what
+	// playing it costs: issue 16's 23 KB GIF of 1,000 one-pixel frames on a 50-megapixel screen
+	// (50,000 MP) cost a student's browser 650 MB and a full core. 200 MP allows four frames at
+	// the 50-megapixel cap, or 500 frames of 800x500.
+	MaxAnimationPixels = 200_000_000
 )
+
+// MaxFramePixels bounds the sum of a GIF's frame areas, what it costs us rather than a viewer:
+// every frame is decoded to verify the file and held in memory as one byte per pixel. It is a
+// different bound from MaxAnimationPixels, and lower: a frame lies within the screen (image/gif
+// refuses one that does not), so the frames' areas never sum to more than frames × screen, but
+// two whole frames of 40 MP (80 MP) are refused here as ReasonTooManyFrames. It is checked after
+// the two limits above, so a GIF over one of them is too complex whatever its frames' areas.
+const MaxFramePixels = 50_000_000
 
 // layout is what a walk over a file's container structure finds, without decoding pixels: where
 // the image ends (anything after is trailing data) and, for animations, how many frames there are.
 type layout struct {
 	end         int   // offset just past the image's last byte
-	frames      int   // GIF image descriptors seen (possibly stopped early past MaxFrames)
+	frames      int   // GIF image descriptors, every one to the trailer or the first broken block
 	framePixels int64 // sum of GIF frame areas
 	animated    bool  // WebP with the animation flag or ANIM/ANMF chunks; PNG with APNG chunks
 }
@@ -117,9 +138,10 @@ func pngLayout(data []byte) (layout, error) {
 	}
 }
 
-// gifLayout walks the block structure to the trailer, counting frames and their areas. It stops
-// as soon as a limit is exceeded: a file with a million frames costs no more than one with
-// MaxFrames+1.
+// gifLayout walks the block structure to the trailer, counting frames and their areas without
+// decoding their LZW data. It does not stop at a limit, so a rejection gives the file's real
+// counts: the walk allocates nothing and skips each sub-block by its length, so even the most
+// frames MaxBytes holds (about 700,000 one-pixel frames) are counted in a few milliseconds.
 func gifLayout(data []byte) (layout, error) {
 	if len(data) < 13 || (string(data[:6]) != "GIF87a" && string(data[:6]) != "GIF89a") {
 		return layout{}, errors.New("no GIF header")
@@ -168,9 +190,6 @@ func gifLayout(data []byte) (layout, error) {
 			i++ // LZW minimum code size
 			l.frames++
 			l.framePixels += w * h
-			if l.frames > MaxFrames || l.framePixels > MaxFramePixels {
-				return l, nil
-			}
 			if err := skipSubBlocks(); err != nil {
 				return l, err
 			}

@@ -20,6 +20,8 @@ const (
 	ReasonUnsupported   Reason = "unsupported_type"
 	ReasonMismatch      Reason = "type_mismatch"
 	ReasonTooManyPixels Reason = "too_many_pixels"
+	// ReasonTooManyFrames: a GIF whose frames' areas sum to more than MaxFramePixels, more than
+	// decoding every frame here may cost. (A GIF over MaxAnimationFrames is ReasonTooComplex.)
 	ReasonTooManyFrames Reason = "too_many_frames"
 	ReasonCorrupt       Reason = "corrupt"
 	ReasonBadKey        Reason = "bad_key"
@@ -27,7 +29,9 @@ const (
 	// (a ZIP, a script) past a check that only decodes the picture.
 	ReasonTrailingData Reason = "trailing_data"
 	// ReasonTooComplex: the file asks for more decoding work than any real image needs (a JPEG
-	// with too many scans, say), or its decode ran past DecodeBudget.
+	// with too many scans, say), or its decode ran past DecodeBudget; or it is an animation that
+	// would cost a viewer too much, with more than MaxAnimationFrames frames or frames × screen
+	// over MaxAnimationPixels.
 	ReasonTooComplex Reason = "too_complex"
 	// ReasonAnimatedPNG: an APNG. Viewers play its frames, not the default image that was
 	// checked, and the frames are not decoded here.

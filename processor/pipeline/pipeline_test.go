@@ -108,7 +108,7 @@ func TestRun(t *testing.T) {
 		{file: "hostile/garbage.jpg", reason: ReasonCorrupt},
 		{file: "hostile/trailing-zip.jpg", reason: ReasonTrailingData},
 		{file: "hostile/bomb.png", reason: ReasonTooManyPixels},
-		{file: "hostile/frames.gif", reason: ReasonTooManyFrames},
+		{file: "hostile/frames.gif", reason: ReasonTooComplex, detail: "2500 frames"}, // over MaxAnimationFrames
 		{file: "hostile/broken-chunk.webp", reason: ReasonCorrupt},
 		{file: "hostile/animated.webp", reason: ReasonAnimatedWebP, detail: "animated WebP"},
 		{file: "hostile/scans.jpg", reason: ReasonTooComplex, detail: "scans"},
@@ -377,4 +377,104 @@ func TestDecodeBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnimationLimits: an animation is refused from its block structure, before any frame is
+// decoded, once it has more than MaxAnimationFrames frames or its frames times its screen come to
+// more than MaxAnimationPixels, what a viewer's browser composites; stills and ordinary
+// animations pass, up to the limits exactly.
+func TestAnimationLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		ext    string
+		data   func() []byte
+		reason Reason // "" for accepted
+		detail string // substring of the rejection's detail
+		frames int    // of an accepted one
+	}{
+		// Issue 16's bomb: 23 KB that cost a student's browser 650 MB and a core.
+		{name: "1000 1x1 frames on 50 MP", data: func() []byte { return animatedGIF(10000, 5000, 1000, 1) },
+			reason: ReasonTooComplex, detail: "1000 frames × 10000x5000 (50 MP) = 50000 MP, more than 200 MP"},
+		{name: "5 frames on 50 MP", data: func() []byte { return animatedGIF(10000, 5000, 5, 1) },
+			reason: ReasonTooComplex, detail: "5 frames × 10000x5000 (50 MP) = 250 MP"},
+		{name: "4 frames on 50 MP is 200 MP", data: func() []byte { return animatedGIF(10000, 5000, 4, 1) }, frames: 4},
+		{name: "500 frames on 800x500 is 200 MP", data: func() []byte { return animatedGIF(800, 500, 500, 1) }, frames: 500},
+		{name: "500 frames on 800x501", data: func() []byte { return animatedGIF(800, 501, 500, 1) },
+			reason: ReasonTooComplex, detail: "= 200.4 MP, more than 200 MP"},
+		{name: "501 frames of 10x10", data: func() []byte { return animatedGIF(10, 10, 501, 10) },
+			reason: ReasonTooComplex, detail: "501 frames, more than 500"},
+		{name: "hostile/frames.gif", data: func() []byte { return readFixture(t, "hostile/frames.gif") },
+			reason: ReasonTooComplex, detail: "2500 frames, more than 500"},
+		{name: "most frames in 10 MiB", data: mostFramesGIF, reason: ReasonTooComplex, detail: "frames, more than 500"},
+		// The frames' own areas are bounded lower, for what decoding them costs here
+		// (MaxFramePixels, too_many_frames), but checked after the two bounds above.
+		{name: "3 whole frames of 20 MP", data: func() []byte { return wholeFramesGIF(5000, 4000, 3) },
+			reason: ReasonTooManyFrames},
+		{name: "11 whole frames of 20 MP", data: func() []byte { return wholeFramesGIF(5000, 4000, 11) },
+			reason: ReasonTooComplex, detail: "11 frames × 5000x4000 (20 MP) = 220 MP"},
+		{name: "100 frames of 500x500", data: func() []byte { return animatedGIF(500, 500, 100, 500) }, frames: 100},
+		{name: "still 50 MP", data: func() []byte { return animatedGIF(10000, 5000, 1, 1) }, frames: 1},
+		// Animated WebP is refused whatever its size (ReasonAnimatedWebP), so the bound never
+		// applies to it: its frames count as one, and the animation check, after the frame
+		// limits, is what refuses it. Only a canvas over the pixel cap is refused before that.
+		{name: "animated WebP: 5 frames on 50 MP", ext: "webp",
+			data:   func() []byte { return must(animatedWebP(10000, 5000, 5)) },
+			reason: ReasonAnimatedWebP},
+		{name: "animated WebP: 1000 frames on 75x100", ext: "webp",
+			data:   func() []byte { return must(animatedWebP(75, 100, 1000)) },
+			reason: ReasonAnimatedWebP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, ext := tt.data(), tt.ext
+			if ext == "" {
+				ext = "gif"
+			}
+			res, err := Run(data, ext)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if res.Frames != tt.frames {
+					t.Errorf("%d frames; want %d", res.Frames, tt.frames)
+				}
+				return
+			}
+			r, ok := AsRejected(err)
+			if !ok || r.Reason != tt.reason || !strings.Contains(r.Detail, tt.detail) {
+				t.Fatalf("Run = %v; want rejection %s containing %q", err, tt.reason, tt.detail)
+			}
+		})
+	}
+}
+
+// TestAnimationBombMemoryFlat: issue 16's GIF (1,000 one-pixel frames on a 50-megapixel screen,
+// 23 KB) is refused having allocated almost nothing: no frame decoded, no screen drawn (50 MB).
+func TestAnimationBombMemoryFlat(t *testing.T) {
+	data := animatedGIF(10000, 5000, 1000, 1)
+	if len(data) > 30_000 {
+		t.Fatalf("the bomb is %d bytes; want about 23 KB", len(data))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, err := Run(data, "gif")
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if r, ok := AsRejected(err); !ok || r.Reason != ReasonTooComplex {
+		t.Fatalf("Run = %v; want rejection too_complex", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Fatalf("allocated %d bytes rejecting the bomb; want < 1 MB", d)
+	} else {
+		t.Logf("%d bytes: allocated %d bytes in %v", len(data), d, elapsed)
+	}
+}
+
+func must(data []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return data
 }

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"slices"
+	"strconv"
 	"time"
 
 	"golang.org/x/image/webp"
@@ -75,9 +76,20 @@ func RunContext(ctx context.Context, data []byte, ext string) (*Result, error) {
 		return nil, Reject(ReasonTooManyPixels, "%v", err)
 	}
 
+	// Frame limits, in this order: what an animation costs a viewer (too complex), what its frames
+	// cost us to decode (too many frames), then the animations refused outright (APNG, animated
+	// WebP). Only a GIF counts more than one frame: a still passes the first two (one frame of at
+	// most imagepolicy.MaxPixels), and so does an animated WebP or PNG, whose frames are never
+	// counted because the animation check refuses it whatever its size; only its canvas, checked
+	// above against the pixel cap, can refuse it first.
 	l, layoutErr := f.layout(data)
-	if l.frames > MaxFrames {
-		return nil, Reject(ReasonTooManyFrames, "more than %d frames", MaxFrames)
+	screen := int64(cfg.Width) * int64(cfg.Height)
+	if px := int64(l.frames) * screen; px > MaxAnimationPixels {
+		return nil, Reject(ReasonTooComplex, "%d frames × %dx%d (%s MP) = %s MP, more than %s MP",
+			l.frames, cfg.Width, cfg.Height, megapixels(screen), megapixels(px), megapixels(MaxAnimationPixels))
+	}
+	if l.frames > MaxAnimationFrames {
+		return nil, Reject(ReasonTooComplex, "%d frames, more than %d", l.frames, MaxAnimationFrames)
 	}
 	if l.framePixels > MaxFramePixels {
 		return nil, Reject(ReasonTooManyFrames, "frames hold more than %d pixels in all", MaxFramePixels)
@@ -139,6 +151,9 @@ func RunContext(ctx context.Context, data []byte, ext string) (*Result, error) {
 		Removed:    removed,
 	}, nil
 }
+
+// megapixels formats n pixels in megapixels, exactly: 50, 200.4, 0.4008.
+func megapixels(n int64) string { return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) }
 
 // decode decodes data within DecodeBudget, and says why it failed: a *Rejected when the file is
 // at fault, ctx's error when the caller stopped it.
