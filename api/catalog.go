@@ -231,6 +231,7 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 		return newError(EUnprocessable, fmt.Sprintf("s3_keys는 최대 %d개입니다.", maxOrderKeys))
 	}
 	ids := make([]string, 0, len(*body.S3Keys))
+	named := make([]string, 0, len(*body.S3Keys))
 	seen := map[string]bool{}
 	for _, raw := range *body.S3Keys {
 		k, err := requireOriginal(&raw, scenario)
@@ -242,6 +243,7 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 		}
 		seen[k.ID] = true
 		ids = append(ids, k.ID)
+		named = append(named, k.String())
 	}
 	ctx := r.Context()
 	// Only images of this scenario (as staff list them: processing ones too) may be ordered; a key
@@ -252,10 +254,10 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 	}
 	listed := make(map[string]bool, len(all))
 	for _, o := range all {
-		listed[o.key.ID] = true
+		listed[o.key.String()] = true
 	}
-	for _, id := range ids {
-		if !listed[id] {
+	for _, key := range named {
+		if !listed[key] {
 			return newError(EUnprocessable, "s3_keys에 이 시나리오의 이미지가 아닌 키가 있습니다. 목록에 있는 이미지의 s3_key만 보낼 수 있습니다.")
 		}
 	}

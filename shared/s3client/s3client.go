@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,6 +28,10 @@ func New(ctx context.Context, c config.S3, opts ...func(*s3.Options)) (*s3.Clien
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
+			// versitygw (posix) keeps keys as files in folders and removes a folder once it is
+			// empty; a write into it at that moment gets 409 ExistingObjectIsDirectory. S3 has no
+			// folders and never answers it, so it is a fault of the local server worth a retry.
+			o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), "ExistingObjectIsDirectory")
 		}
 		o.UsePathStyle = c.PathStyle
 		// Checksums only when an operation requires them: S3-compatible servers and presigned
