@@ -60,6 +60,8 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/patient-images/scenarios/1/trash", nil, true, 200},
 		{"POST", "/patient-images/scenarios/1/trash/restore", map[string]any{"s3_key": keys.OriginalKey("1", id2, "jpg")}, true, 404},
 		{"GET", "/patient-images/scenarios/1/rejections", nil, true, 200},
+		{"DELETE", "/patient-images/1?permanent=true&s3_key=" + url.QueryEscape(keys.OriginalKey("1", id2, "jpg")), nil, true, 404},
+		{"DELETE", "/patient-images/scenarios/1/trash?s3_key=" + url.QueryEscape(keys.OriginalKey("1", id2, "jpg")), nil, true, 404},
 	}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
