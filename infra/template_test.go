@@ -12,6 +12,7 @@ import (
 
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
+	"medicpx/shared/retire"
 )
 
 // scenario is one way an operator answers `sam deploy --guided`.
@@ -344,25 +345,39 @@ func TestPoliciesAreScopedToTheBucketPrefixes(t *testing.T) {
 			{"ApiFunction", []string{
 				"s3:DeleteObject " + arn + "/incoming/*",
 				"s3:DeleteObject " + arn + "/patient_images/*",
+				"s3:DeleteObject " + arn + "/quarantine/*",
+				"s3:DeleteObject " + arn + "/retired/*",
 				"s3:DeleteObject " + arn + "/trash/*",
+				"s3:DeleteObject " + arn + "/uploads/*",
 				"s3:GetObject " + arn + "/incoming/*",
 				"s3:GetObject " + arn + "/patient_images/*",
 				"s3:GetObject " + arn + "/quarantine/*",
+				"s3:GetObject " + arn + "/retired/*",
 				"s3:GetObject " + arn + "/trash/*",
+				"s3:GetObject " + arn + "/uploads/*",
 				"s3:ListBucket " + arn,
 				"s3:PutObject " + arn + "/incoming/*",
 				"s3:PutObject " + arn + "/patient_images/*",
+				"s3:PutObject " + arn + "/retired/*",
 				"s3:PutObject " + arn + "/trash/*",
+				"s3:PutObject " + arn + "/uploads/*",
 			}},
 			{"ProcessorFunction", []string{
 				"s3:DeleteObject " + arn + "/incoming/*",
 				"s3:DeleteObject " + arn + "/patient_images/*",
+				"s3:DeleteObject " + arn + "/quarantine/*",
+				"s3:DeleteObject " + arn + "/retired/*",
+				"s3:DeleteObject " + arn + "/trash/*",
+				"s3:DeleteObject " + arn + "/uploads/*",
 				"s3:GetObject " + arn + "/incoming/*",
 				"s3:GetObject " + arn + "/patient_images/*",
+				"s3:GetObject " + arn + "/retired/*",
+				"s3:GetObject " + arn + "/uploads/*",
 				"s3:GetObjectTagging " + arn + "/incoming/*",
 				"s3:ListBucket " + arn,
 				"s3:PutObject " + arn + "/patient_images/*",
 				"s3:PutObject " + arn + "/quarantine/*",
+				"s3:PutObject " + arn + "/retired/*",
 				"s3:PutObjectTagging " + arn + "/incoming/*",
 			}},
 		}
@@ -495,7 +510,7 @@ func TestBucketLifecycle(t *testing.T) {
 		if days == "" {
 			days = "30"
 		}
-		var quarantine, trash, multipart bool
+		var quarantine, trash, notes, tombstones, multipart bool
 		for _, r := range path(d.Resources["ImagesBucket"], "Properties.LifecycleConfiguration.Rules").([]any) {
 			if path(r, "Status") != "Enabled" {
 				continue
@@ -507,23 +522,35 @@ func TestBucketLifecycle(t *testing.T) {
 			if prefix == "quarantine/" && fmt.Sprint(path(r, "ExpirationInDays")) == days {
 				quarantine = true
 			}
-			// Deleted images stay restorable for 30 days, as the API's trash view tells people.
-			if prefix == "trash/" && fmt.Sprint(path(r, "ExpirationInDays")) == "30" {
+			// Deleted images stay restorable for 30 days, as the API's trash view tells people;
+			// the sweep expires them then, and the rule is its backstop a day later.
+			if prefix == "trash/" && fmt.Sprint(path(r, "ExpirationInDays")) == fmt.Sprint(retire.TrashDays+1) {
 				trash = true
+			}
+			// Notes of unused upload URLs (at most 1 h in AWS), and tombstones once every upload
+			// URL of their upload has expired (retire.Keep).
+			if prefix == keys.NotesRoot && fmt.Sprint(path(r, "ExpirationInDays")) == "2" {
+				notes = true
+			}
+			if prefix == keys.RetiredRoot && fmt.Sprint(path(r, "ExpirationInDays")) == fmt.Sprint(int(retire.Keep.Hours()/24)+1) {
+				tombstones = true
 			}
 			// Abandoned multipart parts are invisible and billed; the rule covers the whole bucket.
 			if prefix == nil && fmt.Sprint(path(r, "AbortIncompleteMultipartUpload.DaysAfterInitiation")) == "1" {
 				multipart = true
 			}
-			if exp := path(r, "ExpirationInDays"); exp != nil && prefix != "quarantine/" && prefix != "trash/" {
-				t.Errorf("lifecycle rule %v expires objects outside quarantine/ and trash/", path(r, "Id"))
+			if exp := path(r, "ExpirationInDays"); exp != nil && !slices.Contains([]any{"quarantine/", "trash/", keys.NotesRoot, keys.RetiredRoot}, prefix) {
+				t.Errorf("lifecycle rule %v expires objects outside quarantine/, trash/, uploads/ and retired/", path(r, "Id"))
 			}
+		}
+		if !notes || !tombstones {
+			t.Errorf("lifecycle: uploads/ expired after 2 days %v, retired/ after %d days %v", notes, int(retire.Keep.Hours()/24)+1, tombstones)
 		}
 		if !quarantine {
 			t.Errorf("no enabled rule expires quarantine/ after %s days", days)
 		}
 		if !trash {
-			t.Error("no enabled rule expires trash/ after 30 days")
+			t.Error("no enabled rule expires trash/ a day after 30 days")
 		}
 		if !multipart {
 			t.Error("no enabled bucket-wide rule aborts incomplete multipart uploads after 1 day")
@@ -535,7 +562,7 @@ func TestBucketLifecycle(t *testing.T) {
 // loads it with the binaries' own config loaders: names, defaults and bounds must agree.
 func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 	known := []string{"S3_BUCKET", "S3_PUBLIC_URL", "JWT_SECRET_ID", "JWT_SECRET_STORE", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE",
-		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE", "S3_URL_MODE", "PUBLIC_API_URL",
+		"UPLOAD_URL_TTL", "DOWNLOAD_URL_MAX_TTL", "LIST_URL_WINDOW", "RECONCILE_GRACE", "QUARANTINE_DAYS", "S3_URL_MODE", "PUBLIC_API_URL",
 		"GOMEMLIMIT"} // the Go runtime's, checked by TestProcessorMemoryLimit
 	eachScenario(t, func(t *testing.T, sc scenario, d *deployment) {
 		env := map[string]map[string]string{}
