@@ -33,6 +33,7 @@ import (
 	"medicpx/api"
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
+	mkeys "medicpx/shared/keys"
 	"medicpx/shared/versity"
 )
 
@@ -442,6 +443,27 @@ func (e *browserEnv) apiCall(t *testing.T, method, path, role string, body any) 
 	}
 }
 
+// statusOf is the HTTP status of a professor's look at one upload's status route.
+func (e *browserEnv) statusOf(t *testing.T, key string) int {
+	t.Helper()
+	tok, err := e.st.Token("professor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := mkeys.Parse(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", e.st.APIURL+"/patient-images/scenarios/"+k.Scenario+"/images/"+mkeys.Filename(key), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (e *browserEnv) file(t *testing.T, name string, body []byte) string {
 	t.Helper()
 	p := filepath.Join(e.dir, name)
@@ -727,8 +749,25 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	prof.wait("listed in the trash", fmt.Sprintf(`!!document.querySelector('#trash-list li[data-key=%q] img') && document.querySelector('#trash-list li[data-key=%q] img').naturalWidth > 0`, victim, victim), 10*time.Second)
 	e.axe(prof, "trash")
 	e.shot(name("professor", "trash"), prof.ctx)
-	prof.do("restore", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#trash-list button[data-key=%q]`, victim))))
+	prof.do("restore", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#trash-list button[data-key=%q][data-control=restore]`, victim))))
 	prof.wait("restored", fmt.Sprintf(`!!document.querySelector(%q) && document.querySelector('#trash-list .empty')`, card(victim, "")), 10*time.Second)
+	// ... and delete it again, then for good from the trash: asked first, then gone from the
+	// trash and from the API (its status is a 404, not the trash's).
+	prof.do("delete the last again", chromedp.Click(chromedp.CSS(card(victim, "button.delete"))))
+	prof.wait("confirmation", `document.querySelector('#confirm-delete').open`, 5*time.Second)
+	prof.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	prof.wait("in the trash again", fmt.Sprintf(`!document.querySelector(%q) && !!document.querySelector('#trash-list li[data-key=%q]')`, card(victim, ""), victim), 10*time.Second)
+	// Clicked from script: on a phone the undo toast of the delete just made sits over the row.
+	prof.eval("delete for good", fmt.Sprintf(`(() => { document.querySelector('#trash-list button[data-key=%q][data-control=purge]').click(); return true; })()`, victim))
+	prof.wait("asked whether to delete for good", `document.querySelector('#confirm-delete').open && document.querySelector('#confirm-title').textContent.includes('완전히') &&
+		document.querySelector('#confirm-ok').textContent === '완전히 삭제'`, 5*time.Second)
+	e.axe(prof, "permanent delete question")
+	e.shot(name("professor", "confirm-purge"), prof.ctx)
+	prof.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	prof.wait("gone from the trash", `!!document.querySelector('#trash-list .empty')`, 10*time.Second)
+	if got := e.statusOf(t, victim); got != http.StatusNotFound {
+		t.Errorf("status of a permanently deleted image: %d, want 404", got)
+	}
 	keys = readKeys()
 
 	// 14. The student: same order and numbers, captions under the images and as alt text.

@@ -33,7 +33,7 @@ export function renderProfessor(main, id) {
   const confirm = confirmDialog();
   const viewer = viewerDialog(refreshOne);
   const toast = h('div', {id: 'toast', class: 'toast', role: 'status', hidden: true});
-  const trash = trashView(id, () => reload());
+  const trash = trashView(id, () => reload(), confirm);
   const reauth = reauthDialog(uploads);
 
   main.replaceChildren(
@@ -434,25 +434,32 @@ function reauthDialog(uploads) {
   };
 }
 
-// confirmDialog asks before deleting, with the image shown; Esc or 취소 keeps it.
+// confirmDialog asks before deleting (to the trash, or for good from it), with the image shown;
+// Esc or 취소 keeps it.
 function confirmDialog() {
+  const title = h('h2', {id: 'confirm-title'}, '이미지를 삭제할까요?');
+  const ok = h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제');
   const pic = h('div', {class: 'confirm-pic'});
   const text = h('p', {id: 'confirm-text'});
   const warn = h('p', {id: 'confirm-rep', class: 'notice warn'});
   const el = h('dialog', {id: 'confirm-delete', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text confirm-rep'},
     h('form', {method: 'dialog'},
-      h('h2', {id: 'confirm-title'}, '이미지를 삭제할까요?'),
+      title,
       pic, text, warn,
       h('div', {class: 'row end'},
         h('button', {type: 'submit', value: 'cancel', id: 'confirm-cancel', autofocus: true}, '취소'),
-        h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제'))));
+        ok)));
   let current = null;
   return {
     el,
-    ask(im, label, isRep, nextName) {
+    ask(im, label, isRep, nextName, permanent = false) {
       if (el.open) return Promise.resolve(false); // one question at a time
       const name = imageName(im);
-      text.textContent = `${josa(label, '을', '를')} 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있습니다.`;
+      title.textContent = permanent ? '이미지를 완전히 삭제할까요?' : '이미지를 삭제할까요?';
+      ok.textContent = permanent ? '완전히 삭제' : '삭제';
+      text.textContent = permanent
+        ? `${josa(label, '을', '를')} 완전히 삭제합니다. 원본과 썸네일, 이름과 캡션이 모두 지워지고 되돌릴 수 없습니다.`
+        : `${josa(label, '을', '를')} 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있습니다.`;
       warn.hidden = !isRep;
       warn.textContent = isRep
         ? (nextName ? `이 이미지는 대표 이미지입니다. 삭제하면 목록의 첫 이미지('${nextName}')가 대표 이미지가 됩니다.`
@@ -479,8 +486,8 @@ function confirmDialog() {
   };
 }
 
-// trashView lists deleted images (kept 30 days) and restores them.
-function trashView(id, onRestored) {
+// trashView lists deleted images (kept 30 days), restores them, and deletes them for good.
+function trashView(id, onRestored, confirm) {
   const list = h('ul', {id: 'trash-list', class: 'trash'});
   const err = errorBox();
   const toggle = h('button', {type: 'button', id: 'trash-toggle', 'aria-expanded': 'false', 'aria-controls': 'trash-body'}, '휴지통 보기');
@@ -515,13 +522,31 @@ function trashView(id, onRestored) {
             rowErr.hidden = false;
           }
         });
+        const purge = h('button', {type: 'button', class: 'small danger', dataset: {key: im.s3_key, control: 'purge'}}, '완전히 삭제', srOnly(` (${name})`));
+        purge.addEventListener('click', async () => {
+          if (!(await confirm.ask(im, name, false, '', true))) {
+            purge.focus();
+            return;
+          }
+          purge.disabled = true;
+          try {
+            const r = await request('DELETE', `${scenarioPath(id)}/trash?s3_key=${encodeURIComponent(im.s3_key)}`);
+            announce(r.message);
+            await refresh();
+            toggle.focus();
+          } catch (e) {
+            purge.disabled = false;
+            rowErr.textContent = e.message;
+            rowErr.hidden = false;
+          }
+        });
         return h('li', {class: 'trash-item', dataset: {key: im.s3_key}},
           im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name, loading: 'lazy'}) : h('span', {class: 'placeholder'}, '미리보기 없음'),
           h('div', {},
             h('p', {class: 'title'}, name),
             im.caption ? h('p', {class: 'hint'}, im.caption) : null,
             h('p', {class: 'hint'}, `${formatDate(im.deleted_at)} 삭제 · ${formatDate(im.expires_at)}에 완전히 지워짐`),
-            restore, rowErr));
+            h('div', {class: 'row'}, restore, purge), rowErr));
       }));
     } catch (e) {
       err.show(e.message);
