@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,9 +83,11 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 				return err
 			}
 			*count++
-			if k.Kind == keys.Original {
-				candidates = append(candidates, k)
-			}
+			// A thumbnail is a candidate too: a delete copies the original to the trash before
+			// its thumbnails, so an original can expire a run before them (or a run can stop
+			// between the original and the catalog write), and the run that removes the last
+			// thumbnail is then the one that must forget the upload.
+			candidates = append(candidates, k)
 			return nil
 		})
 	}
@@ -117,11 +120,19 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 	byScenario := map[string][]string{}
 	for _, k := range candidates {
 		if !alive[id(k)] {
+			alive[id(k)] = true // once per upload: an original and its thumbnails are one
 			byScenario[k.Scenario] = append(byScenario[k.Scenario], k.ID)
 		}
 	}
 	for scenario, ids := range byScenario {
+		forgotten := 0
 		if _, err := catalog.Update(ctx, p.S3, bucket, scenario, func(c *catalog.Catalog) error {
+			forgotten = 0 // change may run again on a newer catalog
+			for _, upload := range ids {
+				if _, ok := c.Images[upload]; ok || slices.Contains(c.Order, upload) {
+					forgotten++
+				}
+			}
 			if !c.Forget(ids...) {
 				return catalog.ErrNoChange
 			}
@@ -130,7 +141,7 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 			errs = append(errs, err)
 			continue
 		}
-		ex.Forgotten += len(ids)
+		ex.Forgotten += forgotten
 		for _, upload := range ids {
 			// Names that upload notes carried in their keys before notes moved to keys.NotesRoot.
 			errs = append(errs, p.listRaw(ctx, bucket, keys.UploadIDPrefix(scenario, upload), func(o types.Object) error {
