@@ -166,7 +166,14 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 			if age < 10*retire.Lease {
 				return nil
 			}
+			// Only the lock that was listed: one that an Acquire took over since (removed and
+			// wrote anew) belongs to a live holder, and removing it would let a second operation
+			// on the upload run beside that one.
+			if err := p.removeIf(ctx, bucket, aws.ToString(o.Key), o.ETag); err != nil {
+				return err
+			}
 			ex.Locks++
+			return nil
 		case p.Retention.Tombstones > 0 && age >= p.Retention.Tombstones:
 			ex.Tombstones++
 		default:
@@ -203,7 +210,13 @@ func (p *Processor) listRaw(ctx context.Context, bucket, prefix string, each fun
 }
 
 func (p *Processor) remove(ctx context.Context, bucket, key string) error {
-	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) {
+	return p.removeIf(ctx, bucket, key, nil)
+}
+
+// removeIf removes key if its ETag is still etag (any, when nil); an object replaced meanwhile
+// stays (412 is not an error).
+func (p *Processor) removeIf(ctx context.Context, bucket, key string, etag *string) error {
+	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key, IfMatch: etag}); err != nil && !notThere(err) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
