@@ -329,3 +329,41 @@ func TestSweepExpires(t *testing.T) {
 		t.Errorf("after a whole sweep, catalog = %+v; want the upload forgotten", c)
 	}
 }
+
+// deleteHook runs before each DeleteObject the processor sends.
+type deleteHook struct {
+	objectStore
+	before func(key string)
+}
+
+func (h deleteHook) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	h.before(aws.ToString(in.Key))
+	return h.objectStore.DeleteObject(ctx, in, opts...)
+}
+
+// TestExpireKeepsATakenOverLock: a stale lock that another operation takes over (retire.Acquire
+// removes it and writes its own) between Expire's listing and its delete stays: removing it would
+// let a second operation on the upload run beside the first.
+func TestExpireKeepsATakenOverLock(t *testing.T) {
+	s := startStack(t, false)
+	ctx := context.Background()
+	lock := keys.LockKey("lock-race", uuid.NewString())
+	s.put(t, lock, "application/json", []byte(`{"until":"2000-01-01T00:00:00Z"}`))
+	taken := []byte(`{"until":"2999-01-01T00:00:00Z"}`)
+	s.p.S3 = deleteHook{objectStore: s.p.S3, before: func(key string) {
+		if key == lock {
+			s.put(t, lock, "application/json", taken)
+		}
+	}}
+	s.p.Retention = Retention{Tombstones: retire.Keep}
+	s.p.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	if _, err := s.p.Expire(ctx, versitytest.Bucket); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.list(t, keys.RetiredRoot); !slices.Equal(got, []string{lock}) {
+		t.Fatalf("retired/ = %v; want the lock taken over kept", got)
+	}
+	if got := s.get(t, lock); !bytes.Equal(got, taken) {
+		t.Errorf("lock = %s, want the new holder's %s", got, taken)
+	}
+}
