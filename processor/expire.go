@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,9 +83,11 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 				return err
 			}
 			*count++
-			if k.Kind == keys.Original {
-				candidates = append(candidates, k)
-			}
+			// A thumbnail is a candidate too: a delete copies the original to the trash before
+			// its thumbnails, so an original can expire a run before them (or a run can stop
+			// between the original and the catalog write), and the run that removes the last
+			// thumbnail is then the one that must forget the upload.
+			candidates = append(candidates, k)
 			return nil
 		})
 	}
@@ -117,11 +120,19 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 	byScenario := map[string][]string{}
 	for _, k := range candidates {
 		if !alive[id(k)] {
+			alive[id(k)] = true // once per upload: an original and its thumbnails are one
 			byScenario[k.Scenario] = append(byScenario[k.Scenario], k.ID)
 		}
 	}
 	for scenario, ids := range byScenario {
+		forgotten := 0
 		if _, err := catalog.Update(ctx, p.S3, bucket, scenario, func(c *catalog.Catalog) error {
+			forgotten = 0 // change may run again on a newer catalog
+			for _, upload := range ids {
+				if _, ok := c.Images[upload]; ok || slices.Contains(c.Order, upload) {
+					forgotten++
+				}
+			}
 			if !c.Forget(ids...) {
 				return catalog.ErrNoChange
 			}
@@ -130,7 +141,7 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 			errs = append(errs, err)
 			continue
 		}
-		ex.Forgotten += len(ids)
+		ex.Forgotten += forgotten
 		for _, upload := range ids {
 			// Names that upload notes carried in their keys before notes moved to keys.NotesRoot.
 			errs = append(errs, p.listRaw(ctx, bucket, keys.UploadIDPrefix(scenario, upload), func(o types.Object) error {
@@ -155,7 +166,14 @@ func (p *Processor) Expire(ctx context.Context, bucket string) (Expired, error) 
 			if age < 10*retire.Lease {
 				return nil
 			}
+			// Only the lock that was listed: one that an Acquire took over since (removed and
+			// wrote anew) belongs to a live holder, and removing it would let a second operation
+			// on the upload run beside that one.
+			if err := p.removeIf(ctx, bucket, aws.ToString(o.Key), o.ETag); err != nil {
+				return err
+			}
 			ex.Locks++
+			return nil
 		case p.Retention.Tombstones > 0 && age >= p.Retention.Tombstones:
 			ex.Tombstones++
 		default:
@@ -192,7 +210,13 @@ func (p *Processor) listRaw(ctx context.Context, bucket, prefix string, each fun
 }
 
 func (p *Processor) remove(ctx context.Context, bucket, key string) error {
-	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !notThere(err) {
+	return p.removeIf(ctx, bucket, key, nil)
+}
+
+// removeIf removes key if its ETag is still etag (any, when nil); an object replaced meanwhile
+// stays (412 is not an error).
+func (p *Processor) removeIf(ctx context.Context, bucket, key string, etag *string) error {
+	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key, IfMatch: etag}); err != nil && !notThere(err) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
