@@ -11,14 +11,43 @@ import (
 	"medicpx/shared/rie"
 )
 
-// TestLambdaUnderRIE builds the bootstrap as deployed and runs it under the Runtime Interface
-// Emulator against versitygw, with an AWS-shaped event whose keys are URL-encoded.
-func TestLambdaUnderRIE(t *testing.T) {
-	s := startStack(t, false)
+// startLambda builds the bootstrap as deployed and starts it under the Runtime Interface Emulator
+// with s's configuration. invoke sends a fixture under testdata/events and fails the test unless
+// the invocation succeeds; logs is the function's output, shown if the test fails.
+func startLambda(t *testing.T, s *stack) (invoke func(fixture string), logs *lockedBuffer) {
+	t.Helper()
 	bootstrap, err := rie.BuildBootstrap(t.TempDir(), "./processor/cmd/medicpx-processor")
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs = &lockedBuffer{}
+	// GOMEMLIMIT as template.yaml sets it: the runtime refuses to start on a value it cannot parse.
+	fn, err := rie.Start(bootstrap, append(slices.Clone(s.env.Vars), "GOMEMLIMIT=800MiB"), logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		fn.Stop()
+		if t.Failed() {
+			t.Logf("rie output:\n%s", logs.String())
+		}
+	})
+	invoke = func(fixture string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		body, err := fn.Invoke(ctx, readEvent(t, fixture))
+		if err != nil || strings.Contains(string(body), "errorMessage") {
+			t.Fatalf("invoke %s: %v %s", fixture, err, body)
+		}
+	}
+	return invoke, logs
+}
+
+// TestLambdaUnderRIE builds the bootstrap as deployed and runs it under the Runtime Interface
+// Emulator against versitygw, with an AWS-shaped event whose keys are URL-encoded.
+func TestLambdaUnderRIE(t *testing.T) {
+	s := startStack(t, false)
 
 	// The fixture's records: a valid staged upload, "a+b%20c.jpg" under incoming/ (decodes to
 	// "a b c.jpg": not an upload of ours, must be left alone) and one of our own thumbnails (the
@@ -29,26 +58,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	s.put(t, keys.StagedKey(valid), "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
 	s.put(t, odd, "image/jpeg", readImage(t, "hostile/html.jpg"))
 
-	var logs lockedBuffer
-	// GOMEMLIMIT as template.yaml sets it: the runtime refuses to start on a value it cannot parse.
-	fn, err := rie.Start(bootstrap, append(slices.Clone(s.env.Vars), "GOMEMLIMIT=800MiB"), &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		fn.Stop()
-		if t.Failed() {
-			t.Logf("rie output:\n%s", logs.String())
-		}
-	})
-	invoke := func(fixture string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		body, err := fn.Invoke(ctx, readEvent(t, fixture))
-		if err != nil || strings.Contains(string(body), "errorMessage") {
-			t.Fatalf("invoke %s: %v %s", fixture, err, body)
-		}
-	}
+	invoke, logs := startLambda(t, s)
 	invoke("aws-s3-put-encoded-keys.json")
 
 	k, _ := keys.Parse(valid)
