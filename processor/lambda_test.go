@@ -113,3 +113,37 @@ func TestLambdaUnderRIE(t *testing.T) {
 		t.Errorf("no reconcile summary in the log")
 	}
 }
+
+// TestLambdaBadKeySkipped: one record of an AWS-shaped event whose key does not URL-decode ("%+o"
+// is no escape) is logged and skipped; the event's other records are processed and the
+// invocation succeeds. aws-lambda-go's events.S3Event fails the whole event on such a key.
+func TestLambdaBadKeySkipped(t *testing.T) {
+	s := startStack(t, false)
+	const scenario = "lambda-4"
+	good := keys.OriginalKey(scenario, "3b8f2a10-6c4d-4e2f-9a7b-1c2d3e4f5a61", "jpg")
+	hostile := keys.OriginalKey(scenario, "8e4c1d77-2a3b-4c5d-8e9f-0a1b2c3d4e72", "jpg")
+	s.put(t, keys.StagedKey(good), "image/jpeg", readImage(t, "valid/orient6.jpg"))
+	s.put(t, keys.StagedKey(hostile), "image/jpeg", readImage(t, "hostile/html.jpg"))
+
+	invoke, logs := startLambda(t, s)
+	invoke("aws-s3-put-bad-key.json")
+
+	k, _ := keys.Parse(good)
+	want := []string{good, keys.ThumbnailKey(scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(scenario, k.ID, 320, "jpg")}
+	slices.Sort(want)
+	if got := s.list(t, keys.ScenarioPrefix(scenario)); !slices.Equal(got, want) {
+		t.Errorf("objects = %v\nwant %v", got, want)
+	}
+	if got := s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(scenario))); !slices.Equal(got, []string{keys.QuarantineKey(hostile)}) {
+		t.Errorf("quarantine = %v, want %v", got, []string{keys.QuarantineKey(hostile)})
+	}
+	if got := s.list(t, keys.StagedPrefix(scenario)); len(got) != 0 {
+		t.Errorf("staged = %v, want none", got)
+	}
+	out := logs.String()
+	for _, line := range []string{`outcome=ready`, `outcome=rejected`, `scenario_lambda-4/100%+off.jpg`, `invalid URL escape`} {
+		if !strings.Contains(out, line) {
+			t.Errorf("Lambda log lacks %s:\n%s", line, out)
+		}
+	}
+}
