@@ -11,14 +11,43 @@ import (
 	"medicpx/shared/rie"
 )
 
-// TestLambdaUnderRIE builds the bootstrap as deployed and runs it under the Runtime Interface
-// Emulator against versitygw, with an AWS-shaped event whose keys are URL-encoded.
-func TestLambdaUnderRIE(t *testing.T) {
-	s := startStack(t, false)
+// startLambda builds the bootstrap as deployed and starts it under the Runtime Interface Emulator
+// with s's configuration. invoke sends a fixture under testdata/events and fails the test unless
+// the invocation succeeds; logs is the function's output, shown if the test fails.
+func startLambda(t *testing.T, s *stack) (invoke func(fixture string), logs *lockedBuffer) {
+	t.Helper()
 	bootstrap, err := rie.BuildBootstrap(t.TempDir(), "./processor/cmd/medicpx-processor")
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs = &lockedBuffer{}
+	// GOMEMLIMIT as template.yaml sets it: the runtime refuses to start on a value it cannot parse.
+	fn, err := rie.Start(bootstrap, append(slices.Clone(s.env.Vars), "GOMEMLIMIT=800MiB"), logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		fn.Stop()
+		if t.Failed() {
+			t.Logf("rie output:\n%s", logs.String())
+		}
+	})
+	invoke = func(fixture string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		body, err := fn.Invoke(ctx, readEvent(t, fixture))
+		if err != nil || strings.Contains(string(body), "errorMessage") {
+			t.Fatalf("invoke %s: %v %s", fixture, err, body)
+		}
+	}
+	return invoke, logs
+}
+
+// TestLambdaUnderRIE builds the bootstrap as deployed and runs it under the Runtime Interface
+// Emulator against versitygw, with an AWS-shaped event whose keys are URL-encoded.
+func TestLambdaUnderRIE(t *testing.T) {
+	s := startStack(t, false)
 
 	// The fixture's records: a valid staged upload, "a+b%20c.jpg" under incoming/ (decodes to
 	// "a b c.jpg": not an upload of ours, must be left alone) and one of our own thumbnails (the
@@ -29,26 +58,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	s.put(t, keys.StagedKey(valid), "image/jpeg", readImage(t, "metadata/gps-serial-orientation6.jpg"))
 	s.put(t, odd, "image/jpeg", readImage(t, "hostile/html.jpg"))
 
-	var logs lockedBuffer
-	// GOMEMLIMIT as template.yaml sets it: the runtime refuses to start on a value it cannot parse.
-	fn, err := rie.Start(bootstrap, append(slices.Clone(s.env.Vars), "GOMEMLIMIT=800MiB"), &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		fn.Stop()
-		if t.Failed() {
-			t.Logf("rie output:\n%s", logs.String())
-		}
-	})
-	invoke := func(fixture string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		body, err := fn.Invoke(ctx, readEvent(t, fixture))
-		if err != nil || strings.Contains(string(body), "errorMessage") {
-			t.Fatalf("invoke %s: %v %s", fixture, err, body)
-		}
-	}
+	invoke, logs := startLambda(t, s)
 	invoke("aws-s3-put-encoded-keys.json")
 
 	k, _ := keys.Parse(valid)
@@ -101,5 +111,39 @@ func TestLambdaUnderRIE(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `message=reconciled`) {
 		t.Errorf("no reconcile summary in the log")
+	}
+}
+
+// TestLambdaBadKeySkipped: one record of an AWS-shaped event whose key does not URL-decode ("%+o"
+// is no escape) is logged and skipped; the event's other records are processed and the
+// invocation succeeds. aws-lambda-go's events.S3Event fails the whole event on such a key.
+func TestLambdaBadKeySkipped(t *testing.T) {
+	s := startStack(t, false)
+	const scenario = "lambda-4"
+	good := keys.OriginalKey(scenario, "3b8f2a10-6c4d-4e2f-9a7b-1c2d3e4f5a61", "jpg")
+	hostile := keys.OriginalKey(scenario, "8e4c1d77-2a3b-4c5d-8e9f-0a1b2c3d4e72", "jpg")
+	s.put(t, keys.StagedKey(good), "image/jpeg", readImage(t, "valid/orient6.jpg"))
+	s.put(t, keys.StagedKey(hostile), "image/jpeg", readImage(t, "hostile/html.jpg"))
+
+	invoke, logs := startLambda(t, s)
+	invoke("aws-s3-put-bad-key.json")
+
+	k, _ := keys.Parse(good)
+	want := []string{good, keys.ThumbnailKey(scenario, k.ID, 1280, "jpg"), keys.ThumbnailKey(scenario, k.ID, 320, "jpg")}
+	slices.Sort(want)
+	if got := s.list(t, keys.ScenarioPrefix(scenario)); !slices.Equal(got, want) {
+		t.Errorf("objects = %v\nwant %v", got, want)
+	}
+	if got := s.list(t, keys.QuarantineKey(keys.ScenarioPrefix(scenario))); !slices.Equal(got, []string{keys.QuarantineKey(hostile)}) {
+		t.Errorf("quarantine = %v, want %v", got, []string{keys.QuarantineKey(hostile)})
+	}
+	if got := s.list(t, keys.StagedPrefix(scenario)); len(got) != 0 {
+		t.Errorf("staged = %v, want none", got)
+	}
+	out := logs.String()
+	for _, line := range []string{`outcome=ready`, `outcome=rejected`, `scenario_lambda-4/100%+off.jpg`, `invalid URL escape`} {
+		if !strings.Contains(out, line) {
+			t.Errorf("Lambda log lacks %s:\n%s", line, out)
+		}
 	}
 }
