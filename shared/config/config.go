@@ -258,7 +258,7 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 }
 
 // DurationBounds are the accepted ranges of the duration settings, checked at start-up.
-// template.yaml's AllowedPatterns admit only values inside them (infra/template_params_test.go),
+// template.yaml's AllowedPatterns admit only values inside them (infra/template_deploy_test.go),
 // so a bad value fails the deploy, not every request.
 var DurationBounds = map[string][2]time.Duration{
 	// SigV4 presigned URLs last at most 7 days.
