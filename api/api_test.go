@@ -18,7 +18,7 @@ import (
 
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 const (

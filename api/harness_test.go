@@ -25,7 +25,7 @@ import (
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 const testSecret = "test-secret-that-is-at-least-32-bytes-long"

@@ -17,7 +17,7 @@ import (
 
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // idHex has letters, so its upper-case form is another string.

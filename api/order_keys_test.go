@@ -13,7 +13,7 @@ import (
 
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // catalogObject reads a scenario's catalog as stored (nil when there is none), with its ETag.

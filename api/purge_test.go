@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // TestPurge: a permanent delete, from the list or from the trash, leaves no object whose key

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 func TestCheckFiles(t *testing.T) {

@@ -26,9 +26,9 @@ import (
 
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // The tests in this file state the contract of "What a professor deletes stays deleted": once a

@@ -32,7 +32,7 @@ import (
 	"medicpx/shared/config"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 type thumbWant struct{ w, h int }

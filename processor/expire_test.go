@@ -15,7 +15,7 @@ import (
 	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // putMeta writes an object with user metadata, as the processor's quarantine copies carry it.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/rie"
+	"medicpx/infra/testenv/rie"
 )
 
 // startLambda builds the bootstrap as deployed and starts it under the Runtime Interface Emulator

@@ -7,7 +7,7 @@ import (
 
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // TestPhoneSamplesEndToEnd uploads the real phone camera files of ../shared/samples/phone the way

@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 func TestReceiverHTTP(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // TestReconcile: with no events at all (as after lost notifications), a sweep processes the

@@ -23,7 +23,7 @@ import (
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // stack is a real versitygw whose events go to a real Receiver, and a Processor whose S3 client

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // slowClock is the processor's clock in these tests: every sweep attempt on a staged upload (which

@@ -16,7 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // exifOrientation6 is an EXIF APP1 segment holding only Orientation = 6 (turn a quarter clockwise

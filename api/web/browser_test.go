@@ -34,7 +34,7 @@ import (
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
 	mkeys "medicpx/shared/keys"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 const chromiumPath = "/usr/bin/chromium"

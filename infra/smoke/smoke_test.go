@@ -17,7 +17,7 @@ import (
 
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 const chromium = "/usr/bin/chromium"

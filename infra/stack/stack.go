@@ -26,7 +26,7 @@ import (
 	"medicpx/api"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 // Options says where things run. Empty addresses mean free loopback ports.

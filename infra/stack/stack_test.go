@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/shared/keys"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 func buildBinaries(t *testing.T) string {

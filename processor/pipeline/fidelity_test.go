@@ -11,7 +11,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"medicpx/processor/metastrip"
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // Thumbnail fidelity: the pipeline decodes a large JPEG at 1/2, 1/4 or 1/8 scale straight from

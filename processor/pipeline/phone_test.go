@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // TestRealPhoneFiles puts every real camera file of ../shared/samples/phone through Run: each

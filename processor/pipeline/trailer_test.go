@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"medicpx/shared/phonesamples"
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // Phone-shaped JPEGs made in code: a primary image (red) followed by what phones append (a gain

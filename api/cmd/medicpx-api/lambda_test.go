@@ -24,9 +24,9 @@ import (
 	"medicpx/api"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
-	"medicpx/shared/rie"
+	"medicpx/infra/testenv/rie"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity/versitytest"
+	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // TestLambdaAPIGateway runs the API's bootstrap under aws-lambda-rie and sends it the API Gateway

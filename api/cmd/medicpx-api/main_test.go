@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"medicpx/shared/rie"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/rie"
+	"medicpx/infra/testenv/versity"
 )
 
 // TestWarnsWithoutIssuerOrAudience: the API says at start when tokens are not bound to an issuer

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 // FindBinary locates aws-lambda-rie.

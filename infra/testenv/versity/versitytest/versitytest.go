@@ -13,7 +13,7 @@ import (
 
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
-	"medicpx/shared/versity"
+	"medicpx/infra/testenv/versity"
 )
 
 // Bucket is the bucket every test server starts with.
