@@ -47,6 +47,7 @@ func TestAuthorization(t *testing.T) {
 		staffOnly    bool
 		profStatus   int // what a professor gets
 	}{
+		{"GET", "/patient-images/me", nil, false, 200},
 		{"GET", "/patient-images/scenarios/1/images", nil, false, 200},
 		{"GET", "/patient-images/scenarios/1/images/" + id1 + ".jpg", nil, false, 200},
 		{"GET", "/patient-images/scenarios/1/image", nil, false, 200},

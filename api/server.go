@@ -163,6 +163,7 @@ func (s *Server) routes() {
 	r.Handle(p+"/scenarios/{scenario_id}/image", s.serve(staff, s.pin)).Methods(http.MethodPut)
 	r.Handle(p+"/upload-url/{scenario_id}", s.serve(staff, s.uploadURL)).Methods(http.MethodPost)
 	r.Handle(p+"/download-url/{scenario_id}", s.serve(reader, s.downloadURL)).Methods(http.MethodPost)
+	r.Handle(p+"/me", s.serve(reader, s.me)).Methods(http.MethodGet)
 	r.Handle(p+"/{scenario_id}", s.serve(staff, s.deleteImage)).Methods(http.MethodDelete)
 	// s3_url: the key path itself, token-free (see imagelink.go). keys.Parse decides what it is.
 	r.Handle("/"+keys.Root+"{dir}/{filename}", s.serve(anyone, s.imageLink)).Methods(http.MethodGet, http.MethodHead)

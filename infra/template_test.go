@@ -10,6 +10,7 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 
+	"medicpx/api"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
@@ -500,6 +501,31 @@ func TestCORSAllowsTheFrontendOrigins(t *testing.T) {
 			if !slices.Contains(strs(api["AllowHeaders"]), h) {
 				t.Errorf("HTTP API CORS headers %v lack %s", api["AllowHeaders"], h)
 			}
+		}
+	})
+}
+
+// TestHTTPAPICORSIsTheAPIsTable: in AWS the HTTP API answers preflights, locally api.CORS does;
+// both allow exactly api.CORSMethods and api.CORSHeaders (api's TestPreflightForEveryRoute checks
+// that these cover every route), so a frontend that works against the local stack works against
+// the deployed one, and the other way round. Order and the case of header names do not matter.
+func TestHTTPAPICORSIsTheAPIsTable(t *testing.T) {
+	sorted := func(in []string, fold func(string) string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = fold(s)
+		}
+		slices.Sort(out)
+		return out
+	}
+	same := func(s string) string { return s }
+	eachScenario(t, func(t *testing.T, sc scenario, d *deployment) {
+		cors := mapOf(path(d.Resources["HttpApi"], "Properties.CorsConfiguration"))
+		if got, want := sorted(strs(cors["AllowMethods"]), same), sorted(api.CORSMethods, same); !slices.Equal(got, want) {
+			t.Errorf("HTTP API CORS AllowMethods = %v, api.CORSMethods = %v", got, want)
+		}
+		if got, want := sorted(strs(cors["AllowHeaders"]), strings.ToLower), sorted(api.CORSHeaders, strings.ToLower); !slices.Equal(got, want) {
+			t.Errorf("HTTP API CORS AllowHeaders = %v, api.CORSHeaders = %v", got, want)
 		}
 	})
 }

@@ -158,14 +158,17 @@ func pageHeaders(h http.Header) {
 func (s *site) servePage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if id, ok := mux.Vars(r)["id"]; ok && !keys.ValidScenario(id) {
-		// The shell still loads, so the person reads a message instead of a bare error.
+		// The shell still loads, so the person reads a message instead of a bare error; it says
+		// the id is wrong (data-not-found), so the page needs no copy of the rule, even before
+		// sign-in.
 		status = http.StatusNotFound
 	}
 	var buf bytes.Buffer
 	err := s.page.Execute(&buf, struct {
 		Static   string
 		DevLogin bool
-	}{"/static/" + s.version + "/", s.devLogin})
+		NotFound bool
+	}{"/static/" + s.version + "/", s.devLogin, status == http.StatusNotFound})
 	if err != nil {
 		http.Error(w, "page template: "+err.Error(), http.StatusInternalServerError)
 		return

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -83,6 +84,10 @@ func TestPages(t *testing.T) {
 			}
 			if strings.Contains(body, "<script>") || strings.Contains(body, " style=") {
 				t.Error("inline script or style would be blocked by the CSP")
+			}
+			// The page says a wrong id from this mark, not from a copy of the rule.
+			if mark := fmt.Sprintf(`data-not-found="%v"`, tc.status == http.StatusNotFound); !strings.Contains(body, mark) {
+				t.Errorf("shell lacks %s", mark)
 			}
 			if got := staticRE.FindAllString(body, -1); len(got) != 2 {
 				t.Errorf("versioned asset links = %v, want app.js and style.css", got)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,29 @@ func TestCORS(t *testing.T) {
 	}
 	if got := preflight(t, st.S3URL+"/medicpx/"+keys.StagedKey("patient_images/scenario_1/x.jpg"), "PUT"); got != frontendOrigin && got != "*" {
 		t.Errorf("bucket preflight: Access-Control-Allow-Origin %q", got)
+	}
+	// The methods a browser preflights with the method itself in question: the local binary must
+	// list each (caption is PATCH, the order PUT, delete DELETE), as the HTTP API does in AWS.
+	for _, c := range []struct{ method, path string }{
+		{"PATCH", "/patient-images/scenarios/1/images/x.jpg"},
+		{"PUT", "/patient-images/scenarios/1/order"},
+		{"DELETE", "/patient-images/1"},
+	} {
+		req, _ := http.NewRequest(http.MethodOptions, st.APIURL+c.path, nil)
+		req.Header.Set("Origin", frontendOrigin)
+		req.Header.Set("Access-Control-Request-Method", c.method)
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		methods := strings.Split(strings.ReplaceAll(resp.Header.Get("Access-Control-Allow-Methods"), " ", ""), ",")
+		headers := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+		if resp.Header.Get("Access-Control-Allow-Origin") != frontendOrigin || !slices.Contains(methods, c.method) ||
+			!strings.Contains(headers, "authorization") || !strings.Contains(headers, "content-type") {
+			t.Errorf("API preflight for %s %s: %d %v", c.method, c.path, resp.StatusCode, resp.Header)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodOptions, st.APIURL+"/patient-images/upload-url/1", nil)
 	req.Header.Set("Origin", "http://evil.example")

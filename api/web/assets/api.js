@@ -4,16 +4,9 @@
 const TOKEN_KEY = 'medicpx.token';
 const FLASH_KEY = 'medicpx.flash';
 
-export const ROLE_NAMES = {admin: '관리자', professor: '교수', student: '학생'};
-
-// token is the stored token as it is: the API, not the page, says when it has expired.
+// token is the stored token as it is: the API, not the page, says whether it is valid, expired
+// or staff (me). The page never reads the token's claims.
 export function token() { return localStorage.getItem(TOKEN_KEY); }
-
-// validToken is the stored token while it has not expired, else null.
-export function validToken() {
-  const t = token();
-  return t && !expired(claims(t)) ? t : null;
-}
 
 export function setToken(t) { localStorage.setItem(TOKEN_KEY, t); }
 
@@ -47,37 +40,6 @@ export function onTokenChange(fn) {
     if (e.key === TOKEN_KEY || e.key === null) fn(e.key === null ? null : e.newValue);
   });
 }
-
-// claims reads a JWT's payload. It only chooses which view to show: the API checks the signature
-// and the role on every call.
-export function claims(tok) {
-  const parts = (tok || '').split('.');
-  if (parts.length !== 3) return null;
-  try {
-    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
-    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    const json = new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
-    const c = JSON.parse(json);
-    return c && typeof c === 'object' ? c : null;
-  } catch {
-    return null;
-  }
-}
-
-// roleOf mirrors the API: a "role" string, or a "roles" array where staff roles win.
-export function roleOf(c) {
-  if (!c) return '';
-  if (typeof c.role === 'string') return c.role;
-  if (Array.isArray(c.roles)) {
-    for (const r of ['admin', 'professor']) if (c.roles.includes(r)) return r;
-    return c.roles.find((r) => typeof r === 'string') || '';
-  }
-  return '';
-}
-
-export function isStaff(role) { return role === 'admin' || role === 'professor'; }
-
-export function expired(c) { return !c || typeof c.exp !== 'number' || c.exp * 1000 <= Date.now(); }
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -116,12 +78,39 @@ export async function request(method, path, body) {
         await reauth(detail || '로그인이 필요합니다.');
         continue;
       }
-      signOut(`${detail || '로그인이 필요합니다.'} 다시 로그인해 주세요.`);
+      signOut(signInAgain(detail));
       throw new ApiError(401, detail);
     }
     if (!resp.ok) throw new ApiError(resp.status, detail || `요청을 처리하지 못했습니다 (HTTP ${resp.status}).`);
     return data;
   }
+}
+
+// me asks the API who tok names and what it may do: {subject, role: 'staff'|'reader',
+// can_upload, policy}. It is the page's only source for the staff/student decision and for the
+// upload rules (types, size, HEIC, scenario ids, name and caption lengths). Unlike request, a
+// refused token is the caller's to handle (ApiError 401 with the API's reason): the sign-in form
+// asks it about a token before keeping it.
+export async function me(tok) {
+  let resp;
+  try {
+    resp = await fetch('/patient-images/me', {headers: {Authorization: `Bearer ${tok || ''}`, Accept: 'application/json'}, cache: 'no-store'});
+  } catch {
+    throw new ApiError(0, '서버에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도해 주세요.');
+  }
+  let data = null;
+  try { data = await resp.json(); } catch { /* not JSON */ }
+  if (!resp.ok || !data || !data.policy) {
+    const detail = data && typeof data.detail === 'string' ? data.detail : '';
+    throw new ApiError(resp.status, detail || `요청을 처리하지 못했습니다 (HTTP ${resp.status}).`);
+  }
+  return data;
+}
+
+// signInAgain is what the page says about a token the API refused: the API's reason, and what to do.
+export function signInAgain(detail) {
+  if (!detail) return '로그인이 필요합니다. 다시 로그인해 주세요.';
+  return /로그인/.test(detail) ? detail : `${detail} 다시 로그인해 주세요.`;
 }
 
 export const scenarioPath = (id) => `/patient-images/scenarios/${encodeURIComponent(id)}`;

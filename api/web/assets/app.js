@@ -1,49 +1,55 @@
-// Entry point: reads the address and the token, then shows sign-in, the scenario picker, or a
-// scenario (professor/admin: manage; anyone else: view).
+// Entry point: reads the address and the token, asks the API who the token names
+// (/patient-images/me), then shows sign-in, the scenario picker, or a scenario (staff: manage;
+// anyone else: view). The page reads nothing from the token itself: the staff/student choice and
+// the rules (scenario ids, upload checks) are the API's answer.
 import {h, errorBox} from './dom.js';
-import {token, validToken, setToken, takeFlash, signOut, toSignIn, onTokenChange, claims, roleOf, isStaff, ROLE_NAMES} from './api.js';
+import {token, setToken, takeFlash, signOut, toSignIn, onTokenChange, me, signInAgain} from './api.js';
 import {signInForm} from './signin.js';
 import {renderProfessor} from './professor.js';
 import {renderStudent} from './student.js';
 
-const SCENARIO_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const main = document.getElementById('main');
+
+// What the header calls each of the API's decisions.
+const ROLE_LABELS = {staff: '관리자·교수', reader: '학생'};
 
 function show(...nodes) {
   main.replaceChildren(...nodes);
 }
 
-function header(c, role) {
-  const who = document.getElementById('who');
+function header(who) {
+  const el = document.getElementById('who');
   const out = document.getElementById('sign-out');
-  if (!c) {
-    who.textContent = '';
+  if (!who) {
+    el.textContent = '';
     out.hidden = true;
     return;
   }
-  who.textContent = `${ROLE_NAMES[role] || role || '역할 없음'}${c.sub ? ` · ${c.sub}` : ''}`;
+  el.textContent = `${ROLE_LABELS[who.role] || who.role}${who.subject ? ` · ${who.subject}` : ''}`;
   out.hidden = false;
   out.onclick = () => signOut('로그아웃했습니다.');
 }
 
-// safeNext keeps the return address on this site's scenario pages only.
-function safeNext() {
+// safeNext keeps the return address on this site's scenario pages, with an id the API allows.
+function safeNext(policy) {
   const next = new URLSearchParams(location.search).get('next') || '';
-  return /^\/scenarios\/[A-Za-z0-9_-]{1,64}$/.test(next) ? next : '/';
+  const m = next.match(/^\/scenarios\/([^/]*)$/);
+  return m && new RegExp(policy.scenario_id_pattern).test(m[1]) ? next : '/';
 }
 
 function renderSignIn(flash) {
   document.title = '로그인 · medicpx 환자 이미지';
-  const form = signInForm((tok) => {
+  const form = signInForm((tok, who) => {
     setToken(tok);
-    location.assign(safeNext());
+    location.assign(safeNext(who.policy));
   });
   const parts = [h('h1', {}, '로그인')];
   if (flash) parts.push(h('p', {class: 'notice', role: 'status'}, flash));
   show(...parts, ...form.parts);
 }
 
-function renderPicker(role) {
+function renderPicker(who) {
+  const idRE = new RegExp(who.policy.scenario_id_pattern);
   document.title = '시나리오 선택 · medicpx 환자 이미지';
   const err = errorBox();
   const input = h('input', {id: 'scenario-input', name: 'scenario', required: true, inputmode: 'text',
@@ -51,7 +57,7 @@ function renderPicker(role) {
   const form = h('form', {class: 'card', onsubmit: (e) => {
     e.preventDefault();
     const id = input.value.trim();
-    if (!SCENARIO_RE.test(id)) {
+    if (!idRE.test(id)) {
       err.show('시나리오 ID는 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자입니다.');
       input.focus();
       return;
@@ -62,7 +68,7 @@ function renderPicker(role) {
   h('p', {id: 'scenario-help', class: 'hint'}, '예: 1, 2, 3'),
   h('div', {class: 'row'}, input, h('button', {type: 'submit', class: 'primary'}, '열기')));
   show(h('h1', {}, '시나리오 선택'),
-    h('p', {}, isStaff(role)
+    h('p', {}, who.can_upload
       ? '환자 이미지를 올리거나 관리할 시나리오를 여세요.'
       : '실습할 시나리오의 환자 이미지를 보려면 시나리오를 여세요.'),
     err.el, form);
@@ -74,39 +80,69 @@ function renderNotFound(text) {
     h('p', {}, h('a', {href: '/'}, '처음 화면으로')));
 }
 
-function start() {
-  const had = token() !== null;
-  const tok = validToken(); // null when there is none or it has expired
-  const c = tok ? claims(tok) : null;
-  let flash = takeFlash();
-  if (had && !tok && !flash) flash = '로그인이 만료되었습니다. 다시 로그인해 주세요.';
-  const role = roleOf(c);
-  // One sign-in for every tab: another tab signing out signs this one out; another tab signing
-  // in takes this one past its sign-in page. (The professor page handles a sign-in it is waiting
-  // for itself, without leaving.)
-  onTokenChange((t) => {
-    if (!t && c) toSignIn('다른 탭에서 로그아웃했습니다.');
-    else if (t && !c && location.pathname === '/') location.assign(safeNext());
-  });
-  header(c, role);
+const BAD_ID = '잘못된 시나리오 ID입니다. 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자여야 합니다.';
+
+async function start() {
+  const tok = token();
+  const flash = takeFlash();
   const path = location.pathname;
-  if (path === '/') {
-    if (!c) renderSignIn(flash);
-    else renderPicker(role);
-    return;
-  }
   const m = path.match(/^\/scenarios\/([^/]*)$/);
-  if (!m) return renderNotFound('주소를 확인해 주세요.');
+  if (path !== '/' && !m) return renderNotFound('주소를 확인해 주세요.');
+  // The server already said the id is wrong (it answered the page with 404): no sign-in needed.
+  if (m && document.body.dataset.notFound === 'true') return renderNotFound(BAD_ID);
+
+  let who = null;
+  if (tok) {
+    try {
+      who = await me(tok);
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      // Expired or refused: the API's reason, on the sign-in page.
+      signOut(signInAgain(e.message));
+      return undefined;
+    }
+  }
+  // One sign-in for every tab: another tab signing out signs this one out; another tab signing
+  // in takes this one past its sign-in page; a different token is asked about again, and a page
+  // for the other view is reloaded. (The professor page handles a sign-in it is waiting for
+  // itself, without leaving.)
+  onTokenChange(async (t) => {
+    if (!t) {
+      if (who) toSignIn('다른 탭에서 로그아웃했습니다.');
+      return;
+    }
+    let now;
+    try {
+      now = await me(t);
+    } catch {
+      return; // this tab's own requests will meet the refusal and say so
+    }
+    if (!who) {
+      if (path === '/') location.assign(safeNext(now.policy));
+      return;
+    }
+    if (now.can_upload !== who.can_upload) {
+      location.reload();
+      return;
+    }
+    who = now;
+    header(who);
+  });
+  header(who);
+  if (path === '/') {
+    if (!who) renderSignIn(flash);
+    else renderPicker(who);
+    return undefined;
+  }
   const id = m[1];
-  if (!SCENARIO_RE.test(id)) {
-    return renderNotFound('잘못된 시나리오 ID입니다. 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자여야 합니다.');
-  }
-  if (!c) {
+  if (!who) {
     toSignIn(flash || '먼저 로그인해 주세요.');
-    return;
+    return undefined;
   }
-  if (isStaff(role)) renderProfessor(main, id);
+  if (!new RegExp(who.policy.scenario_id_pattern).test(id)) return renderNotFound(BAD_ID);
+  if (who.can_upload) renderProfessor(main, id, who.policy);
   else renderStudent(main, id);
+  return undefined;
 }
 
 // Never a blank page: a failure nothing else caught is said on the page.
@@ -116,10 +152,8 @@ window.addEventListener('unhandledrejection', (e) => {
   main.prepend(p);
 });
 
-try {
-  start();
-} catch (e) {
+start().catch((e) => {
   // Never a blank page: whatever went wrong is said.
   show(h('h1', {}, '문제가 발생했습니다'), h('p', {class: 'error', role: 'alert'}, `페이지를 표시하지 못했습니다: ${e.message}`),
-    h('p', {}, h('a', {href: '/'}, '처음 화면으로')));
-}
+    h('p', {}, h('a', {href: location.pathname + location.search}, '다시 시도'), ' · ', h('a', {href: '/'}, '처음 화면으로')));
+});

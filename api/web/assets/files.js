@@ -1,39 +1,59 @@
-// The browser-side check of a picked file, before anything is sent. It mirrors the API's rules
-// (shared/imagepolicy) so most mistakes are explained at once; the API and the processor still
-// decide, the processor by the file's content.
+// The browser-side check of a picked file, before anything is sent, by the API's own rules: the
+// policy /patient-images/me returns (shared/imagepolicy's types and size, the HEIC message, name
+// length), so the page holds no copy of them. Most mistakes are thus explained at once; the API
+// and the processor still decide, the processor by the file's content.
 
-export const MAX_BYTES = 10485760; // 10 MiB
-
-const TYPE_BY_EXT = {jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp'};
-
-// Photos of these types over MAX_BYTES are shrunk in the browser (shrink.js); a GIF is not, since
-// re-encoding would lose its animation.
+// Photos of these types over the size limit are shrunk in the browser (shrink.js); a GIF is not,
+// since re-encoding would lose its animation. This is what the browser can re-encode, not an
+// upload rule: a type the API stops allowing is refused before this is asked.
 const SHRINKABLE = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
-// HEIC is what iPhones save by default; the API gives the same message.
-export const HEIC_MESSAGE = "HEIC(HEIF) 사진은 올릴 수 없습니다. JPEG로 바꿔서 올려 주세요. iPhone이라면 설정 > 카메라 > 포맷에서 '높은 호환성'을 고르면 앞으로 JPEG로 찍히고, 이미 찍은 사진은 JPEG로 공유하거나 화면을 캡처해서 올리면 됩니다.";
+const MB = 1048576;
+const mb = (n) => `${Math.round((n / MB) * 10) / 10}MB`;
 
-export const ACCEPT = 'image/jpeg,image/png,image/gif,image/webp,.jpg,.jpeg,.png,.gif,.webp';
+// fileRules turns the API's policy into what the upload page needs: the picker's accept list,
+// the hint under it, the size limit (for shrink.js) and check(file).
+export function fileRules(policy) {
+  const types = policy.types || [];
+  const byExt = new Map();
+  for (const t of types) for (const e of t.exts) byExt.set(e.toLowerCase(), t.mime);
+  const heicExts = new Set((policy.heic_exts || []).map((e) => e.toLowerCase()));
+  const heicTypes = new Set((policy.heic_types || []).map((t) => t.toLowerCase()));
+  const names = types.map((t) => t.mime.replace(/^image\//, '').toUpperCase()).join(', ');
+  const extList = [...byExt.keys()].map((e) => `.${e}`).join(', ');
+  const maxBytes = policy.max_bytes;
+  const baseType = (type) => (type || '').split(';')[0].trim().toLowerCase();
+  const utf8Bytes = (s) => new TextEncoder().encode(s).length;
 
-// checkFile returns {type} for an acceptable file ({type, shrink: true} for a photo to shrink
-// first), or {error} with a message in Korean.
-export function checkFile(file) {
-  const dot = file.name.lastIndexOf('.');
-  const ext = dot > 0 ? file.name.slice(dot + 1).toLowerCase() : '';
-  if (['heic', 'heif', 'hif'].includes(ext) || /^image\/hei[cf]/i.test(file.type)) return {error: HEIC_MESSAGE};
-  const byExt = TYPE_BY_EXT[ext];
-  if (!byExt) {
-    return {error: '지원하지 않는 파일 형식입니다. JPEG(.jpg, .jpeg), PNG, GIF, WebP 이미지만 올릴 수 있습니다.'};
-  }
-  // Some systems give no type; the extension then decides, and the processor checks the content.
-  const type = file.type || byExt;
-  if (type !== byExt) {
-    return {error: `파일 확장자(.${ext})와 파일 형식(${type})이 맞지 않습니다. 실제 형식에 맞는 확장자로 바꿔 주세요.`};
-  }
-  if (file.size === 0) return {error: '빈 파일입니다. 내용이 있는 이미지 파일을 골라 주세요.'};
-  if (file.size > MAX_BYTES) {
-    if (SHRINKABLE.has(type)) return {type, shrink: true};
-    return {error: `파일이 너무 큽니다 (${(file.size / 1048576).toFixed(1)}MB). 파일당 최대 10MB까지 올릴 수 있습니다.`};
-  }
-  return {type};
+  return {
+    maxBytes,
+    accept: [...types.map((t) => t.mime), ...[...byExt.keys()].map((e) => `.${e}`)].join(','),
+    hint: `${names} · 파일당 최대 ${mb(maxBytes)}(넘는 사진은 여기서 줄여서 올립니다). 올린 뒤 서버가 내용을 확인합니다.`,
+    maxLabel: mb(maxBytes),
+    // check returns {type} for an acceptable file ({type, shrink: true} for a photo to shrink
+    // first), or {error} with a message in Korean.
+    check(file) {
+      const dot = file.name.lastIndexOf('.');
+      const ext = dot > 0 ? file.name.slice(dot + 1).toLowerCase() : '';
+      if (heicExts.has(ext) || heicTypes.has(baseType(file.type))) return {error: policy.heic_message};
+      const want = byExt.get(ext);
+      if (!want) {
+        return {error: `지원하지 않는 파일 형식입니다. ${names} 이미지(${extList})만 올릴 수 있습니다.`};
+      }
+      // Some systems give no type; the extension then decides, and the processor checks the content.
+      const type = baseType(file.type) || want;
+      if (type !== want) {
+        return {error: `파일 확장자(.${ext})와 파일 형식(${type})이 맞지 않습니다. 실제 형식에 맞는 확장자로 바꿔 주세요.`};
+      }
+      if (utf8Bytes(file.name.normalize('NFC')) > policy.max_filename_bytes) {
+        return {error: `파일 이름이 너무 깁니다. 이름을 줄여서(최대 ${policy.max_filename_bytes}바이트, 한글은 한 글자에 3바이트) 다시 골라 주세요.`};
+      }
+      if (file.size === 0) return {error: '빈 파일입니다. 내용이 있는 이미지 파일을 골라 주세요.'};
+      if (file.size > maxBytes) {
+        if (SHRINKABLE.has(type)) return {type, shrink: true};
+        return {error: `파일이 너무 큽니다 (${(file.size / MB).toFixed(1)}MB). 파일당 최대 ${mb(maxBytes)}까지 올릴 수 있습니다.`};
+      }
+      return {type};
+    },
+  };
 }

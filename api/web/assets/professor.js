@@ -3,18 +3,20 @@
 // representative, open any image large, delete to the trash with an undo, and restore from it.
 import {h, announce, errorBox, formatBytes, formatDate, josa, srOnly} from './dom.js';
 import {request, listImages, scenarioPath, setToken, setReauth, onTokenChange} from './api.js';
-import {ACCEPT} from './files.js';
+import {fileRules} from './files.js';
 import {uploadList} from './uploads.js';
 import {viewerDialog, imageName} from './viewer.js';
 import {signInForm} from './signin.js';
 
 const REFRESH_MS = 3000;
 
-export function renderProfessor(main, id) {
+// policy is the upload rules /patient-images/me returned.
+export function renderProfessor(main, id, policy) {
   document.title = `시나리오 ${id} 이미지 관리 · medicpx`;
   const err = errorBox();
-  const uploads = uploadList(id, () => reload());
-  const input = h('input', {type: 'file', id: 'file-input', class: 'file-input', multiple: true, accept: ACCEPT,
+  const rules = fileRules(policy);
+  const uploads = uploadList(id, () => reload(), rules);
+  const input = h('input', {type: 'file', id: 'file-input', class: 'file-input', multiple: true, accept: rules.accept,
     'aria-describedby': 'upload-help'});
   // On phones the camera opens straight away; capture is ignored where there is no camera.
   const touch = matchMedia('(pointer: coarse)').matches || navigator.maxTouchPoints > 0;
@@ -26,7 +28,7 @@ export function renderProfessor(main, id) {
     h('div', {class: 'row center'},
       h('label', {for: 'file-input', id: 'file-pick', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
       touch ? h('label', {for: 'camera-input', id: 'camera-pick', class: 'button'}, '사진 촬영') : null),
-    h('p', {id: 'upload-help', class: 'hint'}, 'JPEG, PNG, GIF, WebP · 파일당 최대 10MB(넘는 사진은 여기서 줄여서 올립니다). 올린 뒤 서버가 내용을 확인합니다.'));
+    h('p', {id: 'upload-help', class: 'hint'}, rules.hint));
   const count = h('span', {id: 'image-count'});
   const gridErr = errorBox();
   const grid = h('ol', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
@@ -196,7 +198,7 @@ export function renderProfessor(main, id) {
 
     const captionId = `caption-${im.etag || index}-${index}`;
     const saved = im.caption || '';
-    const area = h('textarea', {id: captionId, class: 'caption-input', rows: 2, maxlength: 500, dataset: control('caption'),
+    const area = h('textarea', {id: captionId, class: 'caption-input', rows: 2, maxlength: policy.max_caption_chars, dataset: control('caption'),
       placeholder: '캡션 없음 (예: 촬영 부위, 소견)'});
     area.value = drafts.has(key) ? drafts.get(key) : saved;
     const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: area.value === saved},

@@ -1,15 +1,14 @@
-// Photos over the 10 MiB limit are made to fit here, in the browser, rather than refused: phones
-// take 12-50 MP photos that often pass 10 MB. The browser decodes the photo upright (EXIF
-// orientation applied) and re-encodes it as a high-quality JPEG, reducing the longest edge only as
-// far as needed. The server's limit and checks stay as they are; the new file carries no EXIF.
-
-import {MAX_BYTES} from './files.js';
+// Photos over the API's size limit (policy.max_bytes from /patient-images/me, 10 MiB) are made
+// to fit here, in the browser, rather than refused: phones take 12-50 MP photos that often pass
+// 10 MB. The browser decodes the photo upright (EXIF orientation applied) and re-encodes it as a
+// high-quality JPEG, reducing the longest edge only as far as needed. The server's limit and
+// checks stay as they are; the new file carries no EXIF.
 
 const QUALITY = 0.92;
 const TRIES = 8;
 
 // shrinkPhoto resolves to a JPEG File of at most maxBytes, named like the original with .jpg.
-export async function shrinkPhoto(file, maxBytes = MAX_BYTES) {
+export async function shrinkPhoto(file, maxBytes) {
   let bmp;
   try {
     bmp = await createImageBitmap(file, {imageOrientation: 'from-image'});
@@ -31,7 +30,7 @@ export async function shrinkPhoto(file, maxBytes = MAX_BYTES) {
   } finally {
     bmp.close();
   }
-  throw new Error('사진 크기를 10MB 이하로 줄이지 못했습니다. 사진 앱에서 크기를 줄여 저장한 뒤 올려 주세요.');
+  throw new Error(`사진 크기를 ${Math.round((maxBytes / 1048576) * 10) / 10}MB 이하로 줄이지 못했습니다. 사진 앱에서 크기를 줄여 저장한 뒤 올려 주세요.`);
 }
 
 function encodeJPEG(bmp, w, h) {

@@ -1,19 +1,30 @@
 // The sign-in form: paste a token, or (local stack only) sign in with one click. Used by the
 // sign-in page and by the professor page's in-place sign-in when a token expires mid-batch.
 import {h, errorBox} from './dom.js';
-import {claims, expired} from './api.js';
+import {me, signInAgain} from './api.js';
 
-// signInForm returns the form's nodes; accept(token) is called with a well-formed, unexpired token.
+// signInForm returns the form's nodes; accept(token, who) is called with a token the API took,
+// and what /patient-images/me said about it. The page does not read the token: whether it is
+// valid, expired or staff is the API's answer.
 export function signInForm(accept, prefix = '') {
   const err = errorBox();
   const area = h('textarea', {id: `${prefix}token-input`, name: 'token', rows: 4, required: true, autocomplete: 'off',
     spellcheck: 'false', 'aria-describedby': `${prefix}token-help`});
-  const take = (tok) => {
-    const c = claims(tok);
-    if (!c) return err.show('토큰 형식이 올바르지 않습니다. 점(.)으로 나뉜 세 부분으로 된 JWT를 붙여 넣어 주세요.');
-    if (expired(c)) return err.show('만료된 토큰입니다. 새 토큰을 받아 다시 붙여 넣어 주세요.');
-    err.clear();
-    return accept(tok, c);
+  let asking = false;
+  const take = async (tok) => {
+    // The one check made here is the shape, for a clearer message than the API's on a stray paste.
+    if (tok.split('.').length !== 3) return err.show('토큰 형식이 올바르지 않습니다. 점(.)으로 나뉜 세 부분으로 된 JWT를 붙여 넣어 주세요.');
+    if (asking) return undefined;
+    asking = true;
+    try {
+      const who = await me(tok);
+      err.clear();
+      return accept(tok, who);
+    } catch (e) {
+      return err.show(e.status === 401 ? signInAgain(e.message) : e.message);
+    } finally {
+      asking = false;
+    }
   };
   const form = h('form', {class: 'card', onsubmit: (e) => { e.preventDefault(); err.clear(); take(area.value.trim()); }},
     h('label', {for: `${prefix}token-input`}, '접속 토큰'),

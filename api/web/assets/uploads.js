@@ -4,7 +4,6 @@
 // the batch went; rejections come from the API, so they are still listed after a reload.
 import {h, announce, formatBytes, formatDate, srOnly} from './dom.js';
 import {request, scenarioPath, ApiError} from './api.js';
-import {checkFile} from './files.js';
 import {shrinkPhoto, shrinkNote} from './shrink.js';
 
 const POLL_MS = 1000;
@@ -17,8 +16,9 @@ const FINISHED = new Set(['ready', 'rejected', 'invalid', 'cancelled']);
 const RUNNING = new Set(['waiting', 'preparing', 'uploading']);
 
 // uploadList builds the list for one scenario. onUploaded() is called when an upload reached S3
-// or finished, so the page can show it in the grid.
-export function uploadList(scenario, onUploaded) {
+// or finished, so the page can show it in the grid. rules is files.js's fileRules of the API's
+// policy: the check of each picked file and the size photos are shrunk to.
+export function uploadList(scenario, onUploaded, rules) {
   const clearedKey = `medicpx.cleared.${scenario}`;
   const list = h('ul', {id: 'uploads', class: 'uploads', 'aria-label': '올리는 파일'});
   const summary = h('p', {id: 'upload-summary', class: 'summary', hidden: true});
@@ -85,7 +85,7 @@ export function uploadList(scenario, onUploaded) {
 
   function start(r) {
     r.cancelled = false;
-    const c = checkFile(r.file);
+    const c = rules.check(r.file);
     if (c.error) {
       r.set('invalid', c.error);
       update();
@@ -128,9 +128,9 @@ export function uploadList(scenario, onUploaded) {
     try {
       let note = '';
       if (r.shrink) {
-        // Phone photos over 10 MiB are shrunk here, upright, instead of being refused.
-        r.set('preparing', '10MB가 넘어 사진 크기를 줄이는 중…');
-        const small = await shrinkPhoto(file);
+        // Phone photos over the limit are shrunk here, upright, instead of being refused.
+        r.set('preparing', `${rules.maxLabel}가 넘어 사진 크기를 줄이는 중…`);
+        const small = await shrinkPhoto(file, rules.maxBytes);
         if (r.cancelled) return;
         note = shrinkNote(file.size, small.size);
         [file, type] = [small, small.type];
