@@ -21,11 +21,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/catalog"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 const testSecret = "test-secret-that-is-at-least-32-bytes-long"

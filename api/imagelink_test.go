@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // idHex has letters, so its upper-case form is another string.

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // catalogObject reads a scenario's catalog as stored (nil when there is none), with its ETag.

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/keys"
 )
 
 // TestPurge: a permanent delete, from the list or from the trash, leaves no object whose key

@@ -24,11 +24,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/phonesamples"
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/infra/testenv/phonesamples"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // The tests in this file state the contract of "What a professor deletes stays deleted": once a

@@ -28,11 +28,11 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"medicpx/api"
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/processor/pipeline"
 	"medicpx/shared/config"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 type thumbWant struct{ w, h int }

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // putMeta writes an object with user metadata, as the processor's quarantine copies carry it.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/rie"
+	"medicpx/shared/keys"
 )
 
 // startLambda builds the bootstrap as deployed and starts it under the Runtime Interface Emulator

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	"medicpx/infra/testenv/phonesamples"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
-	"medicpx/infra/testenv/phonesamples"
 )
 
 // TestPhoneSamplesEndToEnd uploads the real phone camera files of ../shared/samples/phone the way

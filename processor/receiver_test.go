@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/keys"
 )
 
 func TestReceiverHTTP(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/keys"
 )
 
 // TestReconcile: with no events at all (as after lost notifications), a sweep processes the

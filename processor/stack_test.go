@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // stack is a real versitygw whose events go to a real Receiver, and a Processor whose S3 client

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/keys"
 )
 
 // slowClock is the processor's clock in these tests: every sweep attempt on a staged upload (which

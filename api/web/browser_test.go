@@ -33,8 +33,8 @@ import (
 	"medicpx/api"
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
-	mkeys "medicpx/shared/keys"
 	"medicpx/infra/testenv/versity"
+	mkeys "medicpx/shared/keys"
 )
 
 const chromiumPath = "/usr/bin/chromium"

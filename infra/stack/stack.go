@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/api"
+	"medicpx/infra/testenv/versity"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity"
 )
 
 // Options says where things run. Empty addresses mean free loopback ports.

@@ -22,8 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"medicpx/shared/keys"
 	"medicpx/infra/testenv/versity"
+	"medicpx/shared/keys"
 )
 
 func buildBinaries(t *testing.T) string {

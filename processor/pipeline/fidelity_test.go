@@ -10,8 +10,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"medicpx/processor/metastrip"
 	"medicpx/infra/testenv/phonesamples"
+	"medicpx/processor/metastrip"
 )
 
 // Thumbnail fidelity: the pipeline decodes a large JPEG at 1/2, 1/4 or 1/8 scale straight from

@@ -22,11 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/api"
+	"medicpx/infra/testenv/rie"
+	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
-	"medicpx/infra/testenv/rie"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity/versitytest"
 )
 
 // TestLambdaAPIGateway runs the API's bootstrap under aws-lambda-rie and sends it the API Gateway

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/versity"
 	"medicpx/shared/config"
 	"medicpx/shared/s3client"
-	"medicpx/infra/testenv/versity"
 )
 
 // Bucket is the bucket every test server starts with.
