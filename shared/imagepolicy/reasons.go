@@ -73,21 +73,24 @@ func Reasons() []Reason {
 
 // Known reports whether r is in the table.
 func (r Reason) Known() bool {
-	for _, e := range reasons {
-		if e.reason == r {
-			return true
-		}
-	}
-	return false
+	_, ok := r.message()
+	return ok
 }
 
 // Message explains r to a professor: its own message, or FallbackMessage for a reason not in the
 // table.
 func (r Reason) Message() string {
-	for _, e := range reasons {
-		if e.reason == r {
-			return e.message
-		}
+	if m, ok := r.message(); ok {
+		return m
 	}
 	return FallbackMessage
+}
+
+func (r Reason) message() (string, bool) {
+	for _, e := range reasons {
+		if e.reason == r {
+			return e.message, true
+		}
+	}
+	return "", false
 }
