@@ -18,6 +18,7 @@ import (
 
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/config"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -475,7 +476,7 @@ func TestStatusAndDelete(t *testing.T) {
 	if r := status(stud, id1); r.str("status") != "ready" || r.Body["image"] == nil {
 		t.Fatalf("%s", r.Raw)
 	}
-	st.put(keys.QuarantineKey(keys.OriginalKey("1", id2, "jpg")), "image/jpeg", []byte("x"), map[string]string{"reason": "type_mismatch"})
+	st.put(keys.QuarantineKey(keys.OriginalKey("1", id2, "jpg")), "image/jpeg", []byte("x"), map[string]string{keys.MetaReason: "type_mismatch"})
 	r := status(prof, id2)
 	if r.str("status") != "rejected" || r.str("reason") != "type_mismatch" || !strings.Contains(r.str("message"), "확장자") {
 		t.Fatalf("rejected: %s", r.Raw)
@@ -483,7 +484,7 @@ func TestStatusAndDelete(t *testing.T) {
 	if r := status(stud, id2); r.Status != 404 {
 		t.Fatalf("student sees a rejection: %s", r.Raw)
 	}
-	st.put(keys.QuarantineKey(keys.OriginalKey("1", id4, "jpg")), "image/jpeg", []byte("x"), map[string]string{"reason": "processing_failed"})
+	st.put(keys.QuarantineKey(keys.OriginalKey("1", id4, "jpg")), "image/jpeg", []byte("x"), map[string]string{keys.MetaReason: "processing_failed"})
 	if r := status(prof, id4); r.str("reason") != "processing_failed" || !strings.Contains(r.str("message"), "다른 파일로") {
 		t.Fatalf("given up: %s", r.Raw)
 	}
@@ -623,10 +624,9 @@ func TestLargeListing(t *testing.T) {
 // TestReasonMessages: every rejection a professor can meet says plainly what is wrong and what to
 // do, and none reads as if the file had been tampered with.
 func TestReasonMessages(t *testing.T) {
-	reasons := []string{"empty", "too_large", "unsupported_type", "type_mismatch", "too_many_pixels",
-		"too_many_frames", "corrupt", "trailing_data", "bad_key", "too_complex", "animated_png", "animated_webp", "processing_failed", "deleted", "something_new"}
-	for _, r := range reasons {
-		m := reasonMessage(r)
+	// something_new stands for a reason not in the table: its fallback message must say so too.
+	for _, r := range append(imagepolicy.Reasons(), "something_new") {
+		m := r.Message()
 		if !strings.Contains(m, "주세요") {
 			t.Errorf("%s: %q does not say what to do", r, m)
 		}
@@ -636,12 +636,12 @@ func TestReasonMessages(t *testing.T) {
 			}
 		}
 	}
-	if m := reasonMessage("trailing_data"); !strings.Contains(m, "JPEG로 다시 저장") || !strings.Contains(m, "화면을 캡처") {
+	if m := imagepolicy.ReasonTrailingData.Message(); !strings.Contains(m, "JPEG로 다시 저장") || !strings.Contains(m, "화면을 캡처") {
 		t.Errorf("trailing_data: %q; want the two ways out (save again as JPEG, screenshot)", m)
 	}
 	// too_complex is also an animation over the pipeline's frame limits (issue 16): a professor
 	// is told so, and how to make it fit.
-	if m := reasonMessage("too_complex"); !strings.Contains(m, "움직이는 이미지") || !strings.Contains(m, "장면 수나 크기를 줄여서") {
+	if m := imagepolicy.ReasonTooComplex.Message(); !strings.Contains(m, "움직이는 이미지") || !strings.Contains(m, "장면 수나 크기를 줄여서") {
 		t.Errorf("too_complex: %q; want the animation case and its way out (fewer or smaller frames)", m)
 	}
 }
@@ -676,17 +676,17 @@ func TestPresignedGetsPinTheType(t *testing.T) {
 }
 
 // TestStatusRemoved: a ready phone photo's status says what the processor cut off (metadata
-// "removed" on the final original), as names and one plain Korean sentence; unknown names in the
+// keys.MetaRemoved on the final original), as names and one plain Korean sentence; unknown names in the
 // metadata never reach the response, and a ready image with nothing removed says so.
 func TestStatusRemoved(t *testing.T) {
 	st := newStack(t)
 	prof, stud := st.token("professor"), st.token("student")
 	withRemoved := keys.OriginalKey("1", id1, "jpg")
-	st.put(withRemoved, "image/jpeg", []byte("original"), map[string]string{"removed": "hdr_gain_map,motion_photo_video,<b>x</b>"})
+	st.put(withRemoved, "image/jpeg", []byte("original"), map[string]string{keys.MetaRemoved: "hdr_gain_map,motion_photo_video,<b>x</b>"})
 	st.markReady(withRemoved)
 	plain := st.original("1", id2, true)
 	processing := keys.OriginalKey("1", id3, "jpg")
-	st.put(processing, "image/jpeg", []byte("original"), map[string]string{"removed": "mpo_frames"})
+	st.put(processing, "image/jpeg", []byte("original"), map[string]string{keys.MetaRemoved: "mpo_frames"})
 
 	for _, tok := range []string{prof, stud} {
 		r := st.call("GET", "/patient-images/scenarios/1/images/"+keys.Filename(withRemoved), tok, nil)

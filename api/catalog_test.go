@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -496,10 +497,10 @@ func TestRejections(t *testing.T) {
 	prof := st.token("professor")
 	r := st.call("POST", "/patient-images/upload-url/1", prof, uploadBody("가짜 사진.jpg", "image/jpeg", 10, "PUT"))
 	key := r.str("s3_key")
-	st.put(keys.QuarantineKey(key), "image/jpeg", []byte("x"), map[string]string{"reason": "type_mismatch"})
+	st.put(keys.QuarantineKey(key), "image/jpeg", []byte("x"), map[string]string{keys.MetaReason: "type_mismatch"})
 	st.seenByProcessor(key)
-	st.put(keys.QuarantineKey(keys.OriginalKey("1", id1, "png")), "image/png", []byte("x"), map[string]string{"reason": "corrupt"})
-	st.put(keys.QuarantineKey(keys.OriginalKey("2", id2, "png")), "image/png", []byte("x"), map[string]string{"reason": "corrupt"})
+	st.put(keys.QuarantineKey(keys.OriginalKey("1", id1, "png")), "image/png", []byte("x"), map[string]string{keys.MetaReason: "corrupt"})
+	st.put(keys.QuarantineKey(keys.OriginalKey("2", id2, "png")), "image/png", []byte("x"), map[string]string{keys.MetaReason: "corrupt"})
 
 	got := st.call("GET", "/patient-images/scenarios/1/rejections", prof, nil)
 	if got.Status != 200 || got.Body["total_count"] != float64(2) {
@@ -513,7 +514,7 @@ func TestRejections(t *testing.T) {
 	if a == nil || a["original_filename"] != "가짜 사진.jpg" || a["reason"] != "type_mismatch" || !strings.Contains(a["message"].(string), "확장자") || a["rejected_at"] == "" {
 		t.Fatalf("rejection %v", a)
 	}
-	if b := byKey[keys.OriginalKey("1", id1, "png")]; b == nil || b["original_filename"] != "" || b["message"] != reasonMessage("corrupt") {
+	if b := byKey[keys.OriginalKey("1", id1, "png")]; b == nil || b["original_filename"] != "" || b["message"] != imagepolicy.ReasonCorrupt.Message() {
 		t.Fatalf("rejection without a name %v", b)
 	}
 	if r := st.call("GET", "/patient-images/scenarios/1/rejections", st.token("student"), nil); r.Status != 403 {

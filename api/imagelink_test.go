@@ -142,7 +142,7 @@ func TestS3URLRedirectsOnlyWhenReady(t *testing.T) {
 	waiting := st.original("2", id2, false) // promoted, thumbnails not yet written
 
 	rejectedKey := keys.OriginalKey("3", id1, "jpg")
-	st.put(keys.QuarantineKey(rejectedKey), "image/jpeg", []byte("bad"), map[string]string{"reason": "corrupt"})
+	st.put(keys.QuarantineKey(rejectedKey), "image/jpeg", []byte("bad"), map[string]string{keys.MetaReason: "corrupt"})
 
 	trashedKey := st.original("4", id1, true)
 	st.put("trash/"+trashedKey, "image/jpeg", []byte("trashed"), nil)

@@ -55,7 +55,7 @@ type original struct {
 	obj    types.Object
 	thumbs keys.ThumbnailSet
 	staged bool
-	// removed: what the processor cut off a phone photo (metadata "removed"); known only when
+	// removed: what the processor cut off a phone photo (metadata keys.MetaRemoved); known only when
 	// the original was looked up by itself, not from a listing.
 	removed []string
 	meta    entry // from the scenario's catalog
@@ -368,7 +368,7 @@ func (s *Server) lookupUpload(ctx context.Context, k keys.Key) (original, error)
 	}
 	o := original{key: k, thumbs: keys.ThumbnailSet{}, obj: types.Object{
 		Key: aws.String(key), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
-	}, removed: imagepolicy.SplitRemoved(head.Metadata["removed"])}
+	}, removed: imagepolicy.SplitRemoved(head.Metadata[keys.MetaRemoved])}
 	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
 		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
 			o.thumbs.Add(t, aws.ToTime(obj.LastModified))
@@ -494,34 +494,6 @@ func (s *Server) writePin(ctx context.Context, k keys.Key, by string) error {
 	return nil
 }
 
-// reasonMessages explain a processor rejection to a professor in plain Korean: what is wrong with
-// the file, never suggesting it was tampered with, and what to do instead.
-var reasonMessages = map[string]string{
-	"empty":            "파일이 비어 있습니다. 사진 앱에서 사진을 다시 골라 올려 주세요.",
-	"too_large":        "파일이 10MB를 넘습니다. 사진 앱에서 크기를 줄여 저장하거나 화면을 캡처해서 올려 주세요.",
-	"unsupported_type": "JPEG, PNG, GIF, WebP 형식의 이미지가 아닙니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
-	"type_mismatch":    "파일 이름의 확장자와 실제 이미지 형식이 다릅니다(예: PNG 사진인데 이름이 .jpg). 사진 앱에서 JPEG로 다시 저장하거나 실제 형식에 맞는 확장자로 바꿔서 올려 주세요.",
-	"too_many_pixels":  "사진 해상도가 너무 큽니다(최대 5천만 화소, 한 변 20,000픽셀). 사진 앱에서 크기를 줄여 저장한 뒤 올려 주세요.",
-	"too_many_frames":  "움직이는 이미지의 장면 수가 너무 많습니다. 필요한 장면만 화면 캡처해서 올려 주세요.",
-	"corrupt":          "이미지를 끝까지 읽을 수 없습니다. 파일이 덜 받아졌거나 깨진 것 같습니다. 원래 사진을 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
-	"trailing_data":    "사진 뒤에 이미지가 아닌 데이터가 붙어 있어 저장하지 않았습니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.",
-	"bad_key":          "올바른 업로드 경로가 아닙니다. 이 페이지에서 다시 올려 주세요.",
-	"too_complex":      "이미지 구조가 지나치게 복잡하거나 움직이는 이미지의 장면이 너무 많거나 커서 처리할 수 없습니다. 사진 앱이나 편집기에서 일반 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요. 움직이는 이미지는 장면 수나 크기를 줄여서 올려 주세요.",
-	"animated_png":     "움직이는 PNG(APNG)는 올릴 수 없습니다. 움직이지 않는 PNG로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
-	"animated_webp":    "움직이는 WebP는 올릴 수 없습니다. 움직이지 않는 사진으로 저장해서 올리거나, 움직이는 이미지는 GIF로 올려 주세요.",
-	// Sent through the upload URL of an image that had been deleted (processor.ReasonDeleted).
-	"deleted": "삭제한 이미지의 업로드 URL로 보낸 파일이라 등록하지 않았습니다. 새 사진은 새 업로드로 올려 주세요.",
-	// The processor gave up after repeated failures (processor.ReasonProcessingFailed).
-	"processing_failed": "여러 번 시도했지만 이 사진을 처리하지 못했습니다. 사진 앱에서 JPEG로 다시 저장하거나 다른 파일로 올려 주세요.",
-}
-
-func reasonMessage(reason string) string {
-	if m, ok := reasonMessages[reason]; ok {
-		return m
-	}
-	return "이미지를 처리할 수 없습니다. 사진 앱에서 JPEG로 다시 저장해서 올려 주세요."
-}
-
 func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
 	scenario, err := scenarioID(r)
 	if err != nil {
@@ -567,8 +539,8 @@ func (s *Server) imageStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
-	reason := head.Metadata["reason"]
-	resp["status"], resp["reason"], resp["message"] = statusRejected, reason, reasonMessage(reason)
+	reason := imagepolicy.Reason(head.Metadata[keys.MetaReason])
+	resp["status"], resp["reason"], resp["message"] = statusRejected, reason, reason.Message()
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/shared/catalog"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
 )
@@ -27,12 +28,12 @@ const (
 )
 
 type rejection struct {
-	S3Key            string `json:"s3_key"`
-	Filename         string `json:"filename"`
-	OriginalFilename string `json:"original_filename"`
-	Reason           string `json:"reason"`
-	Message          string `json:"message"`
-	RejectedAt       string `json:"rejected_at"`
+	S3Key            string             `json:"s3_key"`
+	Filename         string             `json:"filename"`
+	OriginalFilename string             `json:"original_filename"`
+	Reason           imagepolicy.Reason `json:"reason"`
+	Message          string             `json:"message"`
+	RejectedAt       string             `json:"rejected_at"`
 }
 
 // rejections is GET …/rejections (staff): the newest uploads the processor refused, read from
@@ -100,10 +101,10 @@ func (s *Server) rejectionOf(ctx context.Context, o original, c *catalog.Catalog
 	if err != nil {
 		return rejection{}, err
 	}
-	reason := head.Metadata["reason"]
+	reason := imagepolicy.Reason(head.Metadata[keys.MetaReason])
 	return rejection{
 		S3Key: key, Filename: keys.Filename(key), OriginalFilename: c.Entry(o.key.ID).OriginalFilename,
-		Reason: reason, Message: reasonMessage(reason),
+		Reason: reason, Message: reason.Message(),
 		RejectedAt: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
 	}, nil
 }

@@ -25,12 +25,6 @@ import (
 // processor's key parser refuses it, and students have no route to it.
 const trashDays = retire.TrashDays
 
-// Object metadata on a trashed original.
-const (
-	metaWasRepresentative = "was-representative"
-	metaDeletedBy         = "deleted-by"
-)
-
 const (
 	msgNotInTrash    = "휴지통에서 이미지를 찾을 수 없습니다. 30일이 지나 완전히 지워졌을 수 있습니다."
 	msgAlreadyListed = "같은 이미지가 이미 목록에 있습니다."
@@ -113,9 +107,9 @@ func (s *Server) moveToTrash(ctx context.Context, k keys.Key, pinned bool, by st
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	meta[metaDeletedBy] = by
+	meta[keys.MetaDeletedBy] = by
 	if pinned {
-		meta[metaWasRepresentative] = "true"
+		meta[keys.MetaWasRepresentative] = "true"
 	}
 	if err := s.copyObject(ctx, key, keys.TrashKey(key), head, meta); s3client.IsNotFound(err) {
 		return newError(ENotFound, msgNotFound) // a delete at the same moment moved it first
@@ -264,9 +258,9 @@ func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error 
 		return wrapError(EInternal, msgInternal, err)
 	}
 	meta := maps.Clone(head.Metadata)
-	wasRep := meta[metaWasRepresentative] == "true"
-	delete(meta, metaWasRepresentative)
-	delete(meta, metaDeletedBy)
+	wasRep := meta[keys.MetaWasRepresentative] == "true"
+	delete(meta, keys.MetaWasRepresentative)
+	delete(meta, keys.MetaDeletedBy)
 	if meta == nil {
 		meta = map[string]string{}
 	}

@@ -241,7 +241,7 @@ func publication(t *testing.T, s *stack, prof apiClient, key string) []string {
 		out = append(out, fmt.Sprintf("thumbnails %v exist", th))
 	}
 	if q := keys.QuarantineKey(key); s.exists(t, q) {
-		if r := s.head(t, q).Metadata[MetaReason]; r != "deleted" {
+		if r := s.head(t, q).Metadata[keys.MetaReason]; r != "deleted" {
 			out = append(out, fmt.Sprintf("quarantine copy with reason %q, want %q", r, "deleted"))
 		}
 	}

@@ -171,10 +171,10 @@ func TestEndToEnd(t *testing.T) {
 					t.Fatalf("objects = %v, quarantine = %v; want only the quarantine copy", got, gotQ)
 				}
 				h := s.head(t, keys.QuarantineKey(c.key))
-				if r := h.Metadata[MetaReason]; r != string(c.reason) {
-					t.Errorf("reason = %q, want %q (detail %q)", r, c.reason, h.Metadata[MetaDetail])
+				if r := h.Metadata[keys.MetaReason]; r != string(c.reason) {
+					t.Errorf("reason = %q, want %q (detail %q)", r, c.reason, h.Metadata[keys.MetaDetail])
 				}
-				if h.Metadata[MetaDetail] == "" && c.reason != pipeline.ReasonEmpty {
+				if h.Metadata[keys.MetaDetail] == "" && c.reason != pipeline.ReasonEmpty {
 					t.Errorf("no detail")
 				}
 				if *h.ContentLength != int64(len(c.payload)) {
@@ -205,8 +205,8 @@ func TestEndToEnd(t *testing.T) {
 			for size, dims := range c.thumbs {
 				tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
 				h := s.head(t, tkey)
-				if h.Metadata[MetaSourceETag] != unquote(*orig.ETag) {
-					t.Errorf("%s: source-etag %q, original's ETag %s", tkey, h.Metadata[MetaSourceETag], *orig.ETag)
+				if h.Metadata[keys.MetaSourceETag] != unquote(*orig.ETag) {
+					t.Errorf("%s: source-etag %q, original's ETag %s", tkey, h.Metadata[keys.MetaSourceETag], *orig.ETag)
 				}
 				if deref(h.CacheControl) != ThumbnailCacheControl {
 					t.Errorf("%s: Cache-Control %q", tkey, deref(h.CacheControl))
@@ -422,7 +422,7 @@ func TestRedeliveredEvents(t *testing.T) {
 		})
 		etag := unquote(*s.head(t, key).ETag)
 		for _, tk := range want[1:] {
-			if got := s.head(t, tk).Metadata[MetaSourceETag]; got != etag {
+			if got := s.head(t, tk).Metadata[keys.MetaSourceETag]; got != etag {
 				t.Errorf("%s: source-etag %q, original %q", tk, got, etag)
 			}
 		}
@@ -489,11 +489,11 @@ func TestStagedReplayDuringPromotion(t *testing.T) {
 		t.Fatalf("staged after promotion: %v", got)
 	}
 	h := s.head(t, key)
-	if h.Metadata[MetaSourceETag] != md5hex(newer) || bytes.Equal(s.get(t, key), first) {
-		t.Fatalf("final original not promoted from the newer upload: source-etag %q", h.Metadata[MetaSourceETag])
+	if h.Metadata[keys.MetaSourceETag] != md5hex(newer) || bytes.Equal(s.get(t, key), first) {
+		t.Fatalf("final original not promoted from the newer upload: source-etag %q", h.Metadata[keys.MetaSourceETag])
 	}
 	for _, size := range imagepolicy.ThumbnailSizes {
-		if got := s.head(t, keys.ThumbnailKey("race", "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", size, "jpg")).Metadata[MetaSourceETag]; got != unquote(*h.ETag) {
+		if got := s.head(t, keys.ThumbnailKey("race", "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", size, "jpg")).Metadata[keys.MetaSourceETag]; got != unquote(*h.ETag) {
 			t.Errorf("thumbnail %d made from %q, original is %s", size, got, *h.ETag)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/catalog"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
 )
@@ -113,7 +114,7 @@ func TestExpire(t *testing.T) {
 	for _, k := range trashed(tr.all(sc)...) {
 		s.put(t, k, "image/jpeg", jpg)
 	}
-	s.putMeta(t, keys.QuarantineKey(q.orig), jpg, map[string]string{MetaReason: string(ReasonProcessingFailed)})
+	s.putMeta(t, keys.QuarantineKey(q.orig), jpg, map[string]string{keys.MetaReason: string(imagepolicy.ReasonProcessingFailed)})
 	for _, k := range append(live.all(sc), trashed(live.all(sc)...)...) {
 		s.put(t, k, "image/jpeg", jpg)
 	}

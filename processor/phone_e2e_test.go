@@ -66,8 +66,8 @@ func TestPhoneSamplesEndToEnd(t *testing.T) {
 			if st.Status != "ready" || !slices.Equal(st.Removed, u.f.Removed) || st.RemovedMessage != imagepolicy.RemovedSentence(u.f.Removed) || st.RemovedMessage == "" {
 				t.Fatalf("status %s, removed %q %q; want ready, removed %q", st.Status, st.Removed, st.RemovedMessage, u.f.Removed)
 			}
-			if got := s.head(t, u.key).Metadata[MetaRemoved]; got != imagepolicy.JoinRemoved(u.f.Removed) {
-				t.Errorf("metadata %s = %q; want %q", MetaRemoved, got, imagepolicy.JoinRemoved(u.f.Removed))
+			if got := s.head(t, u.key).Metadata[keys.MetaRemoved]; got != imagepolicy.JoinRemoved(u.f.Removed) {
+				t.Errorf("metadata %s = %q; want %q", keys.MetaRemoved, got, imagepolicy.JoinRemoved(u.f.Removed))
 			}
 			stored := s.get(t, u.key)
 			t.Logf("%s: %d bytes uploaded, %d stored, removed %q: %s", u.f.Name, len(u.data), len(stored), st.Removed, st.RemovedMessage)

@@ -44,19 +44,6 @@ const (
 	Failed    Outcome = "error"     // transient: returned as an error so the caller retries
 )
 
-// Metadata keys the processor writes. The API reads MetaReason from the quarantine copy.
-const (
-	// MetaSourceETag names the bytes an output was made from, unquoted: on a final original the
-	// staged upload's ETag, on thumbnails the final original's ETag.
-	MetaSourceETag = "source-etag"
-	MetaReason     = "reason" // on quarantine copies: a pipeline.Reason
-	// MetaRemoved, on a final original, lists the parts a phone appended that were cut off and not
-	// stored (imagepolicy.JoinRemoved of pipeline.Result.Removed); absent when there were none.
-	MetaRemoved  = "removed"
-	MetaDetail   = "detail" // on quarantine copies: ASCII, at most MaxDetailLen bytes
-	MaxDetailLen = 256
-)
-
 // ThumbnailCacheControl lets browsers and CDNs keep a thumbnail forever: a changed original is a
 // new upload with a new key, so a thumbnail's bytes never change under its key.
 const ThumbnailCacheControl = "public, max-age=31536000, immutable"
@@ -270,7 +257,7 @@ func (p *Processor) final(ctx context.Context, bucket string, k keys.Key) (final
 	if err != nil {
 		return finalState{}, fmt.Errorf("head %s: %w", key, err)
 	}
-	return finalState{exists: true, etag: unquote(deref(h.ETag)), source: h.Metadata[MetaSourceETag]}, nil
+	return finalState{exists: true, etag: unquote(deref(h.ETag)), source: h.Metadata[keys.MetaSourceETag]}, nil
 }
 
 // promote writes the stripped original to the final key, then the thumbnails, then removes the
@@ -287,11 +274,11 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		Bucket: &bucket, Key: &final, Body: bytes.NewReader(res.Original),
 		ContentLength: ptr(int64(len(res.Original))),
 		ContentType:   ptr(res.Type.MIME),
-		Metadata:      map[string]string{MetaSourceETag: etag},
+		Metadata:      map[string]string{keys.MetaSourceETag: etag},
 	}
 	if len(res.Removed) > 0 {
 		rep.removed = imagepolicy.JoinRemoved(res.Removed)
-		in.Metadata[MetaRemoved] = rep.removed
+		in.Metadata[keys.MetaRemoved] = rep.removed
 	}
 	// Compare-and-swap on the final key: if another worker promoted other bytes since we looked,
 	// this write fails and the retry starts again from what is there now.
@@ -322,7 +309,7 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	// began before this look sees the original and moves it itself, and one that began after it
 	// is seen by the next look (README, "Delete, permanent delete and the trash").
 	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
-		return report{outcome: Rejected, reason: string(ReasonDeleted), bytes: rep.bytes}, err
+		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
 	}
 	for _, th := range res.Thumbnails {
 		tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
@@ -331,7 +318,7 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 			ContentLength: ptr(int64(len(th.Data))),
 			ContentType:   ptr(th.ContentType),
 			CacheControl:  ptr(ThumbnailCacheControl),
-			Metadata:      map[string]string{MetaSourceETag: finalETag},
+			Metadata:      map[string]string{keys.MetaSourceETag: finalETag},
 		})
 		if err != nil {
 			return rep, fmt.Errorf("put thumbnail %s: %w", tkey, err)
@@ -354,7 +341,7 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		return rep, err
 	}
 	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
-		return report{outcome: Rejected, reason: string(ReasonDeleted), bytes: rep.bytes}, err
+		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
 	}
 	rep.outcome = Ready
 	return rep, p.removeStaged(ctx, bucket, staged, etag)
@@ -410,7 +397,7 @@ func (p *Processor) quarantine(ctx context.Context, bucket, staged string, k key
 		MetadataDirective: types.MetadataDirectiveReplace,
 		TaggingDirective:  types.TaggingDirectiveReplace, // the sweep's attempt counter stays behind
 		ContentType:       head.ContentType,
-		Metadata:          map[string]string{MetaReason: string(r.Reason), MetaDetail: asciiDetail(r.Detail)},
+		Metadata:          map[string]string{keys.MetaReason: string(r.Reason), keys.MetaDetail: asciiDetail(r.Detail)},
 	})
 	if notThere(err) {
 		return report{outcome: Gone, reason: "changed"}, nil
@@ -420,14 +407,14 @@ func (p *Processor) quarantine(ctx context.Context, bucket, staged string, k key
 	}
 	// The rejections list names the file the professor picked; a replay of a deleted upload
 	// has no note of its own (that was taken when the upload first arrived).
-	if r.Reason != ReasonDeleted {
+	if r.Reason != imagepolicy.ReasonDeleted {
 		if err := p.nameRecorded(ctx, bucket, k, rep); err != nil {
 			return rep, err
 		}
 	}
 	// A permanent delete that ran meanwhile may have missed the copy or the name: look again.
 	if lost, err := p.lostToDelete(ctx, bucket, staged, k, unquote(deref(head.ETag))); lost || err != nil {
-		rep.reason = string(ReasonDeleted)
+		rep.reason = string(imagepolicy.ReasonDeleted)
 		return rep, err
 	}
 	return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
@@ -455,7 +442,7 @@ func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys
 			if !slices.Contains(present, ext) {
 				present = append(present, ext)
 			}
-			if etag == "" || h.Metadata[MetaSourceETag] != etag {
+			if etag == "" || h.Metadata[keys.MetaSourceETag] != etag {
 				pair = false
 			}
 		}
@@ -492,9 +479,9 @@ func notThere(err error) bool {
 
 // asciiDetail makes a rejection detail safe for an S3 metadata header: printable ASCII, bounded.
 func asciiDetail(s string) string {
-	b := make([]byte, 0, min(len(s), MaxDetailLen))
+	b := make([]byte, 0, min(len(s), keys.MaxDetailLen))
 	for _, r := range s {
-		if len(b) == MaxDetailLen {
+		if len(b) == keys.MaxDetailLen {
 			break
 		}
 		if r < 0x20 || r > 0x7e {

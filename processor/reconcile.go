@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/processor/pipeline"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -31,7 +32,7 @@ type Sweep struct {
 type ReconcileSummary struct {
 	Sweep
 	Outcomes map[Outcome]int
-	GaveUp   int // quarantined with ReasonProcessingFailed
+	GaveUp   int // quarantined with imagepolicy.ReasonProcessingFailed
 	// Deferred counts the pending uploads (and orphans) left for the next sweep because the run's
 	// deadline came too close to start another.
 	Deferred int
@@ -224,23 +225,14 @@ func (p *Processor) deleteOrphans(ctx context.Context, bucket string, orphans []
 	return first
 }
 
-// ReasonProcessingFailed is the quarantine reason of an upload the sweep gave up on. It is the
-// processor's own reason, not a verdict on the content (those are the pipeline's), so it lives here.
-const ReasonProcessingFailed pipeline.Reason = "processing_failed"
-
 // MaxAttempts is how many sweeps try a staged upload before giving up on it. Its events have
 // already had their own tries (Lambda retries an async event twice) before the first sweep sees
 // it, so three more means about five attempts in all, over three sweep intervals.
 const MaxAttempts = 3
 
-// attemptsTag is the object tag that counts the sweep's attempts on a staged upload. The count
-// lives on the object itself (S3 is the only store): bytes staged again through the upload URL
-// are a new object without tags, and so start again from zero.
-const attemptsTag = "medicpx-attempts"
-
 // Retry is the sweep's way of processing a staged upload whose event did not finish it: it counts
 // the attempt on the object before trying (so an attempt that crashes or times out counts too),
-// and once MaxAttempts attempts have failed it quarantines the upload with ReasonProcessingFailed
+// and once MaxAttempts attempts have failed it quarantines the upload with imagepolicy.ReasonProcessingFailed
 // instead of trying again. The whole attempt has the object's own deadline. gaveUp reports that
 // quarantine.
 func (p *Processor) Retry(ctx context.Context, bucket, key string) (out Outcome, gaveUp bool, err error) {
@@ -289,7 +281,7 @@ func (p *Processor) attempts(ctx context.Context, bucket, key string) (int, erro
 		return 0, fmt.Errorf("get tags of %s: %w", key, err)
 	}
 	for _, t := range out.TagSet {
-		if deref(t.Key) == attemptsTag {
+		if deref(t.Key) == keys.TagAttempts {
 			n, err := strconv.Atoi(deref(t.Value))
 			if err != nil || n < 0 {
 				return MaxAttempts, nil // not ours to have written: treat as spent
@@ -302,14 +294,14 @@ func (p *Processor) attempts(ctx context.Context, bucket, key string) (int, erro
 
 func (p *Processor) setAttempts(ctx context.Context, bucket, key string, n int) error {
 	_, err := p.S3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &bucket, Key: &key,
-		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: ptr(attemptsTag), Value: ptr(strconv.Itoa(n))}}}})
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: ptr(keys.TagAttempts), Value: ptr(strconv.Itoa(n))}}}})
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", key, err)
 	}
 	return nil
 }
 
-// giveUp quarantines a staged upload that failed MaxAttempts times, with ReasonProcessingFailed:
+// giveUp quarantines a staged upload that failed MaxAttempts times, with imagepolicy.ReasonProcessingFailed:
 // the bytes are kept in quarantine and the professor is told to try another file, instead of the
 // upload staying "processing" and costing a try on every sweep.
 func (p *Processor) giveUp(ctx context.Context, bucket, key string, k keys.Key, attempts int) (Outcome, error) {
@@ -322,7 +314,7 @@ func (p *Processor) giveUp(ctx context.Context, bucket, key string, k keys.Key, 
 		return Failed, fmt.Errorf("head %s: %w", key, err)
 	}
 	rep, err := p.quarantine(ctx, bucket, key, k, head,
-		pipeline.Reject(ReasonProcessingFailed, "%d attempts failed", attempts), report{bytes: deref(head.ContentLength)})
+		pipeline.Reject(imagepolicy.ReasonProcessingFailed, "%d attempts failed", attempts), report{bytes: deref(head.ContentLength)})
 	if err != nil {
 		rep.outcome = Failed
 	}

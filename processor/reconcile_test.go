@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -127,11 +128,11 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 		t.Errorf("thumbnails = %v, want %v", got, want)
 	}
 	for _, th := range want {
-		if s.head(t, th).Metadata[MetaSourceETag] != unquote(*s.head(t, replaced).ETag) {
+		if s.head(t, th).Metadata[keys.MetaSourceETag] != unquote(*s.head(t, replaced).ETag) {
 			t.Errorf("%s not made from the replacement", th)
 		}
 	}
-	if got := s.head(t, replaced).Metadata[MetaSourceETag]; got != md5hex(readImage(t, "valid/alpha.png")) {
+	if got := s.head(t, replaced).Metadata[keys.MetaSourceETag]; got != md5hex(readImage(t, "valid/alpha.png")) {
 		t.Errorf("final original promoted from %q, not from the replacement", got)
 	}
 }
@@ -191,7 +192,7 @@ func TestSweepGivesUp(t *testing.T) {
 	}
 	k, _ := keys.Parse(stuck)
 	q := s.head(t, keys.QuarantineKey(k.OriginalKey()))
-	if q.Metadata[MetaReason] != string(ReasonProcessingFailed) || q.Metadata[MetaDetail] != "3 attempts failed" {
+	if q.Metadata[keys.MetaReason] != string(imagepolicy.ReasonProcessingFailed) || q.Metadata[keys.MetaDetail] != "3 attempts failed" {
 		t.Errorf("quarantine metadata = %v", q.Metadata)
 	}
 	if tags, err := s.env.Client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(versitytest.Bucket),

@@ -69,7 +69,7 @@ func TestReplayedUploadURL(t *testing.T) {
 			// Staging first: the processor removes a staged upload only after promoting it, so an
 			// empty staging area means the final original below is already the replay's.
 			pending := s.list(t, keys.StagedPrefix(scenario))
-			source := s.head(t, g.S3Key).Metadata[MetaSourceETag]
+			source := s.head(t, g.S3Key).Metadata[keys.MetaSourceETag]
 			if source == md5hex(replay) && len(pending) == 0 {
 				break
 			}
@@ -98,7 +98,7 @@ func TestReplayedUploadURL(t *testing.T) {
 			etag := unquote(*s.head(t, g.S3Key).ETag)
 			k, _ := keys.Parse(g.S3Key)
 			for _, size := range []int{320, 1280} {
-				if s.head(t, keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg")).Metadata[MetaSourceETag] != etag {
+				if s.head(t, keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg")).Metadata[keys.MetaSourceETag] != etag {
 					return false
 				}
 			}
@@ -210,7 +210,7 @@ func TestUploaderHeadersStayBehind(t *testing.T) {
 		t.Errorf("final original: Content-Disposition %q, Cache-Control %q, Content-Type %q; want none, none, image/jpeg",
 			deref(f.ContentDisposition), deref(f.CacheControl), deref(f.ContentType))
 	}
-	if len(f.Metadata) != 1 || f.Metadata[MetaSourceETag] == "" {
-		t.Errorf("final original metadata = %v, want only %s", f.Metadata, MetaSourceETag)
+	if len(f.Metadata) != 1 || f.Metadata[keys.MetaSourceETag] == "" {
+		t.Errorf("final original metadata = %v, want only %s", f.Metadata, keys.MetaSourceETag)
 	}
 }

@@ -9,13 +9,10 @@ import (
 
 	"medicpx/processor/pipeline"
 	"medicpx/shared/catalog"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
 )
-
-// ReasonDeleted is the quarantine reason of bytes staged for an upload that was deleted: sent
-// through its upload URL after the delete, or caught in flight by it. They are never promoted.
-const ReasonDeleted pipeline.Reason = "deleted"
 
 // refuseRetired handles bytes staged for a deleted upload without looking at them: after a delete
 // to the trash they are quarantined (the professor sees that they were refused); after a
@@ -23,10 +20,10 @@ const ReasonDeleted pipeline.Reason = "deleted"
 func (p *Processor) refuseRetired(ctx context.Context, bucket, staged string, k keys.Key, head *s3.HeadObjectOutput,
 	tomb retire.Tombstone, rep report) (report, error) {
 	if tomb.State == retire.Purged {
-		rep.outcome, rep.reason = Rejected, string(ReasonDeleted)
+		rep.outcome, rep.reason = Rejected, string(imagepolicy.ReasonDeleted)
 		return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
 	}
-	return p.quarantine(ctx, bucket, staged, k, head, pipeline.Reject(ReasonDeleted, "the upload was deleted"), rep)
+	return p.quarantine(ctx, bucket, staged, k, head, pipeline.Reject(imagepolicy.ReasonDeleted, "the upload was deleted"), rep)
 }
 
 // lostToDelete reports whether the upload was deleted while it was being promoted, and if so

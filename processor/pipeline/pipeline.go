@@ -10,35 +10,37 @@ import (
 	"medicpx/shared/imagepolicy"
 )
 
-// Reason says why an upload was rejected. The values are stored in quarantine metadata and shown
-// by the API, so they never change.
-type Reason string
+// Reason says why an upload was rejected: imagepolicy's Reason, whose table holds every reason
+// with the message the API shows for it. The constants below are the pipeline's verdicts on the
+// content, by the names the pipeline uses; the processor adds two of its own
+// (imagepolicy.ReasonProcessingFailed, imagepolicy.ReasonDeleted).
+type Reason = imagepolicy.Reason
 
 const (
-	ReasonEmpty         Reason = "empty"
-	ReasonTooLarge      Reason = "too_large"
-	ReasonUnsupported   Reason = "unsupported_type"
-	ReasonMismatch      Reason = "type_mismatch"
-	ReasonTooManyPixels Reason = "too_many_pixels"
+	ReasonEmpty         = imagepolicy.ReasonEmpty
+	ReasonTooLarge      = imagepolicy.ReasonTooLarge
+	ReasonUnsupported   = imagepolicy.ReasonUnsupported
+	ReasonMismatch      = imagepolicy.ReasonMismatch
+	ReasonTooManyPixels = imagepolicy.ReasonTooManyPixels
 	// ReasonTooManyFrames: a GIF whose frames' areas sum to more than MaxFramePixels, more than
 	// decoding every frame here may cost. (A GIF over MaxAnimationFrames is ReasonTooComplex.)
-	ReasonTooManyFrames Reason = "too_many_frames"
-	ReasonCorrupt       Reason = "corrupt"
-	ReasonBadKey        Reason = "bad_key"
+	ReasonTooManyFrames = imagepolicy.ReasonTooManyFrames
+	ReasonCorrupt       = imagepolicy.ReasonCorrupt
+	ReasonBadKey        = imagepolicy.ReasonBadKey
 	// ReasonTrailingData: bytes after the image's end marker, the usual way to smuggle a payload
 	// (a ZIP, a script) past a check that only decodes the picture.
-	ReasonTrailingData Reason = "trailing_data"
+	ReasonTrailingData = imagepolicy.ReasonTrailingData
 	// ReasonTooComplex: the file asks for more decoding work than any real image needs (a JPEG
 	// with too many scans, say), or its decode ran past DecodeBudget; or it is an animation that
 	// would cost a viewer too much, with more than MaxAnimationFrames frames or frames × screen
 	// over MaxAnimationPixels.
-	ReasonTooComplex Reason = "too_complex"
+	ReasonTooComplex = imagepolicy.ReasonTooComplex
 	// ReasonAnimatedPNG: an APNG. Viewers play its frames, not the default image that was
 	// checked, and the frames are not decoded here.
-	ReasonAnimatedPNG Reason = "animated_png"
+	ReasonAnimatedPNG = imagepolicy.ReasonAnimatedPNG
 	// ReasonAnimatedWebP: a WebP with animation frames, refused for the same reason as an APNG.
 	// It has its own reason so the professor is not told that a WebP is not a WebP.
-	ReasonAnimatedWebP Reason = "animated_webp"
+	ReasonAnimatedWebP = imagepolicy.ReasonAnimatedWebP
 )
 
 // Rejected is the error for an invalid upload: a normal outcome, never retried.

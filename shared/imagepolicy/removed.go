@@ -7,7 +7,7 @@ import (
 
 // Parts of an upload that the processor cuts off and never stores. Phones append them after a
 // JPEG's primary image; they carry their own metadata (a stereo frame repeats the camera serial,
-// a video its sound). The names are stored with the original (metadata "removed") and returned by
+// a video its sound). The names are stored with the original (metadata keys.MetaRemoved) and returned by
 // the API, so they never change.
 const (
 	RemovedGainMap     = "hdr_gain_map"       // HDR gain map (Ultra HDR, Apple, Adobe)
