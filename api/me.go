@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
 )
 
 // Roles as /patient-images/me names them: the API decides staff or not (claims.staff), never a
@@ -11,18 +12,6 @@ import (
 const (
 	roleStaff  = "staff"  // may upload, caption, order, pin, delete and restore
 	roleReader = "reader" // may read (the student view)
-)
-
-// scenarioIDPattern is keys.ValidScenario's rule as a regular expression a browser can use
-// (ECMAScript and RE2 read it alike). shared/keys does not export its pattern, so it is written
-// here once and TestMePolicyMatchesTheRules holds it to keys.ValidScenario.
-const scenarioIDPattern = `^[A-Za-z0-9_-]{1,64}$`
-
-// heicExts and heicTypes are what imagepolicy.IsHEIC recognises (it does not export its lists);
-// TestMePolicyMatchesTheRules holds them to IsHEIC. The page uses them to say msgHEIC at once.
-var (
-	heicExts  = []string{"heic", "heif", "hif"}
-	heicTypes = []string{"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"}
 )
 
 // meResponse is GET /patient-images/me: who the token names, what the API lets them do, and the
@@ -57,10 +46,10 @@ func currentPolicy() uploadPolicy {
 	p := uploadPolicy{
 		MaxBytes:          imagepolicy.MaxBytes,
 		HEICMessage:       msgHEIC,
-		HEICExts:          heicExts,
-		HEICTypes:         heicTypes,
+		HEICExts:          imagepolicy.HEICExts,
+		HEICTypes:         imagepolicy.HEICTypes,
 		UnsupportedMsg:    msgUnsupported,
-		ScenarioIDPattern: scenarioIDPattern,
+		ScenarioIDPattern: keys.ScenarioPattern,
 		MaxFilenameBytes:  imagepolicy.MaxFilenameLen,
 		MaxCaptionChars:   maxCaptionRunes,
 	}

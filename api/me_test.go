@@ -65,7 +65,7 @@ func TestMe(t *testing.T) {
 // TestMePolicyMatchesTheRules holds the two lists /me has to spell out (the packages that apply
 // them do not export them) to the functions that apply them.
 func TestMePolicyMatchesTheRules(t *testing.T) {
-	re := regexp.MustCompile(scenarioIDPattern)
+	re := regexp.MustCompile(keys.ScenarioPattern)
 	inputs := []string{"", "1", "a-b_C9", strings.Repeat("a", 64), strings.Repeat("a", 65), "a b", "a/b", "a.b", "ß", "a\n", "\na", "a%2F"}
 	for b := 0; b < 256; b++ {
 		inputs = append(inputs, string([]byte{byte(b)}), "x"+string([]byte{byte(b)})+"y")
@@ -85,14 +85,14 @@ func TestMePolicyMatchesTheRules(t *testing.T) {
 		}
 	}
 
-	// Every extension of up to four letters and digits: IsHEIC says yes exactly for heicExts.
+	// Every extension of up to four letters and digits: IsHEIC says yes exactly for imagepolicy.HEICExts.
 	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
 	var ext func(prefix string)
 	ext = func(prefix string) {
 		if prefix != "" {
-			want := slices.Contains(heicExts, prefix)
+			want := slices.Contains(imagepolicy.HEICExts, prefix)
 			if imagepolicy.IsHEIC("photo."+prefix, "") != want || imagepolicy.IsHEIC("photo."+strings.ToUpper(prefix), "") != want {
-				t.Errorf("extension %q: IsHEIC disagrees with heicExts", prefix)
+				t.Errorf("extension %q: IsHEIC disagrees with imagepolicy.HEICExts", prefix)
 			}
 		}
 		if len(prefix) == 4 {
@@ -103,7 +103,7 @@ func TestMePolicyMatchesTheRules(t *testing.T) {
 		}
 	}
 	ext("")
-	for _, ct := range heicTypes {
+	for _, ct := range imagepolicy.HEICTypes {
 		if !imagepolicy.IsHEIC("photo.bin", ct) || !imagepolicy.IsHEIC("photo.bin", strings.ToUpper(ct)+"; x=1") {
 			t.Errorf("content type %q: IsHEIC says no", ct)
 		}
@@ -114,8 +114,8 @@ func TestMePolicyMatchesTheRules(t *testing.T) {
 		}
 	}
 	for _, ct := range []string{"image/heic-x", "image/avif", "image/heics", "image/heifs", "video/heic", "image/hei"} {
-		if imagepolicy.IsHEIC("photo.bin", ct) != slices.Contains(heicTypes, ct) {
-			t.Errorf("content type %q: IsHEIC disagrees with heicTypes", ct)
+		if imagepolicy.IsHEIC("photo.bin", ct) != slices.Contains(imagepolicy.HEICTypes, ct) {
+			t.Errorf("content type %q: IsHEIC disagrees with imagepolicy.HEICTypes", ct)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -78,14 +79,14 @@ func ByExt(ext string) (Type, bool) {
 func IsHEIC(filename, contentType string) bool {
 	ext := strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
 	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-	switch {
-	case ext == "heic" || ext == "heif" || ext == "hif":
-		return true
-	case ct == "image/heic" || ct == "image/heif" || ct == "image/heic-sequence" || ct == "image/heif-sequence":
-		return true
-	}
-	return false
+	return slices.Contains(HEICExts, ext) || slices.Contains(HEICTypes, ct)
 }
+
+// HEICExts and HEICTypes are the extensions and types IsHEIC recognises (the pages are given them).
+var (
+	HEICExts  = []string{"heic", "heif", "hif"}
+	HEICTypes = []string{"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"}
+)
 
 // Errors of a declared upload. Each is a distinct sentinel so callers can map it to a status.
 var (

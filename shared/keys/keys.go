@@ -109,7 +109,7 @@ type Key struct {
 func (k Key) UploadNote() bool { return k.Kind == Meta && k.Stamp > 0 }
 
 var (
-	scenarioRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	scenarioRE = regexp.MustCompile(ScenarioPattern)
 	uuidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	metaNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}\.json$`)
 )
@@ -121,6 +121,10 @@ const stampDigits = 19
 // MaxUploadNameBytes bounds the name an upload note carries: imagepolicy.MaxFilenameLen, so every
 // name the API accepts fits, and the key stays far below S3's 1,024 bytes (about 500 at most).
 const MaxUploadNameBytes = imagepolicy.MaxFilenameLen
+
+// ScenarioPattern is the rule for a scenario id, as a regular expression that RE2 and a browser's
+// ECMAScript engine read alike (the API hands it to the pages).
+const ScenarioPattern = `^[A-Za-z0-9_-]{1,64}$`
 
 // ErrInvalid is wrapped by every parse and validation error.
 var ErrInvalid = errors.New("invalid key")
