@@ -132,19 +132,12 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 
 // list calls each for every key under prefix that parses as part of the layout.
 func (p *Processor) list(ctx context.Context, bucket, prefix string, each func(keys.Key, time.Time)) error {
-	pages := s3.NewListObjectsV2Paginator(p.S3, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", prefix, err)
+	return p.listRaw(ctx, bucket, prefix, func(obj types.Object) error {
+		if k, err := keys.Parse(deref(obj.Key)); err == nil {
+			each(k, deref(obj.LastModified))
 		}
-		for _, obj := range page.Contents {
-			if k, err := keys.Parse(deref(obj.Key)); err == nil {
-				each(k, deref(obj.LastModified))
-			}
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Reconcile processes the staged uploads that Pending finds: the answer to lost or failed events
