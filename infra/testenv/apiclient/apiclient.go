@@ -302,21 +302,21 @@ type UploadStatus struct {
 }
 
 // Status is what the status route says of the upload of key.
-func (c *Client) Status(ctx context.Context, key string) (*UploadStatus, error) {
+func (c *Client) Status(ctx context.Context, key string) (UploadStatus, error) {
 	p, err := imagePath(key)
 	if err != nil {
-		return nil, err
+		return UploadStatus{}, err
 	}
 	return c.StatusAt(ctx, p)
 }
 
 // StatusAt is what a status_url (whole, or relative to the API) answers.
-func (c *Client) StatusAt(ctx context.Context, statusURL string) (*UploadStatus, error) {
+func (c *Client) StatusAt(ctx context.Context, statusURL string) (UploadStatus, error) {
 	var st UploadStatus
 	if _, err := c.Do(ctx, http.MethodGet, statusURL, nil, &st); err != nil {
-		return nil, err
+		return UploadStatus{}, err
 	}
-	return &st, nil
+	return st, nil
 }
 
 // ListOptions pages a listing: Limit 0 and Cursor "" are the API's defaults.
@@ -335,7 +335,7 @@ type Listing struct {
 }
 
 // List is a page of the images of scenario the caller may see.
-func (c *Client) List(ctx context.Context, scenario string, o ListOptions) (*Listing, error) {
+func (c *Client) List(ctx context.Context, scenario string, o ListOptions) (Listing, error) {
 	q := url.Values{}
 	if o.Limit != 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
@@ -349,9 +349,9 @@ func (c *Client) List(ctx context.Context, scenario string, o ListOptions) (*Lis
 	}
 	var l Listing
 	if _, err := c.Do(ctx, http.MethodGet, p, nil, &l); err != nil {
-		return nil, err
+		return Listing{}, err
 	}
-	return &l, nil
+	return l, nil
 }
 
 // Representative is the scenario's representative image, nil when it has none.
@@ -366,32 +366,32 @@ func (c *Client) Representative(ctx context.Context, scenario string) (*Image, e
 }
 
 // Pin makes the image of key its scenario's representative.
-func (c *Client) Pin(ctx context.Context, key string) (*Image, error) {
+func (c *Client) Pin(ctx context.Context, key string) (Image, error) {
 	sc, err := scenarioOf(key)
 	if err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	return c.image(ctx, http.MethodPut, "/patient-images/scenarios/"+sc+"/image", map[string]string{"s3_key": key})
 }
 
 // SetCaption sets the caption of the image of key.
-func (c *Client) SetCaption(ctx context.Context, key, caption string) (*Image, error) {
+func (c *Client) SetCaption(ctx context.Context, key, caption string) (Image, error) {
 	p, err := imagePath(key)
 	if err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	return c.image(ctx, http.MethodPatch, p, map[string]string{"caption": caption})
 }
 
 // image is a call whose answer carries one Image.
-func (c *Client) image(ctx context.Context, method, path string, body any) (*Image, error) {
+func (c *Client) image(ctx context.Context, method, path string, body any) (Image, error) {
 	var r struct {
 		Image Image `json:"image"`
 	}
 	if _, err := c.Do(ctx, method, path, body, &r); err != nil {
-		return nil, err
+		return Image{}, err
 	}
-	return &r.Image, nil
+	return r.Image, nil
 }
 
 // SetOrder arranges the scenario's images; it returns the originals in their new order.
@@ -416,10 +416,10 @@ type Download struct {
 
 // DownloadURL asks for a presigned GET of the original of key, valid expiresIn seconds (0: the
 // API's default).
-func (c *Client) DownloadURL(ctx context.Context, key string, expiresIn int) (*Download, error) {
+func (c *Client) DownloadURL(ctx context.Context, key string, expiresIn int) (Download, error) {
 	sc, err := scenarioOf(key)
 	if err != nil {
-		return nil, err
+		return Download{}, err
 	}
 	body := map[string]any{"s3_key": key}
 	if expiresIn != 0 {
@@ -427,9 +427,9 @@ func (c *Client) DownloadURL(ctx context.Context, key string, expiresIn int) (*D
 	}
 	var d Download
 	if _, err := c.Do(ctx, http.MethodPost, "/patient-images/download-url/"+sc, body, &d); err != nil {
-		return nil, err
+		return Download{}, err
 	}
-	return &d, nil
+	return d, nil
 }
 
 // Deleted is what a delete answers.
@@ -440,10 +440,10 @@ type Deleted struct {
 }
 
 // Delete moves the image of key to the trash; with permanent, removes it for good.
-func (c *Client) Delete(ctx context.Context, key string, permanent bool) (*Deleted, error) {
+func (c *Client) Delete(ctx context.Context, key string, permanent bool) (Deleted, error) {
 	sc, err := scenarioOf(key)
 	if err != nil {
-		return nil, err
+		return Deleted{}, err
 	}
 	p := "/patient-images/" + sc + "?s3_key=" + url.QueryEscape(key)
 	if permanent {
@@ -453,20 +453,20 @@ func (c *Client) Delete(ctx context.Context, key string, permanent bool) (*Delet
 }
 
 // Purge deletes for good the image of key that is in the trash.
-func (c *Client) Purge(ctx context.Context, key string) (*Deleted, error) {
+func (c *Client) Purge(ctx context.Context, key string) (Deleted, error) {
 	sc, err := scenarioOf(key)
 	if err != nil {
-		return nil, err
+		return Deleted{}, err
 	}
 	return c.deleted(ctx, "/patient-images/scenarios/"+sc+"/trash?s3_key="+url.QueryEscape(key))
 }
 
-func (c *Client) deleted(ctx context.Context, path string) (*Deleted, error) {
+func (c *Client) deleted(ctx context.Context, path string) (Deleted, error) {
 	var d Deleted
 	if _, err := c.Do(ctx, http.MethodDelete, path, nil, &d); err != nil {
-		return nil, err
+		return Deleted{}, err
 	}
-	return &d, nil
+	return d, nil
 }
 
 // Restored is what a restore from the trash answers.
@@ -478,16 +478,16 @@ type Restored struct {
 }
 
 // Restore puts the image of key back from the trash.
-func (c *Client) Restore(ctx context.Context, key string) (*Restored, error) {
+func (c *Client) Restore(ctx context.Context, key string) (Restored, error) {
 	sc, err := scenarioOf(key)
 	if err != nil {
-		return nil, err
+		return Restored{}, err
 	}
 	var r Restored
 	if _, err := c.Do(ctx, http.MethodPost, "/patient-images/scenarios/"+sc+"/trash/restore", map[string]string{"s3_key": key}, &r); err != nil {
-		return nil, err
+		return Restored{}, err
 	}
-	return &r, nil
+	return r, nil
 }
 
 // TrashedImage is an item of the trash.
@@ -512,12 +512,12 @@ type TrashList struct {
 }
 
 // Trash is the scenario's trash.
-func (c *Client) Trash(ctx context.Context, scenario string) (*TrashList, error) {
+func (c *Client) Trash(ctx context.Context, scenario string) (TrashList, error) {
 	var l TrashList
 	if _, err := c.Do(ctx, http.MethodGet, "/patient-images/scenarios/"+scenario+"/trash", nil, &l); err != nil {
-		return nil, err
+		return TrashList{}, err
 	}
-	return &l, nil
+	return l, nil
 }
 
 // Rejection is an upload the processor refused.
@@ -539,12 +539,12 @@ type RejectionList struct {
 }
 
 // Rejections is the scenario's newest rejected uploads.
-func (c *Client) Rejections(ctx context.Context, scenario string) (*RejectionList, error) {
+func (c *Client) Rejections(ctx context.Context, scenario string) (RejectionList, error) {
 	var l RejectionList
 	if _, err := c.Do(ctx, http.MethodGet, "/patient-images/scenarios/"+scenario+"/rejections", nil, &l); err != nil {
-		return nil, err
+		return RejectionList{}, err
 	}
-	return &l, nil
+	return l, nil
 }
 
 // LinkStatus is what a URL answers a GET with no token, not following a redirect: for an s3_url,
