@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -24,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/phonesamples"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/imagepolicy"
@@ -41,69 +40,19 @@ import (
 // resident registration number.
 const koreanName = "홍길동_800101-1234567_흉부.jpg"
 
-// doStatus is do for a caller that wants the status code: it never fails the test on a non-200
-// (nor, since it may run on a goroutine of its own, on a transport error, which is reported and
-// answered as -1). A JSON body is decoded into out when out is not nil.
-func (a apiClient) doStatus(t *testing.T, method, path string, body any, out any) int {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Errorf("%s %s: %v", method, path, err)
-		return -1
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && len(raw) > 0 {
-		_ = json.Unmarshal(raw, out)
-	}
-	return resp.StatusCode
-}
-
-// deletePath is the plain delete (to the trash); with permanent, the delete for good.
-func deletePath(key string, permanent bool) string {
-	k, _ := keys.Parse(key)
-	p := "/patient-images/" + k.Scenario + "?s3_key=" + url.QueryEscape(key)
-	if permanent {
-		p += "&permanent=true"
-	}
-	return p
-}
-
-// trashDeletePath is the permanent delete of an image that is in the trash.
-func trashDeletePath(key string) string {
-	k, _ := keys.Parse(key)
-	return "/patient-images/scenarios/" + k.Scenario + "/trash?s3_key=" + url.QueryEscape(key)
-}
-
-func restorePath(key string) string {
-	k, _ := keys.Parse(key)
-	return "/patient-images/scenarios/" + k.Scenario + "/trash/restore"
-}
-
 // s3URLStatus is what GET {api}/{s3_key}, the s3_url, answers without a token (a 302 to a
 // presigned GET while the image is ready, else 404). The route is rate limited per client: a 429
 // is waited out, it says nothing about the image.
 func (a apiClient) s3URLStatus(t *testing.T, key string) int {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for try := 0; ; try++ {
-		resp, err := client.Get(a.url + "/" + (&url.URL{Path: key}).EscapedPath())
+		code, err := a.LinkStatus(t.Context(), a.BaseURL+"/"+(&url.URL{Path: key}).EscapedPath())
 		if err != nil {
 			t.Errorf("s3_url of %s: %v", key, err)
 			return -1
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusTooManyRequests || try == 20 {
-			return resp.StatusCode
+		if code != http.StatusTooManyRequests || try == 20 {
+			return code
 		}
 		time.Sleep(time.Second)
 	}
@@ -112,14 +61,10 @@ func (a apiClient) s3URLStatus(t *testing.T, key string) int {
 // listing is what GET …/images answers the caller: status by key.
 func (a apiClient) listing(t *testing.T, scenario string) map[string]string {
 	t.Helper()
-	var list struct {
-		Images []struct {
-			S3Key  string `json:"s3_key"`
-			Status string `json:"status"`
-		} `json:"images"`
-	}
-	if code := a.doStatus(t, "GET", "/patient-images/scenarios/"+scenario+"/images", nil, &list); code != http.StatusOK {
-		t.Errorf("listing %s: %d", scenario, code)
+	list, err := a.List(t.Context(), scenario, apiclient.ListOptions{})
+	if err != nil {
+		t.Errorf("listing %s: %v", scenario, err)
+		return map[string]string{}
 	}
 	out := map[string]string{}
 	for _, im := range list.Images {
@@ -132,31 +77,22 @@ func (a apiClient) listing(t *testing.T, scenario string) map[string]string {
 func (a apiClient) inTrash(t *testing.T, key string) bool {
 	t.Helper()
 	k, _ := keys.Parse(key)
-	var list struct {
-		Images []struct {
-			S3Key string `json:"s3_key"`
-		} `json:"images"`
+	list, err := a.Trash(t.Context(), k.Scenario)
+	if err != nil {
+		t.Errorf("trash of %s: %v", k.Scenario, err)
+		return false
 	}
-	if code := a.doStatus(t, "GET", "/patient-images/scenarios/"+k.Scenario+"/trash", nil, &list); code != http.StatusOK {
-		t.Errorf("trash of %s: %d", k.Scenario, code)
-	}
-	return slices.ContainsFunc(list.Images, func(im struct {
-		S3Key string `json:"s3_key"`
-	}) bool {
-		return im.S3Key == key
-	})
+	return slices.ContainsFunc(list.Images, func(im apiclient.TrashedImage) bool { return im.S3Key == key })
 }
 
 // statusOf is the per-upload status route: its HTTP status and the upload's status.
-func (a apiClient) statusOf(t *testing.T, key string) (code int, status, reason string) {
+func (a apiClient) statusOf(t *testing.T, key string) (int, string, string) {
 	t.Helper()
-	k, _ := keys.Parse(key)
-	var resp struct {
-		Status string `json:"status"`
-		Reason string `json:"reason"`
+	st, err := a.Status(t.Context(), key)
+	if err != nil {
+		return code(t, err), "", ""
 	}
-	code = a.doStatus(t, "GET", "/patient-images/scenarios/"+k.Scenario+"/images/"+keys.Filename(key), nil, &resp)
-	return code, resp.Status, resp.Reason
+	return http.StatusOK, st.Status, st.Reason
 }
 
 // waitStatus polls the status route until the upload has the wanted status.
@@ -392,14 +328,12 @@ func TestDeleteDuringProcessing(t *testing.T) {
 				delay := 10*time.Millisecond + time.Duration(i)*490*time.Millisecond/(tries-1)
 				scenario := fmt.Sprintf("deleting-%s-%02d", size.name, i)
 				g := prof.presignPut(t, scenario, "patient.jpg", len(data))
-				if st := g.put(t, data, nil); st != http.StatusOK {
+				if st := put(t, g, data, nil); st != http.StatusOK {
 					t.Fatalf("try %d: PUT %d", i, st)
 				}
 				time.Sleep(delay)
-				var resp struct {
-					S3Key string `json:"s3_key"`
-				}
-				if code := prof.doStatus(t, "DELETE", deletePath(g.S3Key, false), nil, &resp); code != http.StatusOK || resp.S3Key != g.S3Key {
+				resp, err := prof.Delete(t.Context(), g.S3Key, false)
+				if code := code(t, err); code != http.StatusOK || resp.S3Key != g.S3Key {
 					t.Errorf("try %d: the delete %v after the PUT answered %d (s3_key %q), want 200", i, delay, code, resp.S3Key)
 					continue
 				}
@@ -434,21 +368,26 @@ func TestReplayAfterDelete(t *testing.T) {
 		t.Fatal("fixture lacks its serial number")
 	}
 	for i, c := range []struct {
-		label string
-		path  func(key string) string
+		label  string
+		remove func(ctx context.Context, prof apiClient, key string) (apiclient.Deleted, error)
 	}{
-		{label: "permanent=true", path: func(key string) string { return deletePath(key, true) }},
-		{label: "trash route", path: trashDeletePath},
+		{label: "permanent=true", remove: func(ctx context.Context, prof apiClient, key string) (apiclient.Deleted, error) {
+			return prof.Delete(ctx, key, true)
+		}},
+		{label: "trash route", remove: func(ctx context.Context, prof apiClient, key string) (apiclient.Deleted, error) {
+			return prof.Purge(ctx, key)
+		}},
 	} {
 		t.Run(c.label, func(t *testing.T) {
 			scenario := fmt.Sprintf("replay-deleted-%d", i)
 			name := fmt.Sprintf("홍길동_800101-1234567_흉부_%d.jpg", i) // one name per subtest: the scan is bucket-wide
 			g := prof.presignPut(t, scenario, name, len(first))
-			if st := g.put(t, first, nil); st != http.StatusOK {
+			if st := put(t, g, first, nil); st != http.StatusOK {
 				t.Fatalf("upload: %d", st)
 			}
 			waitReady(t, stud, scenario, g.S3Key)
-			if code := prof.doStatus(t, "DELETE", deletePath(g.S3Key, false), nil, nil); code != http.StatusOK {
+			_, err := prof.Delete(t.Context(), g.S3Key, false)
+			if code := code(t, err); code != http.StatusOK {
 				t.Fatalf("delete: %d", code)
 			}
 			for _, replay := range []struct {
@@ -462,7 +401,8 @@ func TestReplayAfterDelete(t *testing.T) {
 				}
 			}
 
-			if code := prof.doStatus(t, "DELETE", c.path(g.S3Key), nil, nil); code != http.StatusOK {
+			_, err = c.remove(t.Context(), prof, g.S3Key)
+			if code := code(t, err); code != http.StatusOK {
 				t.Errorf("permanent delete (%s): %d, want 200", c.label, code)
 			}
 			putReplay(t, g, first)
@@ -511,10 +451,10 @@ func TestRestoreDeleteRace(t *testing.T) {
 		return ca, cb
 	}
 	restore := func(t *testing.T, key string) func() int {
-		return func() int { return prof.doStatus(t, "POST", restorePath(key), map[string]string{"s3_key": key}, nil) }
+		return func() int { _, err := prof.Restore(t.Context(), key); return code(t, err) }
 	}
 	del := func(t *testing.T, key string) func() int {
-		return func() int { return prof.doStatus(t, "DELETE", deletePath(key, false), nil, nil) }
+		return func() int { _, err := prof.Delete(t.Context(), key, false); return code(t, err) }
 	}
 	// trash moves a listed image to the trash, as a round's starting point.
 	trash := func(t *testing.T, key string) {
@@ -636,29 +576,34 @@ func TestPermanentDeleteLeavesNothing(t *testing.T) {
 		remove   func(t *testing.T, prof apiClient, key string)
 	}{
 		{name: "from the list", remove: func(t *testing.T, prof apiClient, key string) {
-			if code := prof.doStatus(t, "DELETE", deletePath(key, true), nil, nil); code != http.StatusOK {
+			_, err := prof.Delete(t.Context(), key, true)
+			if code := code(t, err); code != http.StatusOK {
 				t.Errorf("DELETE …&permanent=true: %d, want 200", code)
 			}
 		}},
 		{name: "from the trash", remove: func(t *testing.T, prof apiClient, key string) {
-			if code := prof.doStatus(t, "DELETE", deletePath(key, false), nil, nil); code != http.StatusOK {
+			_, err := prof.Delete(t.Context(), key, false)
+			if code := code(t, err); code != http.StatusOK {
 				t.Fatalf("delete to the trash: %d", code)
 			}
 			if !prof.inTrash(t, key) {
 				t.Fatalf("deleted but not in the trash")
 			}
-			if code := prof.doStatus(t, "DELETE", trashDeletePath(key), nil, nil); code != http.StatusOK {
+			_, err = prof.Purge(t.Context(), key)
+			if code := code(t, err); code != http.StatusOK {
 				t.Errorf("DELETE …/trash?s3_key=: %d, want 200", code)
 			}
 			if prof.inTrash(t, key) {
 				t.Errorf("still listed in the trash after its permanent delete")
 			}
-			if code := prof.doStatus(t, "DELETE", trashDeletePath(key), nil, nil); code != http.StatusNotFound {
+			_, err = prof.Purge(t.Context(), key)
+			if code := code(t, err); code != http.StatusNotFound {
 				t.Errorf("DELETE …/trash?s3_key= again: %d, want 404 (not in the trash)", code)
 			}
 		}},
 		{name: "a rejected upload", rejected: true, remove: func(t *testing.T, prof apiClient, key string) {
-			if code := prof.doStatus(t, "DELETE", deletePath(key, true), nil, nil); code != http.StatusOK {
+			_, err := prof.Delete(t.Context(), key, true)
+			if code := code(t, err); code != http.StatusOK {
 				t.Errorf("DELETE …&permanent=true of a rejected upload: %d, want 200", code)
 			}
 		}},
@@ -681,9 +626,12 @@ func TestPermanentDeleteLeavesNothing(t *testing.T) {
 				}
 			} else {
 				prof.waitStatus(t, key, "ready")
-				var out struct{}
-				prof.do(t, "PATCH", "/patient-images/scenarios/"+scenario+"/images/"+keys.Filename(key), map[string]string{"caption": caption}, &out)
-				prof.do(t, "PUT", "/patient-images/scenarios/"+scenario+"/image", map[string]string{"s3_key": key}, &out)
+				if _, err := prof.SetCaption(t.Context(), key, caption); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := prof.Pin(t.Context(), key); err != nil {
+					t.Fatal(err)
+				}
 				wantCaption = caption
 			}
 			find := needles(k.ID, koreanName, wantCaption)
@@ -703,11 +651,9 @@ func TestPermanentDeleteLeavesNothing(t *testing.T) {
 			if s.exists(t, keys.QuarantineKey(key)) {
 				t.Errorf("quarantine copy %s still there", keys.QuarantineKey(key))
 			}
-			var rep struct {
-				Image json.RawMessage `json:"image"`
-			}
-			if code := prof.doStatus(t, "GET", "/patient-images/scenarios/"+scenario+"/image", nil, &rep); code != http.StatusOK || string(rep.Image) != "null" {
-				t.Errorf("representative after the permanent delete: %d, image %s; want 200, null", code, rep.Image)
+			rep, err := prof.Representative(t.Context(), scenario)
+			if code := code(t, err); code != http.StatusOK || rep != nil {
+				t.Errorf("representative after the permanent delete: %d, image %+v; want 200, null", code, rep)
 			}
 			if hits := s.scanBucket(t, find); len(hits) > 0 {
 				t.Errorf("after the permanent delete the bucket still holds:\n  %s", strings.Join(hits, "\n  "))

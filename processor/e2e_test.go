@@ -14,7 +14,6 @@ import (
 	_ "image/png"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"medicpx/api"
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/processor/pipeline"
 	"medicpx/shared/config"
@@ -505,10 +505,8 @@ func md5hex(b []byte) string {
 }
 
 // apiClient is the real API on the test's versitygw, as a professor sees it (or, through as,
-// another role).
-type apiClient struct {
-	url, token string
-}
+// another role): the one client of the API, with the helpers below making its errors the test's.
+type apiClient struct{ *apiclient.Client }
 
 const e2eSecret = "e2e-secret-that-is-at-least-32-bytes"
 
@@ -527,7 +525,7 @@ func startAPI(t *testing.T, s *stack) apiClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apiClient{url: srv.URL, token: tok}
+	return apiClient{apiclient.New(srv.URL, tok)}
 }
 
 // as is the same API seen with a token of another role.
@@ -537,87 +535,58 @@ func (a apiClient) as(t *testing.T, role string) apiClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apiClient{url: a.url, token: tok}
+	return apiClient{a.As(tok)}
 }
 
-func (a apiClient) do(t *testing.T, method, path string, body any, out any) {
+// code is the HTTP status of a call whose caller wants the status code: it never fails the test
+// on a non-200 (nor, since it may run on a goroutine of its own, on a transport error, which is
+// reported and answered as -1).
+func code(t *testing.T, err error) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	c := apiclient.StatusOf(err)
+	if c == 0 {
+		t.Errorf("%v", err)
+		return -1
 	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		t.Fatal(err)
-	}
+	return c
 }
 
 // upload asks the API for a presigned PUT and sends data to S3 with it; it returns the key.
 func (a apiClient) upload(t *testing.T, scenario, filename string, data []byte) string {
 	t.Helper()
-	g := a.presignPut(t, scenario, filename, len(data))
-	if status := g.put(t, data, nil); status != http.StatusOK {
-		t.Fatalf("PUT %s: %d", g.S3Key, status)
+	g, err := a.Upload(t.Context(), scenario, filename, data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return g.S3Key
 }
 
-// uploadGrant is what upload-url answers for a PUT.
-type uploadGrant struct {
-	S3Key         string            `json:"s3_key"`
-	UploadURL     string            `json:"upload_url"`
-	UploadHeaders map[string]string `json:"upload_headers"`
-}
-
-func (a apiClient) presignPut(t *testing.T, scenario, filename string, length int) uploadGrant {
+func (a apiClient) presignPut(t *testing.T, scenario, filename string, length int) *apiclient.UploadGrant {
 	t.Helper()
-	typ, _ := imagepolicy.ByExt(filename[strings.LastIndexByte(filename, '.')+1:])
-	var g uploadGrant
-	a.do(t, "POST", "/patient-images/upload-url/"+scenario,
-		map[string]any{"filename": filename, "content_type": typ.MIME, "content_length": length, "method": "PUT"}, &g)
+	g, err := a.PresignPut(t.Context(), scenario, filename, length)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return g
 }
 
 // put sends data through the grant's URL, as often as the caller likes, with the headers it was
 // told to send plus extra (which the URL does not sign); it returns S3's status.
-func (g uploadGrant) put(t *testing.T, data []byte, extra map[string]string) int {
+func put(t *testing.T, g *apiclient.UploadGrant, data []byte, extra map[string]string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, g.UploadURL, bytes.NewReader(data))
-	for k, v := range g.UploadHeaders {
-		req.Header.Set(k, v)
-	}
-	for k, v := range extra {
-		req.Header.Set(k, v)
-	}
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
+	st, err := g.Put(t.Context(), data, extra)
+	if st == 0 {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, r.Body)
-	r.Body.Close()
-	return r.StatusCode
+	return st
 }
 
 // status is what the API's per-upload status route says of key.
 func (a apiClient) status(t *testing.T, key string) (status, reason string) {
 	t.Helper()
-	k, _ := keys.Parse(key)
-	var resp struct {
-		Status string `json:"status"`
-		Reason string `json:"reason"`
+	st, err := a.Status(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
 	}
-	a.do(t, "GET", "/patient-images/scenarios/"+k.Scenario+"/images/"+keys.Filename(key), nil, &resp)
-	return resp.Status, resp.Reason
+	return st.Status, st.Reason
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/rie"
 	"medicpx/shared/keys"
 )
@@ -14,13 +15,13 @@ import (
 // startLambda builds the bootstrap as deployed and starts it under the Runtime Interface Emulator
 // with s's configuration. invoke sends a fixture under testdata/events and fails the test unless
 // the invocation succeeds; logs is the function's output, shown if the test fails.
-func startLambda(t *testing.T, s *stack) (invoke func(fixture string), logs *lockedBuffer) {
+func startLambda(t *testing.T, s *stack) (invoke func(fixture string), logs *logbuf.Buffer) {
 	t.Helper()
 	bootstrap, err := rie.BuildBootstrap(t.TempDir(), "./processor/cmd/medicpx-processor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &lockedBuffer{}
+	logs = &logbuf.Buffer{}
 	// GOMEMLIMIT as template.yaml sets it: the runtime refuses to start on a value it cannot parse.
 	fn, err := rie.Start(bootstrap, append(slices.Clone(s.env.Vars), "GOMEMLIMIT=800MiB"), logs)
 	if err != nil {

@@ -47,13 +47,10 @@ func TestPhoneSamplesEndToEnd(t *testing.T) {
 	for _, u := range ups {
 		t.Run(u.f.Name, func(t *testing.T) {
 			k, _ := keys.Parse(u.key)
-			var st struct {
-				Status         string   `json:"status"`
-				Reason         string   `json:"reason"`
-				Removed        []string `json:"removed"`
-				RemovedMessage string   `json:"removed_message"`
+			st, err := a.Status(t.Context(), u.key)
+			if err != nil {
+				t.Fatal(err)
 			}
-			a.do(t, "GET", "/patient-images/scenarios/"+k.Scenario+"/images/"+keys.Filename(u.key), nil, &st)
 			if u.f.Rejected != "" {
 				if st.Status != "rejected" || st.Reason != u.f.Rejected {
 					t.Fatalf("status %s %q; want rejected %q", st.Status, st.Reason, u.f.Rejected)

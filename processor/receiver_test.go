@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
+	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/keys"
 )
@@ -133,7 +134,7 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 // TestReceiverQueueFull: a full queue drops the event with a warning instead of blocking the
 // webhook (versitygw would time out), and a key already waiting is not queued twice.
 func TestReceiverQueueFull(t *testing.T) {
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	p := &Processor{Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: time.Now, Bucket: "b"}
 	r := NewReceiver(p, 0, 1) // no workers: nothing leaves the queue
 	t.Cleanup(func() { r.Drain(context.Background()) })

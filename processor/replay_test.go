@@ -3,11 +3,11 @@ package processor
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/processor/pipeline"
 	"medicpx/shared/keys"
 )
@@ -46,7 +46,7 @@ func TestReplayedUploadURL(t *testing.T) {
 	for i := range 20 {
 		scenario := fmt.Sprintf("replay-%02d", i)
 		g := prof.presignPut(t, scenario, "patient.jpg", len(first))
-		if st := g.put(t, first, nil); st != http.StatusOK {
+		if st := put(t, g, first, nil); st != http.StatusOK {
 			t.Fatalf("upload: %d", st)
 		}
 		waitReady(t, stud, scenario, g.S3Key)
@@ -114,11 +114,11 @@ func TestReplayedUploadURL(t *testing.T) {
 
 // putReplay sends data through the grant's URL until S3 stores it, retrying 409 (see the caller);
 // it returns when the successful PUT was sent and answered.
-func putReplay(t *testing.T, g uploadGrant, data []byte) (sent, answered time.Time) {
+func putReplay(t *testing.T, g *apiclient.UploadGrant, data []byte) (sent, answered time.Time) {
 	t.Helper()
 	for try := 0; ; try++ {
 		sent = time.Now()
-		st := g.put(t, data, nil)
+		st := put(t, g, data, nil)
 		answered = time.Now()
 		if st == http.StatusOK {
 			return sent, answered
@@ -146,38 +146,30 @@ func waitReady(t *testing.T, stud apiClient, scenario, key string) {
 // download URL, by field. It is empty while the student cannot see the image.
 func servedToStudent(t *testing.T, stud apiClient, scenario, key string) map[string][]byte {
 	t.Helper()
-	var list struct {
-		Images []struct {
-			S3Key string `json:"s3_key"`
-			URL   string `json:"url"`
-		} `json:"images"`
+	list, err := stud.List(t.Context(), scenario, apiclient.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	stud.do(t, "GET", "/patient-images/scenarios/"+scenario+"/images", nil, &list)
 	out := map[string][]byte{}
 	for _, im := range list.Images {
 		if im.S3Key != key {
 			continue
 		}
-		out["listing url"] = fetch(t, im.URL)
-		var d struct {
-			DownloadURL string `json:"download_url"`
+		out["listing url"] = fetch(t, stud, im.URL)
+		d, err := stud.DownloadURL(t.Context(), key, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		stud.do(t, "POST", "/patient-images/download-url/"+scenario, map[string]any{"s3_key": key}, &d)
-		out["download_url"] = fetch(t, d.DownloadURL)
+		out["download_url"] = fetch(t, stud, d.DownloadURL)
 	}
 	return out
 }
 
-func fetch(t *testing.T, u string) []byte {
+func fetch(t *testing.T, a apiClient, u string) []byte {
 	t.Helper()
-	resp, err := http.Get(u)
+	b, _, err := a.Fetch(t.Context(), u)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", u, resp.StatusCode, err)
 	}
 	return b
 }
@@ -193,7 +185,7 @@ func TestUploaderHeadersStayBehind(t *testing.T) {
 		"Content-Disposition": "attachment; filename=evil.html",
 		"Cache-Control":       "public, max-age=999999999",
 	}
-	if st := g.put(t, data, extra); st != http.StatusOK {
+	if st := put(t, g, data, extra); st != http.StatusOK {
 		t.Fatalf("upload with unsigned headers: %d", st)
 	}
 	staged := keys.StagedKey(g.S3Key)

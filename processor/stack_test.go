@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
@@ -33,7 +34,7 @@ type stack struct {
 	p     *Processor
 	recv  *Receiver // nil without a webhook
 	calls *callLog
-	logs  *lockedBuffer
+	logs  *logbuf.Buffer
 	hook  string
 }
 
@@ -41,7 +42,7 @@ type stack struct {
 // and exits if nobody answers), then versitygw, then wires the processor to it.
 func startStack(t *testing.T, withReceiver bool) *stack {
 	t.Helper()
-	s := &stack{calls: &callLog{}, logs: &lockedBuffer{}}
+	s := &stack{calls: &callLog{}, logs: &logbuf.Buffer{}}
 	var handler atomic.Pointer[Receiver]
 	webhook := ""
 	if withReceiver {
@@ -278,23 +279,6 @@ func (c *callLog) len() int {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // readImage reads a fixture under testdata/images.
 func readImage(t testing.TB, name string) []byte {

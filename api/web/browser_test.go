@@ -9,10 +9,8 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,29 +31,13 @@ import (
 	"medicpx/api"
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
+	"medicpx/infra/testenv/apiclient"
+	"medicpx/infra/testenv/logbuf"
+	"medicpx/infra/testenv/testimage"
 	"medicpx/infra/testenv/versity"
-	mkeys "medicpx/shared/keys"
 )
 
 const chromiumPath = "/usr/bin/chromium"
-
-// syncBuffer collects the stack's logs from several processes, shown when the test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // tab is one browser tab. Tabs in one browser context share localStorage, so one sign-in.
 type tab struct {
@@ -139,7 +121,7 @@ type browserEnv struct {
 	mu      sync.Mutex
 	problem []string
 	taken   []string // screenshot files written
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 }
 
 // deletes counts the DELETE requests the API has logged so far.
@@ -175,7 +157,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	start := time.Now()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	st := stacktest.Start(t, stack.Options{Output: logs})
 	t.Logf("built and started the stack in %s", time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
@@ -416,52 +398,24 @@ func (e *browserEnv) failOnce(b tab, part string) (fired func() bool, stop func(
 	}
 }
 
-// apiCall calls the API directly, as another professor's browser would.
-func (e *browserEnv) apiCall(t *testing.T, method, path, role string, body any) {
-	t.Helper()
-	tok, err := e.st.Token(role)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rd *bytes.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, e.st.APIURL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
-	}
-}
-
-// statusOf is the HTTP status of a professor's look at one upload's status route.
-func (e *browserEnv) statusOf(t *testing.T, key string) int {
+// directAPI is the API called directly, as another professor's browser would.
+func (e *browserEnv) directAPI(t *testing.T) *apiclient.Client {
 	t.Helper()
 	tok, err := e.st.Token("professor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := mkeys.Parse(key)
-	if err != nil {
+	return apiclient.New(e.st.APIURL, tok)
+}
+
+// statusOf is the HTTP status of a professor's look at one upload's status route.
+func (e *browserEnv) statusOf(t *testing.T, key string) int {
+	t.Helper()
+	_, err := e.directAPI(t).Status(t.Context(), key)
+	if apiclient.StatusOf(err) == 0 {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", e.st.APIURL+"/patient-images/scenarios/"+k.Scenario+"/images/"+mkeys.Filename(key), nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return apiclient.StatusOf(err)
 }
 
 func (e *browserEnv) file(t *testing.T, name string, body []byte) string {
@@ -518,7 +472,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 		if (t) window.__said.push(t); }).observe(document.getElementById('status'), {childList: true, characterData: true, subtree: true}); true`)
 	batch := []string{
 		e.file(t, "notes.txt", []byte("not an image")),
-		e.file(t, "환자 얼굴.jpg", testJPEG(t)),
+		e.file(t, "환자 얼굴.jpg", testimage.JPEG(1600, 1200)),
 		e.file(t, "상처 차트.png", testPNG(t)),
 		e.file(t, "맥박.gif", testGIF(t)),
 		e.file(t, "fake.jpg", []byte("this is text pretending to be a photo\n")),
@@ -568,7 +522,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 
 	// 4. Cancel an upload on its way, with the leave warning on; then retry it.
 	gate := e.holdUploads(prof)
-	prof.do("pick a photo", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "느린 사진.jpg", testJPEG(t))}))
+	prof.do("pick a photo", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "느린 사진.jpg", testimage.JPEG(1600, 1200))}))
 	prof.wait("uploading", `(document.querySelector('#uploads li[data-file="느린 사진.jpg"]') || {dataset: {}}).dataset.state === 'uploading'`, 10*time.Second)
 	for gate.count() == 0 {
 		time.Sleep(50 * time.Millisecond)
@@ -695,12 +649,16 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	prof.wait("closed, focus back on a card", `!document.querySelector('#large').open && document.activeElement.dataset.control === 'view'`, 5*time.Second)
 
 	// 11. An error appears next to the action that caused it: pin an image someone just deleted.
-	e.apiCall(t, "DELETE", "/patient-images/"+sc+"?s3_key="+url.QueryEscape(keys[3]), "professor", nil)
+	if _, err := e.directAPI(t).Delete(t.Context(), keys[3], false); err != nil {
+		t.Fatal(err)
+	}
 	prof.do("pin the deleted one", chromedp.Click(chromedp.CSS(card(keys[3], "button.pin"))))
 	prof.wait("error in that card, announced", fmt.Sprintf(`(() => { const p = document.querySelector(%q);
 		return p && !p.hidden && p.getAttribute('role') === 'alert' && p.textContent.includes('찾을 수 없습니다'); })()`, card(keys[3], ".card-error")), 5*time.Second)
 	e.shot(name("professor", "error-next-to-action"), prof.ctx)
-	e.apiCall(t, "POST", "/patient-images/scenarios/"+sc+"/trash/restore", "professor", map[string]string{"s3_key": keys[3]})
+	if _, err := e.directAPI(t).Restore(t.Context(), keys[3]); err != nil {
+		t.Fatal(err)
+	}
 	prof.do("reload", chromedp.Reload())
 	prof.wait("grid", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 6`, 10*time.Second)
 	keys = readKeys()
@@ -817,13 +775,17 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	stud.do("close", chromedp.KeyEvent(kb.Escape))
 	// One whose large version this page never loaded (else the browser shows it from its cache).
 	goneKey := b2s(stud.eval("an image not seen large", `[...document.querySelectorAll('#others li')].map(li => li.dataset.key).find(k => !window.__seenLarge.has(k))`))
-	e.apiCall(t, "DELETE", "/patient-images/"+sc+"?s3_key="+url.QueryEscape(goneKey), "professor", nil)
+	if _, err := e.directAPI(t).Delete(t.Context(), goneKey, false); err != nil {
+		t.Fatal(err)
+	}
 	stud.do("open the deleted one", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#others li[data-key=%q] button`, goneKey))))
 	stud.wait("a message, not a broken icon", `document.querySelector('#large').open && document.querySelector('#large img').hidden &&
 		document.querySelector('#large .viewer-message').textContent.includes('삭제')`, 10*time.Second)
 	e.shot(name("student", "large-deleted"), stud.ctx)
 	stud.do("close", chromedp.KeyEvent(kb.Escape))
-	e.apiCall(t, "POST", "/patient-images/scenarios/"+sc+"/trash/restore", "professor", map[string]string{"s3_key": goneKey})
+	if _, err := e.directAPI(t).Restore(t.Context(), goneKey); err != nil {
+		t.Fatal(err)
+	}
 
 	// 16. The token expires during a batch: uploads on their way finish, then the page asks for
 	// sign-in in place; the batch and its results are still there, and it goes on.
@@ -835,7 +797,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	expires := time.Now().Add(5 * time.Second)
 	prof.eval("a token about to expire", fmt.Sprintf(`localStorage.setItem('medicpx.token', %q); true`, short))
 	gate = e.holdUploads(prof)
-	prof.do("pick two", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "배치 1.jpg", testJPEG(t)), e.file(t, "배치 2.png", testPNG(t))}))
+	prof.do("pick two", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "배치 1.jpg", testimage.JPEG(1600, 1200)), e.file(t, "배치 2.png", testPNG(t))}))
 	for gate.count() < 2 {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -907,30 +869,6 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// testJPEG and testPNG are drawn here rather than committed: a stand-in for a clinical photo
-// with enough structure that a broken thumbnail is visible in the screenshots.
-func testJPEG(t *testing.T) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 1600, 1200))
-	for y := range 1200 {
-		for x := range 1600 {
-			img.Set(x, y, color.RGBA{uint8(180 + x%60), uint8(120 + y/20), uint8(100 + (x+y)/40), 255})
-		}
-	}
-	// A disc in the middle, like a lesion on skin.
-	for y := 450; y < 750; y++ {
-		for x := 650; x < 950; x++ {
-			if (x-800)*(x-800)+(y-600)*(y-600) < 150*150 {
-				img.Set(x, y, color.RGBA{140, 40, 50, 255})
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // testGIF is a small two-frame animation (a pulsing dot), to see that the large view plays it.
 func testGIF(t *testing.T) []byte {
 	pal := color.Palette{color.RGBA{240, 240, 240, 255}, color.RGBA{200, 30, 40, 255}}
@@ -955,6 +893,8 @@ func testGIF(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// testPNG is drawn here rather than committed, like testimage.JPEG: a diagram with enough
+// structure that a broken thumbnail is visible in the screenshots.
 func testPNG(t *testing.T) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 800, 600))
 	for y := range 600 {

@@ -7,21 +7,19 @@ package burst
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
-	"io"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"medicpx/infra/testenv/apiclient"
 )
 
 // Config is where to upload and how long to wait.
@@ -126,79 +124,29 @@ type uploaded struct {
 	putDone        time.Time
 }
 
-// presigned is an upload URL the API handed out.
-type presigned struct {
-	S3Key         string            `json:"s3_key"`
-	UploadURL     string            `json:"upload_url"`
-	StatusURL     string            `json:"status_url"`
-	UploadHeaders map[string]string `json:"upload_headers"`
-}
-
 // presign asks the API for a presigned PUT, once: any refusal is a failure of the burst. (The API
 // records each upload in its own object, so concurrent upload URLs for one scenario never race;
 // a 409 here would be a regression to report, not a reason to try again.)
-func (c Config) presign(ctx context.Context, name string, size int) (presigned, error) {
-	var u presigned
-	body := fmt.Sprintf(`{"filename":%q,"content_type":"image/jpeg","content_length":%d}`, name, size)
-	err := c.call(ctx, http.MethodPost, "/patient-images/upload-url/"+c.Scenario, body, &u)
-	return u, err
+func (c Config) presign(ctx context.Context, name string, size int) (*apiclient.UploadGrant, error) {
+	return c.client().PresignPut(ctx, c.Scenario, name, size)
 }
 
 // put sends photo through a presigned PUT.
-func (c Config) put(ctx context.Context, u presigned, photo []byte) (uploaded, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.UploadURL, bytes.NewReader(photo))
-	if err != nil {
+func (c Config) put(ctx context.Context, u *apiclient.UploadGrant, photo []byte) (uploaded, error) {
+	if _, err := u.Put(ctx, photo, nil); err != nil {
 		return uploaded{}, err
 	}
-	for k, v := range u.UploadHeaders {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return uploaded{}, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return uploaded{}, fmt.Errorf("PUT %s: %d %s", u.S3Key, resp.StatusCode, b)
-	}
-	status := u.StatusURL
-	if strings.HasPrefix(status, "/") {
-		status = strings.TrimSuffix(c.APIURL, "/") + status
-	}
-	return uploaded{key: u.S3Key, statusURL: status, putDone: time.Now()}, nil
+	return uploaded{key: u.S3Key, statusURL: u.StatusURL, putDone: time.Now()}, nil
 }
 
-// call sends an API request with the token and decodes the JSON answer into out.
-func (c Config) call(ctx context.Context, method, path, body string, out any) error {
-	url := path
-	if strings.HasPrefix(path, "/") {
-		url = strings.TrimSuffix(c.APIURL, "/") + path
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	return json.Unmarshal(b, out)
-}
+func (c Config) client() *apiclient.Client { return apiclient.New(c.APIURL, c.Token) }
 
 // Run has the API presign an upload for every photo, then sends all the PUTs at once and waits,
 // polling the scenario's listing every 100 ms, until all are listed ready, or fails after
 // c.Timeout saying how many were not. Times count from the first PUT.
 func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 	prefix := fmt.Sprintf("burst%d_", time.Now().UnixNano())
-	urls := make([]presigned, len(photos))
+	urls := make([]*apiclient.UploadGrant, len(photos))
 	ups := make([]uploaded, len(photos))
 	errs := make([]error, len(photos))
 	res := Result{Uploads: len(photos)}
@@ -232,13 +180,8 @@ func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 	ready := map[string]time.Time{}
 	deadline := start.Add(c.Timeout)
 	for len(ready) < len(ups) {
-		var list struct {
-			Images []struct {
-				S3Key  string `json:"s3_key"`
-				Status string `json:"status"`
-			} `json:"images"`
-		}
-		if err := c.call(ctx, http.MethodGet, "/patient-images/scenarios/"+c.Scenario+"/images", "", &list); err != nil {
+		list, err := c.client().List(ctx, c.Scenario, apiclient.ListOptions{})
+		if err != nil {
 			return res, err
 		}
 		now := time.Now()
@@ -279,11 +222,8 @@ func Single(ctx context.Context, c Config, photo []byte) (time.Duration, error) 
 		return 0, err
 	}
 	for {
-		var st struct {
-			Status string `json:"status"`
-			Reason string `json:"reason"`
-		}
-		if err := c.call(ctx, http.MethodGet, u.statusURL, "", &st); err != nil {
+		st, err := c.client().StatusAt(ctx, u.statusURL)
+		if err != nil {
 			return 0, err
 		}
 		switch st.Status {

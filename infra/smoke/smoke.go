@@ -11,21 +11,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"image/jpeg"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"medicpx/infra/testenv/apiclient"
+	"medicpx/infra/testenv/testimage"
 )
 
 // Config says which deployment to check, as whom.
@@ -66,7 +65,7 @@ func Run(ctx context.Context, c Config) (err error) {
 	if c.HTTP == nil {
 		c.HTTP = http.DefaultClient
 	}
-	r := &run{Config: c}
+	r := newRun(c)
 	r.say("smoke test of %s, scenario %q", c.APIURL, c.Scenario)
 	defer func() {
 		if r.key != "" && !r.deleted {
@@ -88,8 +87,14 @@ func Run(ctx context.Context, c Config) (err error) {
 
 type run struct {
 	Config
+	prof, stud            *apiclient.Client
 	key, s3URL, statusURL string
 	deleted               bool
+}
+
+func newRun(c Config) *run {
+	prof := &apiclient.Client{BaseURL: c.APIURL, Token: c.ProfessorToken, HTTP: c.HTTP}
+	return &run{Config: c, prof: prof, stud: prof.As(c.StudentToken)}
 }
 
 func (r *run) say(format string, args ...any) {
@@ -98,7 +103,7 @@ func (r *run) say(format string, args ...any) {
 
 func (r *run) steps(ctx context.Context) error {
 	var health map[string]any
-	if err := r.api(ctx, "GET", "/healthz", "", nil, 200, &health); err != nil {
+	if _, err := r.prof.As("").Do(ctx, "GET", "/healthz", nil, &health); err != nil {
 		return fmt.Errorf("healthz: %w", err)
 	}
 	r.say("1/8 API answers /healthz: %v", health["status"])
@@ -107,15 +112,8 @@ func (r *run) steps(ctx context.Context) error {
 		return err
 	}
 
-	var list struct {
-		Images []struct {
-			S3Key  string `json:"s3_key"`
-			S3URL  string `json:"s3_url"`
-			Status string `json:"status"`
-		} `json:"images"`
-		TotalCount int `json:"total_count"`
-	}
-	if err := r.api(ctx, "GET", "/patient-images/scenarios/"+r.Scenario+"/images", r.StudentToken, nil, 200, &list); err != nil {
+	list, err := r.stud.List(ctx, r.Scenario, apiclient.ListOptions{})
+	if err != nil {
 		return fmt.Errorf("student listing: %w", err)
 	}
 	if list.TotalCount != 1 || len(list.Images) != 1 || list.Images[0].S3Key != r.key || list.Images[0].Status != "ready" {
@@ -126,17 +124,12 @@ func (r *run) steps(ctx context.Context) error {
 	}
 	r.say("4/8 student lists it: 1 image, ready, same s3_url")
 
-	var rep struct {
-		Image *struct {
-			S3Key string `json:"s3_key"`
-			S3URL string `json:"s3_url"`
-		} `json:"image"`
-	}
-	if err := r.api(ctx, "GET", "/patient-images/scenarios/"+r.Scenario+"/image", r.StudentToken, nil, 200, &rep); err != nil {
+	rep, err := r.stud.Representative(ctx, r.Scenario)
+	if err != nil {
 		return fmt.Errorf("representative: %w", err)
 	}
-	if rep.Image == nil || rep.Image.S3Key != r.key || rep.Image.S3URL != r.s3URL {
-		return fmt.Errorf("representative %+v, want %s with the same s3_url", rep.Image, r.key)
+	if rep == nil || rep.S3Key != r.key || rep.S3URL != r.s3URL {
+		return fmt.Errorf("representative %+v, want %s with the same s3_url", rep, r.key)
 	}
 	r.say("5/8 student reads the representative: the upload, same s3_url")
 
@@ -146,13 +139,11 @@ func (r *run) steps(ctx context.Context) error {
 	}
 	r.say("6/8 headless Chromium shows s3_url in an <img> with no token: %dx%d", w, h)
 
-	var dl struct {
-		DownloadURL string `json:"download_url"`
-	}
-	if err := r.api(ctx, "POST", "/patient-images/download-url/"+r.Scenario, r.StudentToken, map[string]any{"s3_key": r.key}, 200, &dl); err != nil {
+	dl, err := r.stud.DownloadURL(ctx, r.key, 0)
+	if err != nil {
 		return fmt.Errorf("download-url: %w", err)
 	}
-	got, ctype, err := r.fetch(ctx, dl.DownloadURL)
+	got, ctype, err := r.stud.Fetch(ctx, dl.DownloadURL)
 	if err != nil {
 		return fmt.Errorf("download: %w", err)
 	}
@@ -164,7 +155,7 @@ func (r *run) steps(ctx context.Context) error {
 	if err := r.deleteImage(ctx); err != nil {
 		return err
 	}
-	if code, err := r.status(ctx, r.s3URL); err != nil || code != http.StatusNotFound {
+	if code, err := r.stud.LinkStatus(ctx, r.s3URL); err != nil || code != http.StatusNotFound {
 		return fmt.Errorf("after delete the s3_url answers %d (%v), want 404", code, err)
 	}
 	r.say("8/8 professor deletes it; its s3_url is now a 404")
@@ -174,39 +165,21 @@ func (r *run) steps(ctx context.Context) error {
 // uploadReady is the guide's upload flow as a professor, then waiting until the processor has
 // made the upload ready (steps 2 and 3).
 func (r *run) uploadReady(ctx context.Context) error {
-	img := testJPEG()
-	var up struct {
-		UploadURL     string            `json:"upload_url"`
-		UploadHeaders map[string]string `json:"upload_headers"`
-		S3Key         string            `json:"s3_key"`
-		S3URL         string            `json:"s3_url"`
-		StatusURL     string            `json:"status_url"`
-	}
-	body := map[string]any{"filename": "smoke_patient.jpg", "content_type": "image/jpeg", "content_length": len(img), "method": "PUT"}
-	if err := r.api(ctx, "POST", "/patient-images/upload-url/"+r.Scenario, r.ProfessorToken, body, 200, &up); err != nil {
+	img := testimage.JPEG(480, 360)
+	up, err := r.prof.PresignPut(ctx, r.Scenario, "smoke_patient.jpg", len(img))
+	if err != nil {
 		return fmt.Errorf("upload-url: %w", err)
 	}
 	r.key, r.s3URL, r.statusURL = up.S3Key, up.S3URL, up.StatusURL
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, up.UploadURL, bytes.NewReader(img))
-	for k, v := range up.UploadHeaders {
-		req.Header.Set(k, v)
-	}
-	resp, err := r.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("upload: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("upload: PUT to the presigned URL answered %d", resp.StatusCode)
+	if _, err := up.Put(ctx, img, nil); err != nil {
+		return fmt.Errorf("upload: PUT to the presigned URL: %w", err)
 	}
 	r.say("2/8 professor uploaded %d bytes to %s (s3_url %s)", len(img), r.key, r.s3URL)
 
 	start := time.Now()
 	for {
-		var st struct {
-			Status, Reason string
-		}
-		if err := r.api(ctx, "GET", r.statusURL, r.ProfessorToken, nil, 200, &st); err != nil {
+		st, err := r.prof.StatusAt(ctx, r.statusURL)
+		if err != nil {
 			return fmt.Errorf("status: %w", err)
 		}
 		if st.Status == "ready" {
@@ -229,74 +202,11 @@ func (r *run) uploadReady(ctx context.Context) error {
 }
 
 func (r *run) deleteImage(ctx context.Context) error {
-	var out map[string]any
-	if err := r.api(ctx, "DELETE", "/patient-images/"+r.Scenario+"?s3_key="+url.QueryEscape(r.key), r.ProfessorToken, nil, 200, &out); err != nil {
+	if _, err := r.prof.Delete(ctx, r.key, false); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	r.deleted = true
 	return nil
-}
-
-// api calls the API and decodes its JSON answer, which must have status want.
-func (r *run) api(ctx context.Context, method, path, token string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.APIURL+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := r.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	return json.Unmarshal(b, out)
-}
-
-func (r *run) fetch(ctx context.Context, u string) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	resp, err := r.HTTP.Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 11<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("GET answered %d", resp.StatusCode)
-	}
-	return b, resp.Header.Get("Content-Type"), err
-}
-
-// status asks for u with no token and without following a redirect.
-func (r *run) status(ctx context.Context, u string) (int, error) {
-	c := *r.HTTP
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }
 
 // ShowInBrowser loads src into an <img> of a page in headless Chromium, as the guide's
@@ -359,17 +269,4 @@ func Browser(ctx context.Context, chromium string) (context.Context, context.Can
 		cancelAlloc()
 		_ = os.RemoveAll(dir)
 	}
-}
-
-// testJPEG is a small photo-like image made here, so the smoke test needs no file.
-func testJPEG() []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 480, 360))
-	for y := range 360 {
-		for x := range 480 {
-			img.Set(x, y, color.RGBA{uint8(x / 2), uint8(y * 2 / 3), uint8((x + y) / 4), 255})
-		}
-	}
-	var buf bytes.Buffer
-	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
-	return buf.Bytes()
 }

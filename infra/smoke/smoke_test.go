@@ -17,6 +17,7 @@ import (
 
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/versity"
 )
 
@@ -111,7 +112,7 @@ func TestAgainstLocalStack(t *testing.T) {
 	})
 
 	t.Run("guide's displayPatientImage on another origin", func(t *testing.T) {
-		r := &run{Config: Config{APIURL: st.APIURL, ProfessorToken: prof, StudentToken: stud, Scenario: "display1", HTTP: http.DefaultClient, Timeout: 2 * time.Minute, Out: logs}}
+		r := newRun(Config{APIURL: st.APIURL, ProfessorToken: prof, StudentToken: stud, Scenario: "display1", HTTP: http.DefaultClient, Timeout: 2 * time.Minute, Out: logs})
 		if err := r.uploadReady(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -160,17 +161,8 @@ func TestAgainstLocalStack(t *testing.T) {
 // countImages is what a professor sees in a scenario: final originals and staged uploads.
 func countImages(t *testing.T, api, token, scenario string) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", api+"/patient-images/scenarios/"+scenario+"/images", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	list, err := apiclient.New(api, token).List(t.Context(), scenario, apiclient.ListOptions{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var list struct {
-		TotalCount int `json:"total_count"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
 		t.Fatal(err)
 	}
 	return list.TotalCount

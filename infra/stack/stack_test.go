@@ -3,11 +3,7 @@ package stack
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"io"
 	"net/http"
 	"os"
@@ -22,6 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"medicpx/infra/testenv/apiclient"
+	"medicpx/infra/testenv/logbuf"
+	"medicpx/infra/testenv/testimage"
 	"medicpx/infra/testenv/versity"
 	"medicpx/shared/keys"
 )
@@ -115,20 +114,11 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func testJPEG(t *testing.T) string {
+// jpegFile is the test photo in a file, for the seed's Node code.
+func jpegFile(t *testing.T) string {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
-	for y := 0; y < 480; y++ {
-		for x := 0; x < 640; x++ {
-			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(t.TempDir(), "patient_photo.jpg")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, testimage.JPEG(640, 480), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -161,7 +151,7 @@ func TestSeedFrontend(t *testing.T) {
 	}
 	cmd := exec.Command(node, "testdata/seed-frontend.cjs")
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "BASE_URL="+st.APIURL, "PROFESSOR_TOKEN="+prof,
-		"STUDENT_TOKEN="+stud, "IMAGE_PATH="+testJPEG(t), "SCENARIO_ID=seed1")
+		"STUDENT_TOKEN="+stud, "IMAGE_PATH="+jpegFile(t), "SCENARIO_ID=seed1")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "seed frontend flow: ok") {
 		t.Fatalf("seed frontend: %v\n%s", err, out)
@@ -174,10 +164,7 @@ func TestRestartKeepsData(t *testing.T) {
 	bin, data := buildBinaries(t), t.TempDir()
 	st := startStack(t, bin, data)
 	key := "patient_images/scenario_1/11111111-1111-4111-8111-111111111111.jpg"
-	img, err := os.ReadFile(testJPEG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testimage.JPEG(640, 480)
 	if _, err := st.S3.PutObject(context.Background(), &s3.PutObjectInput{
 		Bucket: aws.String("medicpx"), Key: aws.String(key), Body: bytes.NewReader(img), ContentType: aws.String("image/jpeg"),
 	}); err != nil {
@@ -195,24 +182,17 @@ func TestRestartKeepsData(t *testing.T) {
 	if st2.Secret != st.Secret {
 		t.Fatal("secret changed across restarts")
 	}
-	req, _ := http.NewRequest("GET", st2.APIURL+"/patient-images/scenarios/1/images", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), key) {
-		t.Fatalf("after restart: %d %s", resp.StatusCode, body)
+	list, err := apiclient.New(st2.APIURL, tok).List(t.Context(), "1", apiclient.ListOptions{})
+	if err != nil || !slices.ContainsFunc(list.Images, func(im apiclient.Image) bool { return im.S3Key == key }) {
+		t.Fatalf("after restart: %v %+v", err, list)
 	}
 }
 
 // startWatched starts a stack whose children's output (and the launcher's messages) the test
 // reads, and shows when it fails.
-func startWatched(t *testing.T) (*Stack, *lockedBuffer) {
+func startWatched(t *testing.T) (*Stack, *logbuf.Buffer) {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	bin := buildBinaries(t)
 	st, err := Start(context.Background(), Options{
 		DataDir: t.TempDir(), APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
@@ -240,26 +220,8 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := os.ReadFile(testJPEG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func(method, url string, body string) []byte {
-		t.Helper()
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-			t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
-		}
-		return b
-	}
+	img := testimage.JPEG(640, 480)
+	api := apiclient.New(st.APIURL, tok)
 	killed := st.sup.current("processor").(*process)
 	keys := map[string]bool{}
 	for i := range uploads {
@@ -268,26 +230,9 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var u struct {
-			S3Key         string            `json:"s3_key"`
-			UploadURL     string            `json:"upload_url"`
-			UploadHeaders map[string]string `json:"upload_headers"`
-		}
-		body := fmt.Sprintf(`{"filename":"burst_%03d.jpg","content_type":"image/jpeg","content_length":%d}`, i, len(img))
-		if err := json.Unmarshal(call(http.MethodPost, st.APIURL+"/patient-images/upload-url/burst", body), &u); err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPut, u.UploadURL, bytes.NewReader(img))
-		for k, v := range u.UploadHeaders {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		u, err := api.Upload(t.Context(), "burst", fmt.Sprintf("burst_%03d.jpg", i), img)
 		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("upload %d: PUT %d", i, resp.StatusCode)
+			t.Fatalf("upload %d: %v", i, err)
 		}
 		keys[u.S3Key] = true
 	}
@@ -297,13 +242,8 @@ func TestProcessorKilledDuringBurst(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var ready, listed int
 	for {
-		var list struct {
-			Images []struct {
-				S3Key  string `json:"s3_key"`
-				Status string `json:"status"`
-			} `json:"images"`
-		}
-		if err := json.Unmarshal(call(http.MethodGet, st.APIURL+"/patient-images/scenarios/burst/images", ""), &list); err != nil {
+		list, err := api.List(t.Context(), "burst", apiclient.ListOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		ready, listed = 0, len(list.Images)
@@ -345,14 +285,8 @@ func TestAPIAndS3AreRestarted(t *testing.T) {
 	st, out := startWatched(t)
 	tok, _ := st.Token("student")
 	list := func() int {
-		req, _ := http.NewRequest("GET", st.APIURL+"/patient-images/scenarios/1/images", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		_, err := apiclient.New(st.APIURL, tok).List(t.Context(), "1", apiclient.ListOptions{})
+		return apiclient.StatusOf(err)
 	}
 	for _, name := range []string{"versitygw", "api"} {
 		old := st.sup.current(name)

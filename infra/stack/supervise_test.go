@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -11,25 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"medicpx/infra/testenv/logbuf"
 )
-
-// lockedBuffer collects the supervisor's messages from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // shell starts a real child process running script.
 func shell(t *testing.T, script string) *process {
@@ -41,7 +24,7 @@ func shell(t *testing.T, script string) *process {
 	return p
 }
 
-func fastSupervisor(out *lockedBuffer) *supervisor {
+func fastSupervisor(out *logbuf.Buffer) *supervisor {
 	s := newSupervisor(out)
 	s.backoff = func(n int) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
 	return s
@@ -49,7 +32,7 @@ func fastSupervisor(out *lockedBuffer) *supervisor {
 
 // TestSupervisorRestartsACrashedChild: a child that crashes is started again, and keeps running.
 func TestSupervisorRestartsACrashedChild(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	s := fastSupervisor(out)
 	marker := filepath.Join(t.TempDir(), "started")
 	starts := make(chan struct{}, 10)
@@ -97,7 +80,7 @@ func TestSupervisorRestartsACrashedChild(t *testing.T) {
 // TestSupervisorGivesUpOnACrashLoop: a child that crashes on every start stops the stack with a
 // message naming it and its last exit, after at most limit restarts.
 func TestSupervisorGivesUpOnACrashLoop(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	s := fastSupervisor(out)
 	var mu sync.Mutex
 	restarts := 0
@@ -133,7 +116,7 @@ func TestSupervisorGivesUpOnACrashLoop(t *testing.T) {
 
 // TestSupervisorBackoff: restarts in a row wait longer each time, up to a cap.
 func TestSupervisorBackoff(t *testing.T) {
-	s := newSupervisor(&lockedBuffer{})
+	s := newSupervisor(&logbuf.Buffer{})
 	prev := time.Duration(0)
 	for n := 1; n <= 10; n++ {
 		d := s.backoff(n)

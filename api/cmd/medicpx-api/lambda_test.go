@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/api"
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/rie"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/config"
@@ -170,15 +171,12 @@ func TestLambdaAPIGateway(t *testing.T) {
 			if resp.StatusCode != c.status || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Detail == "" {
 				t.Fatalf("Lambda: %d %s, want %d with a detail", resp.StatusCode, resp.Body, c.status)
 			}
-			req, _ := http.NewRequest(http.MethodGet, local+c.sent, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			lr, err := http.DefaultClient.Do(req)
-			if err != nil {
+			code, err := apiclient.New(local, token).Do(t.Context(), http.MethodGet, c.sent, nil, nil)
+			if code == 0 {
 				t.Fatal(err)
 			}
-			lr.Body.Close()
-			if lr.StatusCode != c.local {
-				t.Fatalf("local server: %d for %s, want %d", lr.StatusCode, c.sent, c.local)
+			if code != c.local {
+				t.Fatalf("local server: %d for %s, want %d", code, c.sent, c.local)
 			}
 		})
 	}
