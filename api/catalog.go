@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/gorilla/mux"
@@ -148,26 +146,11 @@ func arrange(all []original, c *catalog.Catalog) {
 	})
 }
 
-// checkCaption enforces the caption's limits: valid UTF-8, at most 500 characters, and no control
-// characters except line breaks and tabs.
-func checkCaption(c string) (string, error) {
-	if !utf8.ValidString(c) {
-		return "", newError(EUnprocessable, msgCaptionBad)
-	}
-	c = strings.TrimSpace(strings.ReplaceAll(c, "\r\n", "\n"))
-	if utf8.RuneCountInString(c) > maxCaptionRunes {
-		return "", newError(EUnprocessable, msgCaptionLong)
-	}
-	for _, r := range c {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return "", newError(EUnprocessable, msgCaptionBad)
-		}
-	}
-	return c, nil
-}
-
-// setCaption is PATCH …/images/{filename} {"caption": "…"}; it answers with the item.
-func (s *Server) setCaption(w http.ResponseWriter, r *http.Request) error {
+// patchImage is PATCH …/images/{filename} (staff) with any of {"caption", "note",
+// "original_filename"}, at least one: every field is checked before anything is written, then all
+// are saved in one catalog write. It answers with the item, and with warnings when a staff-only
+// field (note, name) holds identifying text.
+func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) error {
 	scenario, err := scenarioID(r)
 	if err != nil {
 		return err
@@ -177,17 +160,35 @@ func (s *Server) setCaption(w http.ResponseWriter, r *http.Request) error {
 		return wrapError(EInvalid, fmt.Sprintf(msgBadFilenameFmt, "업로드 URL이 준 stored_filename이어야 합니다."), err)
 	}
 	var body struct {
-		Caption *string `json:"caption"`
+		Caption          *string `json:"caption"`
+		Note             *string `json:"note"`
+		OriginalFilename *string `json:"original_filename"`
 	}
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	if body.Caption == nil {
-		return newError(EUnprocessable, "caption이 필요합니다.")
+	if body.Caption == nil && body.Note == nil && body.OriginalFilename == nil {
+		return newError(EUnprocessable, "caption, note, original_filename 중 하나 이상이 필요합니다.")
 	}
-	caption, err := checkCaption(*body.Caption)
-	if err != nil {
-		return err
+	var caption, note, nameWarning, noteWarning string
+	var saved []string
+	if body.Caption != nil {
+		if caption, err = checkCaption(*body.Caption); err != nil {
+			return err
+		}
+		saved = append(saved, fieldCaption)
+	}
+	if body.Note != nil {
+		if note, noteWarning, err = checkNote(*body.Note); err != nil {
+			return err
+		}
+		saved = append(saved, fieldNote)
+	}
+	if body.OriginalFilename != nil {
+		if nameWarning, err = checkRename(*body.OriginalFilename, k); err != nil {
+			return err
+		}
+		saved = append(saved, fieldFilename)
 	}
 	ctx := r.Context()
 	o, err := s.lookup(ctx, k)
@@ -195,20 +196,42 @@ func (s *Server) setCaption(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := s.updateCatalog(ctx, scenario, func(c *catalog.Catalog) error {
-		c.SetCaption(k.ID, caption)
+		if body.Caption != nil {
+			c.SetCaption(k.ID, caption)
+		}
+		if body.Note != nil {
+			c.SetNote(k.ID, note)
+		}
+		if body.OriginalFilename != nil {
+			c.Rename(k.ID, *body.OriginalFilename)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	// o.meta came from lookup, with the name from the upload note; only the caption changed.
-	o.meta.Caption = c.Entry(k.ID).Caption
+	// o.meta came from lookup, with the name from the upload note when the catalog has none yet.
+	e := c.Entry(k.ID)
+	o.meta.Caption, o.meta.Note = e.Caption, e.Note
+	if e.OriginalFilename != "" {
+		o.meta.OriginalFilename = e.OriginalFilename
+	}
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"scenario_id": scenario, "image": it, "message": "캡션을 저장했습니다."})
+	resp := map[string]any{"scenario_id": scenario, "image": it, "message": savedMessage(saved)}
+	if ws := warnings(nameWarning, noteWarning); len(ws) > 0 {
+		resp["warnings"] = ws
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// savedMessage says which fields were saved: "캡션, 메모를 저장했습니다."
+func savedMessage(fields []string) string {
+	object := map[string]string{fieldCaption: "을", fieldNote: "를", fieldFilename: "을"}[fields[len(fields)-1]]
+	return strings.Join(fields, ", ") + object + " 저장했습니다."
 }
 
 // setOrder is PUT …/order {"s3_keys": [...]}: the listed images come first, in that order; images

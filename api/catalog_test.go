@@ -62,9 +62,15 @@ func TestNamesAndCaptions(t *testing.T) {
 	a := st.upload(prof, "1", "환자 얼굴 사진.jpg")
 	b := st.upload(prof, "1", "x-ray (2).jpg")
 
-	items := st.listed(stud, "1")
+	items := st.listed(prof, "1")
 	if got := field(items, "original_filename"); !slices.Equal(got, []string{"", "환자 얼굴 사진.jpg", "x-ray (2).jpg"}) {
 		t.Fatalf("names %q", got)
+	}
+	// Staff only: students get no name at all (issue 17).
+	for _, it := range st.listed(stud, "1") {
+		if _, ok := it["original_filename"]; ok {
+			t.Fatalf("a student is given original_filename: %v", it)
+		}
 	}
 	if got := field(items, "caption"); !slices.Equal(got, []string{"", "", ""}) {
 		t.Fatalf("captions by default %q", got)
@@ -108,9 +114,12 @@ func TestNamesAndCaptions(t *testing.T) {
 	if got := field(items, "caption"); !slices.Equal(got, []string{"예전 사진", "오른쪽 뺨의 발진\n3일 전부터", long}) {
 		t.Fatalf("captions a student sees %q", got)
 	}
-	// The single-image status route carries them too.
-	if r := st.call("GET", captionPath(a), stud, nil); r.Body["image"].(map[string]any)["original_filename"] != "환자 얼굴 사진.jpg" {
+	// The single-image status route carries the name to staff, never to students (issue 17).
+	if r := st.call("GET", captionPath(a), prof, nil); r.Body["image"].(map[string]any)["original_filename"] != "환자 얼굴 사진.jpg" {
 		t.Fatalf("status: %s", r.Raw)
+	}
+	if r := st.call("GET", captionPath(a), stud, nil); r.Status != 200 || strings.Contains(string(r.Raw), "환자 얼굴 사진") {
+		t.Fatalf("status as a student: %s", r.Raw)
 	}
 }
 

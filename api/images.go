@@ -43,9 +43,14 @@ type image struct {
 	URL          string `json:"url"`
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
 	DisplayURL   string `json:"display_url,omitempty"`
-	// OriginalFilename is the name the professor picked ("" for uploads from before names were kept).
-	OriginalFilename string `json:"original_filename"`
-	Caption          string `json:"caption"`
+	// OriginalFilename is the name the professor picked ("" for uploads from before names were
+	// kept), and Note staff's own text: for staff only, absent (nil) for everyone else.
+	OriginalFilename *string `json:"original_filename,omitempty"`
+	Note             *string `json:"note,omitempty"`
+	Caption          string  `json:"caption"`
+	// Label is how students see the image named: its caption, else "사진 N" by its place among
+	// the images students see (see number).
+	Label string `json:"label"`
 }
 
 // original is an upload as listed: its final original with what the listing says of its
@@ -59,6 +64,9 @@ type original struct {
 	// the original was looked up by itself, not from a listing.
 	removed []string
 	meta    entry // from the scenario's catalog
+	// number is the 1-based place of a ready image among the ready ones in the scenario's order
+	// (what students see); 0 when not known yet (item then finds it).
+	number int
 }
 
 // ready: a final original with its thumbnails (keys.ThumbnailSet.Ready). Only the processor writes
@@ -189,7 +197,8 @@ func (s *Server) list(ctx context.Context, prefix string, delimit bool, each fun
 }
 
 // item renders an original for a response. Its URLs are signed for the current window so repeated
-// listings return identical URLs that browsers can cache.
+// listings return identical URLs that browsers can cache. The name and the note go to staff only,
+// whatever the route: the caller's principal decides, here.
 func (s *Server) item(ctx context.Context, o original) (image, error) {
 	key := o.key.String()
 	it := image{
@@ -200,15 +209,19 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 		LastModified: aws.ToTime(o.obj.LastModified).UTC().Format(time.RFC3339),
 		ETag:         strings.Trim(aws.ToString(o.obj.ETag), `"`),
 		Status:       statusProcessing,
-
-		OriginalFilename: o.meta.OriginalFilename,
-		Caption:          o.meta.Caption,
+		Caption:      o.meta.Caption,
+	}
+	if principalFrom(ctx).IsStaff() {
+		it.OriginalFilename, it.Note = &o.meta.OriginalFilename, &o.meta.Note
+	}
+	var err error
+	if it.Label, err = s.label(ctx, o); err != nil {
+		return image{}, err
 	}
 	if o.staged {
 		// Unchecked bytes are never handed out, not even to staff: no URL until it is promoted.
 		return it, nil
 	}
-	var err error
 	if it.URL, err = s.windowURL(ctx, key); err != nil {
 		return image{}, err
 	}
@@ -222,6 +235,45 @@ func (s *Server) item(ctx context.Context, o original) (image, error) {
 		}
 	}
 	return it, nil
+}
+
+// number numbers the ready originals of a scenario's arranged listing (scan) as students see
+// them: 1, 2, … in order.
+func number(all []original) {
+	n := 0
+	for i := range all {
+		if all[i].ready() {
+			n++
+			all[i].number = n
+		}
+	}
+}
+
+// label is the image's label (image.Label): its caption, else "사진 N" for a ready image, else
+// "사진" (a processing image has no place among what students see yet). An image looked up by
+// itself is numbered from a listing of its scenario, one scan.
+func (s *Server) label(ctx context.Context, o original) (string, error) {
+	switch {
+	case o.meta.Caption != "":
+		return o.meta.Caption, nil
+	case !o.ready():
+		return "사진", nil
+	case o.number == 0:
+		all, err := s.scan(ctx, o.key.Scenario, false)
+		if err != nil {
+			return "", err
+		}
+		number(all)
+		for _, a := range all {
+			if a.key.ID == o.key.ID {
+				o.number = a.number
+			}
+		}
+		if o.number == 0 {
+			return "사진", nil // deleted meanwhile
+		}
+	}
+	return fmt.Sprintf("사진 %d", o.number), nil
 }
 
 // visible filters what a principal may see: staff see everything, others only ready images.
@@ -246,6 +298,7 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	number(all)
 	shown := visible(p, all)
 	// Listing is O(pages) S3 calls and cheap; the response is what must stay within Lambda's
 	// limit, so the page is cut from the whole listing (also the only way to keep it in age order).
@@ -421,6 +474,7 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		number(all)
 		for i := range all {
 			if all[i].ready() {
 				chosen = &all[i]

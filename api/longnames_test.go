@@ -79,8 +79,8 @@ func TestLongNames(t *testing.T) {
 			want[key] = c.filename
 		})
 	}
-	// The name is kept: listed to students and on the status route, byte for byte.
-	items := st.listed(stud, "1")
+	// The name is kept: listed to staff and on the status route, byte for byte; students get none.
+	items := st.listed(prof, "1")
 	listed := map[string]string{}
 	for _, it := range items {
 		listed[it["s3_key"].(string)], _ = it["original_filename"].(string)
@@ -89,8 +89,11 @@ func TestLongNames(t *testing.T) {
 		if listed[key] != name {
 			t.Errorf("%s lists original_filename %q, want the %d-byte name %q", key, listed[key], len(name), name)
 		}
-		if r := st.call("GET", captionPath(key), stud, nil); r.Status != 200 || r.Body["image"].(map[string]any)["original_filename"] != name {
+		if r := st.call("GET", captionPath(key), prof, nil); r.Status != 200 || r.Body["image"].(map[string]any)["original_filename"] != name {
 			t.Errorf("status of %s: %d %s", key, r.Status, r.Raw)
+		}
+		if r := st.call("GET", captionPath(key), stud, nil); r.Status != 200 || strings.Contains(string(r.Raw), name) {
+			t.Errorf("status of %s as a student: %d %s", key, r.Status, r.Raw)
 		}
 	}
 

@@ -153,7 +153,7 @@ func (s *Server) routes() {
 	const p = "/patient-images"
 	r.Handle(p+"/scenarios/{scenario_id}/images", s.serve(reader, s.listImages)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(reader, s.imageStatus)).Methods(http.MethodGet)
-	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(staff, s.setCaption)).Methods(http.MethodPatch)
+	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(staff, s.patchImage)).Methods(http.MethodPatch)
 	r.Handle(p+"/scenarios/{scenario_id}/order", s.serveWith(staff, maxOrderBody, s.setOrder)).Methods(http.MethodPut)
 	r.Handle(p+"/scenarios/{scenario_id}/trash", s.serve(staff, s.listTrash)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/trash", s.serve(staff, s.purgeFromTrash)).Methods(http.MethodDelete)

@@ -30,12 +30,13 @@ const (
 	msgAlreadyListed = "같은 이미지가 이미 목록에 있습니다."
 )
 
-// trashItem is one deleted image as the trash lists it.
+// trashItem is one deleted image as the trash (a staff route) lists it, name and note included.
 type trashItem struct {
 	S3Key            string `json:"s3_key"`
 	Filename         string `json:"filename"`
 	OriginalFilename string `json:"original_filename"`
 	Caption          string `json:"caption"`
+	Note             string `json:"note"`
 	FileSize         int64  `json:"file_size"`
 	DeletedAt        string `json:"deleted_at"`
 	ExpiresAt        string `json:"expires_at"`
@@ -181,7 +182,7 @@ func (s *Server) listTrash(w http.ResponseWriter, r *http.Request) error {
 		e := c.Entry(o.key.ID)
 		it := trashItem{
 			S3Key: o.key.String(), Filename: keys.Filename(o.key.String()),
-			OriginalFilename: e.OriginalFilename, Caption: e.Caption, FileSize: aws.ToInt64(o.obj.Size),
+			OriginalFilename: e.OriginalFilename, Caption: e.Caption, Note: e.Note, FileSize: aws.ToInt64(o.obj.Size),
 			DeletedAt: deleted.Format(time.RFC3339), ExpiresAt: deleted.AddDate(0, 0, trashDays).Format(time.RFC3339),
 		}
 		if t, ok := thumbs[o.key.ID][imagepolicy.ThumbnailSizes[0]]; ok {

@@ -57,6 +57,10 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 		"s3_key":            key,
 		"status_url":        "/patient-images/scenarios/" + scenario + "/images/" + keys.Filename(key),
 	}
+	if w := staffWarning(fieldFilename, up.filename); w != "" {
+		// Kept (only staff see a name), but said: it is better left out.
+		resp["warnings"] = []string{w}
+	}
 	presign := s.presignPut
 	if up.method == "POST" {
 		presign = s.presignPost
@@ -101,10 +105,15 @@ func readUpload(w http.ResponseWriter, r *http.Request) (declaredUpload, error) 
 	if method != "PUT" && method != "POST" {
 		return declaredUpload{}, newError(EUnprocessable, msgBadMethod)
 	}
+	// Before the type: "x\u202egpj.exe" shows as "xexe.jpg" and is refused for what it does.
+	if err := refuseBidi(fieldFilename, *req.Filename); err != nil {
+		return declaredUpload{}, err
+	}
 	typ, err := imagepolicy.Check(imagepolicy.Declared{Filename: *req.Filename, ContentType: *req.ContentType, ContentLength: length})
 	if err != nil {
 		return declaredUpload{}, policyError(err, *req.Filename, *req.ContentType)
 	}
+
 	return declaredUpload{filename: *req.Filename, typ: typ, length: length, method: method}, nil
 }
 

@@ -739,8 +739,22 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	var studView []string
 	_ = json.Unmarshal(stud.eval("student's numbered names", `[document.querySelector('#representative figcaption strong').textContent.replace('대표 이미지 · ', ''),
 		...[...document.querySelectorAll('#others figcaption strong')].map(s => s.textContent)].sort((a, b) => parseInt(a) - parseInt(b))`), &studView)
-	if !slices.Equal(profView, studView) {
+	// Same numbers; but students see labels ("사진 N", or the caption), never the names (issue 17).
+	num := func(v []string) []string {
+		out := make([]string, len(v))
+		for i, s := range v {
+			out[i], _, _ = strings.Cut(s, ". ")
+		}
+		return out
+	}
+	if !slices.Equal(num(profView), num(studView)) {
 		t.Errorf("numbers differ:\n professor %q\n student   %q", profView, studView)
+	}
+	studText := b2s(stud.eval("student page text", `document.body.innerText + [...document.querySelectorAll('img')].map(i => i.alt).join(' ')`))
+	for _, v := range profView {
+		if _, name, _ := strings.Cut(v, ". "); strings.Contains(studText, name) {
+			t.Errorf("the student page shows the file name %q", name)
+		}
 	}
 	stud.wait("caption shown and used as alt", `(() => { const f = [...document.querySelectorAll('figure')].find(f => f.textContent.includes('오른쪽 뺨의 발진'));
 		return f && f.querySelector('img').alt.includes('오른쪽 뺨의 발진'); })()`, 5*time.Second)

@@ -1,5 +1,5 @@
 // Package catalog is what S3 keys cannot say about a scenario's images: the name the professor
-// picked, a caption, and the order professors chose. It lives in one object per scenario
+// picked (or renamed it to), a caption, a staff note, and the order professors chose. It lives in one object per scenario
 // (keys.CatalogKey), and every change to it is a conditional write (If-Match on the ETag that was
 // read, If-None-Match: * for the first), re-read and retried with backoff when another writer
 // got there first, so concurrent writers each keep their change.
@@ -46,8 +46,13 @@ type Catalog struct {
 
 // Entry is what the catalog knows of one upload.
 type Entry struct {
+	// OriginalFilename is the name the professor picked, or the one staff renamed it to since
+	// (staff only: students never see it).
 	OriginalFilename string `json:"original_filename,omitempty"`
-	Caption          string `json:"caption,omitempty"`
+	// Caption is shown to students (and is the image's alt text).
+	Caption string `json:"caption,omitempty"`
+	// Note is staff's own text about the image; students never see it.
+	Note string `json:"note,omitempty"`
 	// Seq is the upload order as catalogs recorded it before upload notes; no longer written.
 	Seq int64 `json:"seq,omitempty"`
 	// Stamp is the upload's place in upload order: when its upload URL was handed out, in the
@@ -72,7 +77,7 @@ var _ Store = (*s3.Client)(nil)
 
 const (
 	// MaxBytes bounds what a read of the catalog may allocate. A thousand images with the longest
-	// names and captions take about 2.5 MB.
+	// names, captions and notes take about 8.5 MB.
 	MaxBytes = 32 << 20
 	// attempts is how often a change is re-read and retried after another writer won; with the
 	// backoff below that spans several seconds.
@@ -128,6 +133,13 @@ func (c *Catalog) AddNote(id string, n Note) bool {
 
 // SetCaption sets one upload's caption.
 func (c *Catalog) SetCaption(id, caption string) { c.entry(id).Caption = caption }
+
+// SetNote sets one upload's staff note.
+func (c *Catalog) SetNote(id, note string) { c.entry(id).Note = note }
+
+// Rename sets the name staff gave an upload. It wins over the upload's note, whenever that is
+// folded in (AddNote keeps a name that is already there).
+func (c *Catalog) Rename(id, name string) { c.entry(id).OriginalFilename = name }
 
 // Forget removes everything the catalog holds of the given uploads (name, caption, place in the
 // order) and reports whether anything was there.

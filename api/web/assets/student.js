@@ -3,7 +3,7 @@
 // representative too) opens the large view. The API lists only checked images for students.
 import {h, errorBox, srOnly} from './dom.js';
 import {request, listImages, scenarioPath} from './api.js';
-import {viewerDialog, imageName} from './viewer.js';
+import {viewerDialog, imageName, captionOf, altOf} from './viewer.js';
 
 export async function renderStudent(main, id) {
   document.title = `시나리오 ${id} 환자 이미지 · medicpx`;
@@ -18,7 +18,6 @@ export async function renderStudent(main, id) {
     h('p', {class: 'crumbs'}, h('a', {href: '/'}, '← 시나리오 선택')),
     h('h1', {}, `시나리오 ${id} 환자 이미지`), err.el, body, viewer.el);
 
-  const altOf = (im) => (im.caption ? `${imageName(im)}: ${im.caption}` : imageName(im));
   // Never a broken icon: an image whose link expired or that was deleted meanwhile says so, and
   // the page asks for the list again (with fresh links).
   let reloading = 0;
@@ -64,7 +63,7 @@ export async function renderStudent(main, id) {
             picture(hero.display_url || hero.url, altOf(hero)), srOnly(' 크게 보기')),
           h('figcaption', {},
             h('strong', {}, `대표 이미지 · ${hero.number}. ${imageName(hero)}`),
-            hero.caption ? h('span', {class: 'caption'}, hero.caption) : null)));
+            captionOf(hero) ? h('span', {class: 'caption'}, captionOf(hero)) : null)));
       }
       if (others.length > 0) {
         parts.push(h('h2', {id: 'others-title'}, hero ? '다른 이미지' : '환자 이미지'),
@@ -75,7 +74,7 @@ export async function renderStudent(main, id) {
                   picture(im.thumbnail_url, altOf(im), {loading: 'lazy'}), srOnly(' 크게 보기')),
                 h('figcaption', {},
                   h('strong', {}, `${im.number}. ${imageName(im)}`),
-                  im.caption ? h('span', {class: 'caption'}, im.caption) : null))))));
+                  captionOf(im) ? h('span', {class: 'caption'}, captionOf(im)) : null))))));
       }
       body.replaceChildren(...parts);
     } catch (e) {

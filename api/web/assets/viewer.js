@@ -11,8 +11,19 @@ export function largeSrc(im) {
   return im.display_url || im.url;
 }
 
-// imageName is how a page names an image: the name the professor picked, else the stored one.
-export function imageName(im) { return im.original_filename || im.filename; }
+// imageName is how a page names an image. Staff get original_filename (the name the professor
+// picked; "" for old uploads, named by the stored file name); students never do, and see the
+// label the API gives them ("사진 3", or the caption).
+export function imageName(im) {
+  if (im.original_filename === undefined && im.label) return im.label;
+  return im.original_filename || im.filename;
+}
+
+// captionOf is the caption to show beside the name: none when the name already is the caption.
+export function captionOf(im) { return im.caption && im.caption !== imageName(im) ? im.caption : ''; }
+
+// altOf is an image's alt text: its name, and its caption when that says more.
+export function altOf(im) { return captionOf(im) ? `${imageName(im)}: ${im.caption}` : imageName(im); }
 
 // viewerDialog returns {el, open(items, index, opener)}. refresh(item) must resolve to the item
 // with fresh URLs, or null when the image is gone.
@@ -41,14 +52,14 @@ export function viewerDialog(refresh) {
     const im = items[index];
     const n = im.number ? `${im.number}. ` : '';
     title.textContent = `${n}${imageName(im)}`;
-    caption.textContent = im.caption || '';
-    caption.hidden = !im.caption;
+    caption.textContent = captionOf(im);
+    caption.hidden = !captionOf(im);
     counter.textContent = `${index + 1} / ${items.length}`;
     prev.disabled = next.disabled = items.length < 2;
     img.hidden = true;
     message.hidden = false;
     message.textContent = '불러오는 중…';
-    img.alt = im.caption ? `${imageName(im)}: ${im.caption}` : imageName(im);
+    img.alt = altOf(im);
     img.dataset.key = im.s3_key;
     img.src = largeSrc(im);
   }
