@@ -281,22 +281,44 @@ type pinRecord struct {
 
 // pinned returns the scenario's pinned key, or "" when none is pinned.
 func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
+	key, _, err := s.pinnedRecord(ctx, scenario)
+	return key, err
+}
+
+// pinnedRecord is pinned with the ETag of the record it read ("" when there is none).
+func (s *Server) pinnedRecord(ctx context.Context, scenario string) (key, etag string, err error) {
 	out, err := s.store.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
 	})
 	if s3client.IsNotFound(err) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", wrapError(EInternal, msgInternal, err)
+		return "", "", wrapError(EInternal, msgInternal, err)
 	}
 	defer out.Body.Close()
 	var rec pinRecord
 	if err := json.NewDecoder(io.LimitReader(out.Body, maxBodyBytes)).Decode(&rec); err != nil {
 		s.log.Warn("unreadable pin record; ignoring it", "scenario", scenario, "error", err)
-		return "", nil
+		return "", aws.ToString(out.ETag), nil
 	}
-	return rec.S3Key, nil
+	return rec.S3Key, aws.ToString(out.ETag), nil
+}
+
+// unpin removes the scenario's pin if it names k, conditionally on the record it read: a pin of
+// another image written meanwhile (which does not take k's lock) stays.
+func (s *Server) unpin(ctx context.Context, k keys.Key) error {
+	key, etag, err := s.pinnedRecord(ctx, k.Scenario)
+	if err != nil || key != k.String() {
+		return err
+	}
+	_, err = s.store.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(k.Scenario)), IfMatch: aws.String(etag),
+	})
+	if err != nil && !s3client.IsNotFound(err) && s3client.HTTPStatus(err) != http.StatusPreconditionFailed {
+		return wrapError(EInternal, msgInternal, fmt.Errorf("remove the pin: %w", err))
+	}
+	return nil
 }
 
 // lookup finds one upload without listing the scenario (lookupLive), with its catalog entry read
@@ -406,6 +428,10 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if k, perr := keys.ParseOriginal(pin, scenario); pin != "" && perr == nil {
+		// A pin is used only while its image is ready and has no tombstone (lookup is lookupLive):
+		// whatever interleaving left it behind, a trashed or deleted image is never the answer.
+		// It is not cleared here: a restore in progress looks the same for a moment, and would
+		// lose the pin it brings back.
 		o, err := s.lookup(ctx, k)
 		switch {
 		case err == nil && o.ready():
@@ -463,7 +489,17 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	}
 	scenario := k.Scenario
 	ctx := r.Context()
-	o, err := s.lookup(ctx, k)
+	// Under the upload's lock, as delete and restore: the pin is then ordered with them, and what
+	// it checks (ready, no tombstone) still holds when its write lands. A pin that came first is
+	// seen and dropped by the delete (moveToTrash); one that comes after a delete finds the
+	// tombstone (404). Unlocked, a delete could read "no pin" between this check and the write,
+	// and leave the pin on a trashed image.
+	lock, err := s.lockUpload(ctx, k)
+	if err != nil {
+		return err
+	}
+	defer s.unlock(ctx, lock)
+	o, err := s.lookup(ctx, k) // lookupLive: an upload with a tombstone is not found
 	if err != nil {
 		return err
 	}
