@@ -73,8 +73,9 @@ func scenarioID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: two or
-// three paginated listings run side by side, so the cost is O(pages), never a call per image.
+// scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: paginated
+// listings, the final originals' after staging's and the others beside them, so the cost is
+// O(pages), never a call per image, and an upload staff saw stays listed while it is promoted.
 // A staged upload whose final original exists (new bytes sent through a replayed upload URL) is
 // listed once, as that original: what is served is still the checked image. The scenario's
 // catalog and its upload notes are read alongside (one more call and one more paginated listing)
@@ -138,6 +139,13 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		rc <- res
 	}()
 
+	// The final prefix is listed only once staging has been: the processor writes an upload's
+	// final original before it removes the staged copy, so an upload that staging no longer
+	// shows is already under the final prefix when that listing starts. Read side by side, the
+	// final listing could come first and staging second, and an upload being promoted in between
+	// would be in neither (staff saw uploads vanish for up to 0.29 s during a burst). Without
+	// staging (students) nothing waits.
+	st := <-sc
 	var out []original
 	err := s.list(ctx, keys.ScenarioPrefix(scenario), true, func(o types.Object) {
 		k, err := keys.Parse(aws.ToString(o.Key))
@@ -146,7 +154,7 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t, st, c, rt := <-tc, <-sc, <-cc, <-rc
+	t, c, rt := <-tc, <-cc, <-rc
 	if err = errors.Join(err, t.err, st.err, c.err, rt.err); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
