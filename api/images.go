@@ -81,8 +81,9 @@ func scenarioID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: two or
-// three paginated listings run side by side, so the cost is O(pages), never a call per image.
+// scan lists a scenario's originals and thumbnails, and for staff its staged uploads too: paginated
+// listings, the final originals' after staging's and the others beside them, so the cost is
+// O(pages), never a call per image, and an upload staff saw stays listed while it is promoted.
 // A staged upload whose final original exists (new bytes sent through a replayed upload URL) is
 // listed once, as that original: what is served is still the checked image. The scenario's
 // catalog and its upload notes are read alongside (one more call and one more paginated listing)
@@ -146,6 +147,13 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		rc <- res
 	}()
 
+	// The final prefix is listed only once staging has been: the processor writes an upload's
+	// final original before it removes the staged copy, so an upload that staging no longer
+	// shows is already under the final prefix when that listing starts. Read side by side, the
+	// final listing could come first and staging second, and an upload being promoted in between
+	// would be in neither (staff saw uploads vanish for up to 0.29 s during a burst). Without
+	// staging (students) nothing waits.
+	st := <-sc
 	var out []original
 	err := s.list(ctx, keys.ScenarioPrefix(scenario), true, func(o types.Object) {
 		k, err := keys.Parse(aws.ToString(o.Key))
@@ -154,7 +162,7 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t, st, c, rt := <-tc, <-sc, <-cc, <-rc
+	t, c, rt := <-tc, <-cc, <-rc
 	if err = errors.Join(err, t.err, st.err, c.err, rt.err); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
@@ -334,22 +342,44 @@ type pinRecord struct {
 
 // pinned returns the scenario's pinned key, or "" when none is pinned.
 func (s *Server) pinned(ctx context.Context, scenario string) (string, error) {
+	key, _, err := s.pinnedRecord(ctx, scenario)
+	return key, err
+}
+
+// pinnedRecord is pinned with the ETag of the record it read ("" when there is none).
+func (s *Server) pinnedRecord(ctx context.Context, scenario string) (key, etag string, err error) {
 	out, err := s.store.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(scenario)),
 	})
 	if s3client.IsNotFound(err) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", wrapError(EInternal, msgInternal, err)
+		return "", "", wrapError(EInternal, msgInternal, err)
 	}
 	defer out.Body.Close()
 	var rec pinRecord
 	if err := json.NewDecoder(io.LimitReader(out.Body, maxBodyBytes)).Decode(&rec); err != nil {
 		s.log.Warn("unreadable pin record; ignoring it", "scenario", scenario, "error", err)
-		return "", nil
+		return "", aws.ToString(out.ETag), nil
 	}
-	return rec.S3Key, nil
+	return rec.S3Key, aws.ToString(out.ETag), nil
+}
+
+// unpin removes the scenario's pin if it names k, conditionally on the record it read: a pin of
+// another image written meanwhile (which does not take k's lock) stays.
+func (s *Server) unpin(ctx context.Context, k keys.Key) error {
+	key, etag, err := s.pinnedRecord(ctx, k.Scenario)
+	if err != nil || key != k.String() {
+		return err
+	}
+	_, err = s.store.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(keys.RepresentativeKey(k.Scenario)), IfMatch: aws.String(etag),
+	})
+	if err != nil && !s3client.IsNotFound(err) && s3client.HTTPStatus(err) != http.StatusPreconditionFailed {
+		return wrapError(EInternal, msgInternal, fmt.Errorf("remove the pin: %w", err))
+	}
+	return nil
 }
 
 // lookup finds one upload without listing the scenario (lookupLive), with its catalog entry read
@@ -459,6 +489,10 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if k, perr := keys.ParseOriginal(pin, scenario); pin != "" && perr == nil {
+		// A pin is used only while its image is ready and has no tombstone (lookup is lookupLive):
+		// whatever interleaving left it behind, a trashed or deleted image is never the answer.
+		// It is not cleared here: a restore in progress looks the same for a moment, and would
+		// lose the pin it brings back.
 		o, err := s.lookup(ctx, k)
 		switch {
 		case err == nil && o.ready():
@@ -517,7 +551,17 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	}
 	scenario := k.Scenario
 	ctx := r.Context()
-	o, err := s.lookup(ctx, k)
+	// Under the upload's lock, as delete and restore: the pin is then ordered with them, and what
+	// it checks (ready, no tombstone) still holds when its write lands. A pin that came first is
+	// seen and dropped by the delete (moveToTrash); one that comes after a delete finds the
+	// tombstone (404). Unlocked, a delete could read "no pin" between this check and the write,
+	// and leave the pin on a trashed image.
+	lock, err := s.lockUpload(ctx, k)
+	if err != nil {
+		return err
+	}
+	defer s.unlock(ctx, lock)
+	o, err := s.lookup(ctx, k) // lookupLive: an upload with a tombstone is not found
 	if err != nil {
 		return err
 	}

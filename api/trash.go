@@ -90,7 +90,8 @@ func (s *Server) thumbnailKeys(ctx context.Context, root string, k keys.Key) ([]
 // moveToTrash moves an original and its thumbnails to trash/: every copy is made before anything
 // is removed, and the original goes last, so a failure leaves the image listed and a retry of
 // the delete finishes the move. A pin on it is dropped (the next in order becomes representative)
-// and remembered on the trashed copy, so a restore can bring it back.
+// and remembered on the trashed copy, so a restore can bring it back. The caller holds the
+// upload's lock, as the pin route does, so pinned (read under it) stays true or false meanwhile.
 func (s *Server) moveToTrash(ctx context.Context, k keys.Key, pinned bool, by string) error {
 	key := k.String()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
@@ -134,8 +135,10 @@ func (s *Server) moveToTrash(ctx context.Context, k keys.Key, pinned bool, by st
 		return wrapError(EInternal, msgInternal, err)
 	}
 	if pinned {
-		if err := s.deleteObject(ctx, keys.RepresentativeKey(k.Scenario)); err != nil {
-			return wrapError(EInternal, msgInternal, err)
+		// The pin route takes the upload's lock too, so no pin of this image lands while the
+		// delete runs; a pin of another image may, and unpin leaves that one alone.
+		if err := s.unpin(ctx, k); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -110,8 +110,9 @@ func (p *Processor) nameRecorded(ctx context.Context, bucket string, k keys.Key,
 }
 
 // Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
-// means a transient failure that is worth retrying, and nothing was deleted that should not have
-// been.
+// means a failure that is worth retrying, and nothing was deleted that should not have been. An
+// infrastructure fault (S3 5xx, throttling, the network, a deadline while waiting on S3) is
+// returned as an *InfraError; any other error is the upload's own (faults.go).
 func (p *Processor) Process(ctx context.Context, bucket, key string) (Outcome, error) {
 	start := p.Now()
 	var rep report
@@ -124,13 +125,14 @@ func (p *Processor) Process(ctx context.Context, bucket, key string) (Outcome, e
 	} else {
 		if p.ObjectTimeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, p.ObjectTimeout)
+			ctx, cancel = context.WithTimeoutCause(ctx, p.ObjectTimeout, errObjectDeadline)
 			defer cancel()
 		}
 		rep, err = p.process(ctx, bucket, key, k)
 	}
 	if err != nil {
 		rep.outcome = Failed
+		err = classify(err)
 	}
 	p.logResult(ctx, bucket, key, rep, start, err)
 	return rep.outcome, err
@@ -148,7 +150,11 @@ func (p *Processor) logResult(ctx context.Context, bucket, key string, rep repor
 	}
 	if err != nil {
 		level = slog.LevelError
-		attrs = append(attrs, slog.String("err", err.Error()))
+		fault := "upload"
+		if IsInfrastructure(err) {
+			fault = "infrastructure"
+		}
+		attrs = append(attrs, slog.String("err", err.Error()), slog.String("fault", fault))
 	}
 	p.Log.LogAttrs(ctx, level, "processed", attrs...)
 }
@@ -237,9 +243,10 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "more than %d bytes", imagepolicy.MaxBytes), rep)
 	}
-	// The object's deadline reaches into the decoders: a decode cut off by it is an error (to be
-	// retried, then given up on by the sweep), not a verdict on the content.
-	res, err := pipeline.RunContext(ctx, data, k.Ext)
+	// The object's deadline reaches into the decoders: a decode cut off by it is an error of the
+	// image (to be retried, then given up on by the sweep), not a verdict on the content; so is a
+	// panic (checkImage).
+	res, err := checkImage(ctx, data, k.Ext)
 	if err != nil {
 		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
 	}

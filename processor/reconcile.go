@@ -33,6 +33,9 @@ type ReconcileSummary struct {
 	Sweep
 	Outcomes map[Outcome]int
 	GaveUp   int // quarantined with imagepolicy.ReasonProcessingFailed
+	// Infra counts the failures (of Outcomes[Failed]) that were infrastructure faults: not counted
+	// against their uploads, which the next sweep tries again.
+	Infra int
 	// Deferred counts the pending uploads (and orphans) left for the next sweep because the run's
 	// deadline came too close to start another.
 	Deferred int
@@ -163,6 +166,9 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 		if gaveUp {
 			sum.GaveUp++
 		}
+		if IsInfrastructure(err) {
+			sum.Infra++
+		}
 		if err != nil && first == nil {
 			first = err
 		}
@@ -190,7 +196,7 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 		slog.Int("listed", sw.Listed), slog.Int("complete", sw.Complete), slog.Int("young", sw.Young),
 		slog.Int("pending", len(sw.Pending)), slog.Int("orphans", len(sw.Orphans)), slog.Int("ready", sum.Outcomes[Ready]),
 		slog.Int("rejected", sum.Outcomes[Rejected]), slog.Int("gave_up", sum.GaveUp), slog.Int("errors", sum.Outcomes[Failed]),
-		slog.Int("deferred", sum.Deferred))
+		slog.Int("infra_faults", sum.Infra), slog.Int("deferred", sum.Deferred))
 	return sum, first
 }
 
@@ -220,14 +226,22 @@ func (p *Processor) deleteOrphans(ctx context.Context, bucket string, orphans []
 
 // MaxAttempts is how many sweeps try a staged upload before giving up on it. Its events have
 // already had their own tries (Lambda retries an async event twice) before the first sweep sees
-// it, so three more means about five attempts in all, over three sweep intervals.
+// it, so three more means about five attempts in all, over three sweep intervals. Only the
+// upload's own failures count (faults.go): an infrastructure fault is retried by every sweep for
+// as long as the upload is staged.
 const MaxAttempts = 3
 
-// Retry is the sweep's way of processing a staged upload whose event did not finish it: it counts
-// the attempt on the object before trying (so an attempt that crashes or times out counts too),
-// and once MaxAttempts attempts have failed it quarantines the upload with imagepolicy.ReasonProcessingFailed
-// instead of trying again. The whole attempt has the object's own deadline. gaveUp reports that
-// quarantine.
+// Retry is the sweep's way of processing a staged upload whose event did not finish it. It counts
+// the attempt on the object before trying, so that an attempt that never returns (the process
+// crashed or was killed in the decode) has counted; and once MaxAttempts attempts have failed it
+// quarantines the upload with imagepolicy.ReasonProcessingFailed instead of trying again. An
+// attempt that ends in an infrastructure fault (an *InfraError) gives its count back: the tag is
+// written again with the value it had, and the upload is left for the next sweep, however many
+// sweeps that takes. The whole attempt has the object's own deadline. gaveUp reports the quarantine.
+//
+// The give-back is a write to S3 right after S3 failed, so it may fail too: it runs on a context
+// of its own (not the object's spent deadline) with the SDK's retries, and if it still fails the
+// attempt stays counted, which costs the upload one of its MaxAttempts, never more per sweep.
 func (p *Processor) Retry(ctx context.Context, bucket, key string) (out Outcome, gaveUp bool, err error) {
 	k, perr := keys.Parse(key)
 	if perr != nil || k.Kind != keys.Staged {
@@ -245,20 +259,24 @@ func (p *Processor) Retry(ctx context.Context, bucket, key string) (out Outcome,
 		return Gone, false, nil
 	}
 	if err != nil {
-		return Failed, false, err
+		return Failed, false, classify(err)
 	}
 	if n >= MaxAttempts {
 		out, err = p.giveUp(ctx, bucket, key, k, n)
-		return out, out == Rejected, err
+		return out, out == Rejected, classify(err)
 	}
 	// PutObjectTagging is not conditional: bytes staged again between the read above and this
 	// write would inherit one attempt. That costs them at most one try, and keeps no bytes.
 	if err := p.setAttempts(ctx, bucket, key, n+1); notThere(err) {
 		return Gone, false, nil
 	} else if err != nil {
-		return Failed, false, err
+		return Failed, false, classify(err)
 	}
 	out, err = p.Process(ctx, bucket, key)
+	if IsInfrastructure(err) {
+		p.giveBack(ctx, bucket, key, n)
+		return out, false, err
+	}
 	if err != nil && n+1 >= MaxAttempts && ctx.Err() == nil {
 		gout, gerr := p.giveUp(ctx, bucket, key, k, n+1)
 		if gerr == nil && gout == Rejected {
@@ -266,6 +284,17 @@ func (p *Processor) Retry(ctx context.Context, bucket, key string) (out Outcome,
 		}
 	}
 	return out, false, err
+}
+
+// giveBack restores the attempt counter to n after an attempt that the infrastructure failed. Not
+// in a defer on purpose: an attempt that never returns keeps its count.
+func (p *Processor) giveBack(ctx context.Context, bucket, key string, n int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.setAttempts(ctx, bucket, key, n); err != nil && !notThere(err) {
+		p.Log.LogAttrs(ctx, slog.LevelWarn, "attempt not given back",
+			slog.String("bucket", bucket), slog.String("key", key), slog.Int("attempts", n+1), slog.String("err", err.Error()))
+	}
 }
 
 func (p *Processor) attempts(ctx context.Context, bucket, key string) (int, error) {
