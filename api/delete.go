@@ -178,12 +178,9 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, k keys.Key, fromT
 	}); err != nil {
 		return err
 	}
-	if pin, err := s.pinned(ctx, k.Scenario); err != nil {
+	// The pin names the upload: it goes, unless another image was pinned meanwhile.
+	if err := s.unpin(ctx, k); err != nil {
 		return err
-	} else if pin == key {
-		if err := s.deleteObject(ctx, keys.RepresentativeKey(k.Scenario)); err != nil {
-			return wrapError(EInternal, msgInternal, err)
-		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": msgPurged, "s3_key": key, "permanent": true})
 	return nil
