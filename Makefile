@@ -20,9 +20,12 @@ ROLE ?= professor
 
 .PHONY: run test bench token tools build clean chromium smoke benchpeers burst
 
-## run: start the local stack (S3 + processor + API) until Ctrl-C
+## run: start the local stack (S3 + processor + API) until Ctrl-C (or SIGTERM to any of its processes)
+# The launcher is built and exec'd, not `go run`: make's child is then the launcher itself, which
+# gets make's SIGTERM (`go run` would die without passing it on and leave the stack running).
 run: tools build
-	@go run ./infra/cmd/medicpx-local -bin "$(LOCAL_BIN)"
+	@go build -o "$(LOCAL_BIN)/" ./infra/cmd/medicpx-local
+	@exec "$(LOCAL_BIN)/medicpx-local" -bin "$(LOCAL_BIN)"
 
 ## token: print a token for ROLE (professor, student, admin), signed with the local stack's secret
 token:

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,7 +27,9 @@ type Receiver struct {
 	p     *Processor
 	queue chan object
 	sweep chan struct{}
-	stop  chan struct{} // closed by Drain: ends the sweeper
+	// s3Up asks Run for a sweep of every staged upload once S3 answers: versitygw (re)started.
+	s3Up chan struct{}
+	stop chan struct{} // closed by Drain: ends the sweeper
 
 	mu     sync.Mutex
 	closed bool
@@ -47,7 +50,8 @@ type keyState struct {
 func NewReceiver(p *Processor, workers, capacity int) *Receiver {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{
-		p: p, queue: make(chan object, capacity), sweep: make(chan struct{}, 1), stop: make(chan struct{}),
+		p: p, queue: make(chan object, capacity), sweep: make(chan struct{}, 1), s3Up: make(chan struct{}, 1),
+		stop:   make(chan struct{}),
 		states: map[object]*keyState{}, ctx: ctx, cancel: cancel,
 	}
 	for range workers {
@@ -75,6 +79,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
+	if isTestEvent(body) {
+		// versitygw sends it as it starts, just before it listens: after a restart (the local
+		// stack restarts a crashed versitygw) the events of every upload made while it was down
+		// are lost, so sweep now rather than at the next interval.
+		r.p.Log.Info("S3 started (test event): sweeping every staged upload once it answers", "bucket", r.p.Bucket)
+		select {
+		case r.s3Up <- struct{}{}:
+		default:
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	ev, keyless, err := NormalizeVersity(body)
 	if err != nil {
 		r.p.Log.Warn("bad event", "err", err)
@@ -96,6 +112,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.RequestSweep()
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// isTestEvent tells versitygw's start-up test event ({"Event":"s3:TestEvent",…}) from a record.
+func isTestEvent(body []byte) bool {
+	var probe struct {
+		Event string `json:"Event"`
+	}
+	return json.Unmarshal(body, &probe) == nil && probe.Event == "s3:TestEvent"
 }
 
 // Enqueue queues an object unless it is already waiting. A full queue drops the event with a
@@ -199,6 +223,30 @@ func (r *Receiver) Sweep(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
+// sweepOnceS3Answers sweeps every staged upload, retrying the listing for up to 30 s while S3
+// does not answer yet.
+func (r *Receiver) sweepOnceS3Answers(ctx context.Context) {
+	const attempts = 60
+	for i := range attempts {
+		err := r.Sweep(ctx, 0)
+		if err == nil {
+			return
+		}
+		if i == attempts-1 {
+			r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
+			return
+		}
+		if i == 0 {
+			r.p.Log.Info("sweep waits for S3", "bucket", r.p.Bucket, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 // Drain stops taking work, lets the workers finish what is queued, and returns when they are
 // done or ctx ends (then the work in progress is cancelled).
 func (r *Receiver) Drain(ctx context.Context) error {
@@ -239,27 +287,22 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener, interval, drainTime
 	}
 	r.p.Log.Info("receiver listening", "addr", ln.Addr().String(), "bucket", r.p.Bucket)
 	// Events sent while no receiver listened are lost (versitygw does not retry), so a receiver
-	// that starts, or is restarted after a crash, sweeps at once instead of after an interval. On
-	// the local stack's first start S3 comes up after the receiver (versitygw needs the webhook
-	// first), so the listing is retried for a while.
+	// that starts, or is restarted after a crash, sweeps at once instead of after an interval; so
+	// does one that hears S3 (re)start, for the events lost while S3 was down. Both sweeps take
+	// every staged upload, however young (grace 0: processing is idempotent). On the local stack's
+	// first start S3 comes up after the receiver (versitygw needs the webhook first), and
+	// versitygw's test event comes just before it listens, so the listing is retried for a while.
+	select {
+	case r.s3Up <- struct{}{}:
+	default: // a test event came first: that sweep is this one
+	}
 	go func() {
-		const attempts = 30
-		for i := range attempts {
-			err := r.Sweep(ctx, 0)
-			if err == nil {
-				return
-			}
-			if i == attempts-1 {
-				r.p.Log.Error("sweep", "bucket", r.p.Bucket, "err", err)
-				return
-			}
-			if i == 0 {
-				r.p.Log.Info("first sweep waits for S3", "bucket", r.p.Bucket, "err", err)
-			}
+		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(time.Second):
+			case <-r.s3Up:
+				r.sweepOnceS3Answers(ctx)
 			}
 		}
 	}()

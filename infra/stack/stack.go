@@ -65,9 +65,11 @@ const (
 )
 
 // Start brings the stack up in dependency order: receiver first (versitygw exits when its
-// webhook is down), then versitygw, the bucket and its CORS, then the API. From then on a child
-// that exits on its own is restarted with backoff; one that keeps crashing stops the whole stack
-// (Failed, Err).
+// webhook is down), then versitygw, the bucket and its CORS, then the API. Every address must be
+// free first: one that is taken fails the start with a *PortTakenError naming it and, when it can
+// be found, the process holding it (a leftover stack would otherwise answer the health checks).
+// From then on a child that crashes is restarted with backoff; one that keeps crashing, or one
+// that is stopped by a signal, stops the whole stack (Failed, Err).
 func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.Bucket == "" {
 		o.Bucket = "medicpx"
@@ -80,6 +82,13 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 			if *a, err = versity.FreeAddr(); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for _, a := range []struct{ setting, addr string }{
+		{"API_ADDR", o.APIAddr}, {"S3_ADDR", o.S3Addr}, {"PROCESSOR_ADDR", o.ProcessorAddr},
+	} {
+		if err := checkFree(a.setting, a.addr); err != nil {
+			return nil, err
 		}
 	}
 	secret, err := LoadSecret(o.DataDir)
@@ -100,6 +109,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	st.s3opts = versity.Options{
 		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
 		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
+		StartProcess: startChildProcess,
 	}
 	st.Env = append(append(os.Environ(), st.s3opts.Env(o.Bucket)...),
 		"JWT_SECRET="+secret,
@@ -111,7 +121,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if st.proc, err = st.startProcessor(ctx); err != nil {
 		return st, err
 	}
-	st.s3srv, err = versity.Start(ctx, st.s3opts)
+	st.s3srv, err = st.startS3(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -132,7 +142,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		return st, err
 	}
 	st.sup.watch("processor", st.proc, func(ctx context.Context) (running, error) { return st.startProcessor(ctx) })
-	st.sup.watch("versitygw", st.s3srv, func(ctx context.Context) (running, error) { return versity.Start(ctx, st.s3opts) })
+	st.sup.watch("versitygw", st.s3srv, func(ctx context.Context) (running, error) { return st.startS3(ctx) })
 	st.sup.watch("api", st.api, func(ctx context.Context) (running, error) { return st.startAPI(ctx) })
 	return st, nil
 }
@@ -140,15 +150,39 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 // startProcessor starts the event receiver and waits until it serves. A receiver sweeps the
 // bucket as soon as it listens, so a restarted one picks up at once every upload whose event
 // was sent while it was down (versitygw does not retry a webhook).
+// A receiver also sweeps every staged upload when versitygw (re)starts (its start-up test event),
+// for the events lost while S3 was down.
 func (st *Stack) startProcessor(ctx context.Context) (*process, error) {
-	return st.startChild(ctx, "processor", st.ProcessorURL, st.opts.ProcessorBin, "serve")
+	return st.startChild(ctx, "processor", "PROCESSOR_ADDR", st.opts.ProcessorAddr, st.opts.ProcessorBin, "serve")
 }
 
 func (st *Stack) startAPI(ctx context.Context) (*process, error) {
-	return st.startChild(ctx, "api", st.APIURL, st.opts.APIBin)
+	return st.startChild(ctx, "api", "API_ADDR", st.opts.APIAddr, st.opts.APIBin)
 }
 
-func (st *Stack) startChild(ctx context.Context, name, url, bin string, args ...string) (*process, error) {
+// startS3 starts versitygw on a port that is free, and checks that the server answering is it.
+func (st *Stack) startS3(ctx context.Context) (*versity.Server, error) {
+	if err := checkFree("S3_ADDR", st.opts.S3Addr); err != nil {
+		return nil, fmt.Errorf("versitygw: %w", err)
+	}
+	s, err := versity.Start(ctx, st.s3opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := ours("versitygw", s, s.Pid(), st.opts.S3Addr); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// startChild starts a service on addr (which must be free) and waits until it, and not some other
+// process, serves there.
+func (st *Stack) startChild(ctx context.Context, name, setting, addr, bin string, args ...string) (*process, error) {
+	if err := checkFree(setting, addr); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	url := "http://" + addr
 	cmd := exec.Command(bin, args...)
 	cmd.Env = st.Env
 	cmd.Stdout, cmd.Stderr = st.opts.Output, st.opts.Output
@@ -160,7 +194,30 @@ func (st *Stack) startChild(ctx context.Context, name, url, bin string, args ...
 		_ = p.Stop()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := ours(name, p, p.Pid(), addr); err != nil {
+		_ = p.Stop()
+		return nil, err
+	}
 	return p, nil
+}
+
+// ours checks that what answered on addr is the child just started: it is still alive and (where
+// /proc tells) it holds the listening socket. The address was free just before the child started,
+// so this only catches a process that took it in between.
+func ours(name string, r running, pid int, addr string) error {
+	select {
+	case <-r.Done():
+		return fmt.Errorf("%s exited at start: %v", name, r.Err())
+	default:
+	}
+	if holds, known := listensOn(pid, addr); known && !holds {
+		who := "another process"
+		if h, ok := PortHolder(addr); ok {
+			who = h.String()
+		}
+		return fmt.Errorf("%s (pid %d) started, but %s answers on %s instead", name, pid, who, addr)
+	}
+	return nil
 }
 
 // Failed is closed when a child kept crashing and the stack stopped itself; Err says which.

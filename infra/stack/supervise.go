@@ -2,11 +2,13 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,7 +27,7 @@ type process struct {
 }
 
 func startProcess(cmd *exec.Cmd) (*process, error) {
-	if err := cmd.Start(); err != nil {
+	if err := startChildProcess(cmd); err != nil {
 		return nil, err
 	}
 	p := &process{cmd: cmd, exited: make(chan struct{})}
@@ -102,6 +104,12 @@ func (s *supervisor) watch(name string, r running, start func(context.Context) (
 			case <-r.Done():
 			}
 			last := r.Err()
+			if s.ctx.Err() == nil && stoppedOnPurpose(last) {
+				// Someone stopped this child (kill, Ctrl-C reaching it first): that is a request to
+				// stop, not a crash to hide, and half a stack is no use. Stop all of it.
+				s.finish(&ChildStoppedError{Name: name, Exit: last})
+				return
+			}
 			for {
 				if s.ctx.Err() != nil {
 					return // stopping: the exit was asked for
@@ -138,6 +146,43 @@ func (s *supervisor) watch(name string, r running, start func(context.Context) (
 	}()
 }
 
+// ChildStoppedError is why the stack stopped when one of its children was stopped by a signal
+// (SIGTERM, SIGINT, SIGHUP) or exited cleanly, which a service does only when asked to.
+type ChildStoppedError struct {
+	Name string
+	Exit error // nil: exit status 0
+}
+
+func (e *ChildStoppedError) Error() string {
+	how := "exit status 0"
+	if e.Exit != nil {
+		how = e.Exit.Error()
+	}
+	return fmt.Sprintf("%s was stopped (%s); stopping the whole stack", e.Name, how)
+}
+
+// stoppedOnPurpose tells a child that was asked to stop from one that crashed: it exited with
+// status 0 (our services do after SIGINT or SIGTERM) or was ended by SIGINT, SIGTERM or SIGHUP
+// (versitygw does not catch them). SIGKILL, a panic or an error exit is a crash.
+func stoppedOnPurpose(exit error) bool {
+	if exit == nil {
+		return true
+	}
+	var ee *exec.ExitError
+	if !errors.As(exit, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	switch ws.Signal() {
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
+		return true
+	}
+	return false
+}
+
 // recent keeps the times after since.
 func recent(ts []time.Time, since time.Time) []time.Time {
 	out := ts[:0]
@@ -160,7 +205,10 @@ func (s *supervisor) replace(name string, r running) bool {
 	return true
 }
 
-func (s *supervisor) fail(err error) {
+func (s *supervisor) fail(err error) { s.finish(err) }
+
+// finish stops the stack (onFail) with err as the reason; the first reason wins.
+func (s *supervisor) finish(err error) {
 	s.failOnce.Do(func() {
 		s.err = err
 		fmt.Fprintln(s.out, "medicpx-local:", err)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"medicpx/infra/stack"
 )
@@ -33,8 +35,16 @@ func main() {
 	origins := flag.String("origins", env("WEB_ORIGINS", ""), "other browser origins (e.g. the frontend dev server) allowed to call the API and the bucket, comma-separated")
 	flag.Parse()
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Stop on SIGINT, SIGTERM or SIGHUP, and when the parent goes away or (make) is being stopped:
+	// `make run` execs this binary, so make's SIGTERM reaches it, but make keeps a SIGINT to itself.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
+	go func() {
+		if why, ok := <-stack.WatchParent(ctx, 200*time.Millisecond); ok {
+			fmt.Fprintf(os.Stderr, "medicpx-local: %s; stopping\n", why)
+			cancel()
+		}
+	}()
 	var extra []string
 	if *origins != "" {
 		extra = strings.Split(*origins, ",")
@@ -58,17 +68,23 @@ Get a token (in another terminal):  make token ROLE=professor     (or student, a
 Try it:
   curl -H "Authorization: Bearer $(make -s token ROLE=student)" %[1]s/patient-images/scenarios/1/images
 
-Data is kept in %[4]s (uploads survive a restart). A crashed process is restarted (a restarted
-processor sweeps at once); one that keeps crashing stops everything. Ctrl-C stops everything.
+Data is kept in %[4]s (uploads survive a restart).
+A crashed process is restarted (a restarted processor or S3 sweeps at once); one that keeps
+crashing stops everything. Ctrl-C, or SIGTERM to any of its processes, stops everything.
 `, st.APIURL, st.S3URL, st.ProcessorURL, filepath.Join(*data, "s3"))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "stopping…")
 		st.Stop()
 	case <-st.Failed():
-		// A child kept crashing after its restarts; the stack has stopped everything.
+		// A child was stopped by a signal, or kept crashing after its restarts; the stack has
+		// stopped everything.
 		st.Stop()
 		fmt.Fprintf(os.Stderr, "medicpx-local: stopped: %v\n", st.Err())
+		var stopped *stack.ChildStoppedError
+		if errors.As(st.Err(), &stopped) {
+			return
+		}
 		os.Exit(1)
 	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	Region     string
 	WebhookURL string    // event notifications go here when set
 	Output     io.Writer // the server's stdout/stderr; discarded when nil
+	// StartProcess starts the prepared command (cmd.Start when nil): the local stack's launcher
+	// uses it to tie versitygw's life to its own.
+	StartProcess func(*exec.Cmd) error
 }
 
 // Server is a running versitygw.
@@ -117,7 +120,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		out = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	start := o.StartProcess
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		return nil, fmt.Errorf("start versitygw: %w", err)
 	}
 	s := &Server{Endpoint: "http://" + o.Addr, Options: o, cmd: cmd, exited: make(chan struct{})}

@@ -98,7 +98,17 @@ func runServe(ctx context.Context, p *processor.Processor, cfg config.Processor,
 		return 1
 	}
 	// Sweeps recover events dropped on a full queue or sent while the receiver was down.
+	// RECONCILE_INTERVAL (local only) overrides the period; tests set it long to prove that a
+	// sweep came from a trigger, not the clock.
 	interval := max(cfg.ReconcileGrace, time.Minute)
+	if v := os.Getenv("RECONCILE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			fmt.Fprintf(stderr, "configuration:\nRECONCILE_INTERVAL: %q is not a duration of at least 1s\n", v)
+			return 2
+		}
+		interval = d
+	}
 	r := processor.NewReceiver(p, cfg.Workers, cfg.Queue)
 	if err := r.Run(ctx, ln, interval, 30*time.Second); err != nil {
 		fmt.Fprintln(stderr, err)
