@@ -7,6 +7,7 @@ import {fileRules} from './files.js';
 import {uploadList} from './uploads.js';
 import {viewerDialog, imageName} from './viewer.js';
 import {signInForm} from './signin.js';
+import {editorDialog, canEdit} from './editor.js';
 
 const REFRESH_MS = 3000;
 
@@ -28,7 +29,12 @@ export function renderProfessor(main, id, policy) {
     h('div', {class: 'row center'},
       h('label', {for: 'file-input', id: 'file-pick', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
       touch ? h('label', {for: 'camera-input', id: 'camera-pick', class: 'button'}, '사진 촬영') : null),
-    h('p', {id: 'upload-help', class: 'hint'}, rules.hint));
+    h('p', {id: 'upload-help', class: 'hint'}, rules.hint),
+    h('label', {class: 'check', for: 'edit-before-upload'},
+      h('input', {type: 'checkbox', id: 'edit-before-upload', 'aria-describedby': 'edit-help'}),
+      '올리기 전에 사진 편집(가리기·자르기)'),
+    h('p', {id: 'edit-help', class: 'hint'}, '켜면 고른 사진마다 편집 창이 열립니다. 편집한 사진만 올라가고, 원본은 이 브라우저를 떠나지 않습니다.'));
+  const editor = editorDialog();
   const count = h('span', {id: 'image-count'});
   const gridErr = errorBox();
   const grid = h('ol', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
@@ -48,7 +54,7 @@ export function renderProfessor(main, id, policy) {
       h('p', {class: 'hint', id: 'order-help'}, '학생에게도 이 순서로 보입니다. 카드를 끌어 옮기거나 "위로"/"아래로" 단추로 순서를 바꾸세요.'),
       gridErr.el, grid),
     trash.el,
-    confirm.el, viewer.el, reauth.el, toast);
+    confirm.el, viewer.el, reauth.el, editor.el, toast);
   setReauth(reauth.ask);
 
   let images = [];
@@ -355,9 +361,28 @@ export function renderProfessor(main, id, policy) {
     else undo.focus();
   }
 
-  // Files from the picker, the camera, a drop or a paste.
-  input.addEventListener('change', () => { uploads.take(input.files); input.value = ''; });
-  if (camera) camera.addEventListener('change', () => { uploads.take(camera.files); camera.value = ''; });
+  // Files from the picker, the camera, a drop or a paste. With "edit before upload" on, each photo
+  // opens in the editor in turn and is sent when it is applied or skipped (not when cancelled);
+  // files the editor cannot open go as they are.
+  let editing = Promise.resolve();
+  function take(list) {
+    const files = [...list];
+    const editBox = document.getElementById('edit-before-upload');
+    if (!editBox.checked || !files.some((f) => canEdit(f, rules))) { uploads.take(files); return; }
+    editing = editing.then(async () => {
+      uploads.take(files.filter((f) => !canEdit(f, rules)));
+      const photos = files.filter((f) => canEdit(f, rules));
+      for (const [i, f] of photos.entries()) {
+        const r = await editor.edit(f, {maxBytes: rules.maxBytes, index: i + 1, count: photos.length});
+        if (r.action === 'apply') uploads.take([r.file], r.note);
+        else if (r.action === 'skip') uploads.take([f], r.note || '');
+        else announce(`${f.name}: 올리지 않았습니다.`);
+      }
+      editBox.focus();
+    }).catch((e) => err.show(e.message));
+  }
+  input.addEventListener('change', () => { take(input.files); input.value = ''; });
+  if (camera) camera.addEventListener('change', () => { take(camera.files); camera.value = ''; });
   for (const ev of ['dragenter', 'dragover']) {
     drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
   }
@@ -365,7 +390,7 @@ export function renderProfessor(main, id, policy) {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    uploads.take(e.dataTransfer.files);
+    take(e.dataTransfer.files);
   });
   // A file dropped next to the zone must not replace the page with the image.
   for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => { if (!dragged) e.preventDefault(); });
@@ -376,7 +401,7 @@ export function renderProfessor(main, id, policy) {
     if (files.length === 0) return;
     e.preventDefault();
     const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '-');
-    uploads.take(files.map((f, i) => {
+    take(files.map((f, i) => {
       // Pasted images are all called "image.png": give each a name a person can tell apart.
       if (f.name && f.name !== 'image.png') return f;
       const ext = (f.type.split('/')[1] || 'png').replace('jpeg', 'jpg');

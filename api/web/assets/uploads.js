@@ -208,10 +208,15 @@ export function uploadList(scenario, onUploaded, rules) {
 
   return {
     nodes: [bar, list],
-    take(files) {
+    // take lists and starts files; note, if given, is kept on their rows (e.g. how a photo was edited).
+    take(files, note = '') {
       const taken = [...files];
       if (taken.length === 0) return;
-      for (const f of taken) start(addRow(f));
+      for (const f of taken) {
+        const r = addRow(f);
+        if (note) r.note(note);
+        start(r);
+      }
       announce(`${taken.length}개 파일을 받았습니다.`);
     },
     showRejections,
