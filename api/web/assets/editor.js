@@ -153,13 +153,16 @@ export function editorDialog() {
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(bmp, 0, 0, bmp.width * s, bmp.height * s);
     ctx.restore();
-    const b = blockSize(W, H) * s;
+    const B = blockSize(W, H);
     for (const r of st.regions) {
       if (r.mode === 'cover') {
         ctx.fillStyle = '#000';
         ctx.fillRect(Math.floor(r.x * s), Math.floor(r.y * s), Math.ceil(r.w * s) + 1, Math.ceil(r.h * s) + 1);
       } else {
-        pixelate(ctx, r.x * s, r.y * s, r.w * s, r.h * s, b);
+        // Whole blocks of the photo's pixels, grown from the rectangle, at the canvas's scale.
+        const nx = Math.ceil(r.w / B);
+        const ny = Math.ceil(r.h / B);
+        pixelate(ctx, r.x * s, r.y * s, nx * B * s, ny * B * s, nx, ny);
       }
     }
     return c;
@@ -203,11 +206,14 @@ export function editorDialog() {
       ctx.setLineDash([]);
       ctx.strokeRect(c.x * k, c.y * k, c.w * k, c.h * k);
     }
+    const [W0, H0] = dims();
+    const B = blockSize(W0, H0);
     for (const r of st.regions) {
+      const grow = (v) => (r.mode === 'pixelate' ? Math.ceil(v / B) * B : v);
       ctx.strokeStyle = r.mode === 'cover' ? '#f59e0b' : '#38bdf8';
       ctx.lineWidth = line;
       ctx.setLineDash([]);
-      ctx.strokeRect(r.x * k, r.y * k, r.w * k, r.h * k);
+      ctx.strokeRect(r.x * k, r.y * k, grow(r.w) * k, grow(r.h) * k);
     }
     if (draft) {
       const [W, H] = dims();
@@ -370,36 +376,40 @@ function clampRect(r, W, H) {
   return {x, y, w: clamp(Math.round(r.x + r.w), x, W) - x, h: clamp(Math.round(r.y + r.h), y, H) - y};
 }
 
-// pixelate replaces each block of the rectangle by its average colour; blocks start at the
-// rectangle's corner, and the rectangle grows to whole blocks (inside the canvas).
-export function pixelate(ctx, x, y, w, hgt, block) {
-  const bs = Math.max(1, Math.round(block));
-  x = Math.max(0, Math.round(x));
-  y = Math.max(0, Math.round(y));
-  w = Math.min(Math.ceil(Math.round(w) / bs) * bs, ctx.canvas.width - x);
-  hgt = Math.min(Math.ceil(Math.round(hgt) / bs) * bs, ctx.canvas.height - y);
-  if (w <= 0 || hgt <= 0) return;
-  const img = ctx.getImageData(x, y, w, hgt);
+// pixelate replaces each of nx×ny blocks of the rectangle by its average colour. The blocks
+// start at the rectangle's corner; the canvas's edge may cut the last ones.
+export function pixelate(ctx, x, y, w, hgt, nx, ny) {
+  const X = Math.round(x);
+  const Y = Math.round(y);
+  const R = Math.min(ctx.canvas.width, Math.round(x + w));
+  const Bt = Math.min(ctx.canvas.height, Math.round(y + hgt));
+  if (R <= X || Bt <= Y) return;
+  const iw = R - X;
+  const img = ctx.getImageData(X, Y, iw, Bt - Y);
   const d = img.data;
-  for (let by = 0; by < hgt; by += bs) {
-    for (let bx = 0; bx < w; bx += bs) {
-      const ex = Math.min(w, bx + bs);
-      const ey = Math.min(hgt, by + bs);
+  const edge = (i, n, from, len) => Math.round(from + (i * len) / n);
+  for (let j = 0; j < ny; j++) {
+    const y0 = edge(j, ny, y, hgt) - Y;
+    const y1 = Math.min(Bt, edge(j + 1, ny, y, hgt)) - Y;
+    for (let i = 0; i < nx; i++) {
+      const x0 = edge(i, nx, x, w) - X;
+      const x1 = Math.min(R, edge(i + 1, nx, x, w)) - X;
+      if (x1 <= x0 || y1 <= y0) continue;
       let r = 0; let g = 0; let b = 0; let n = 0;
-      for (let yy = by; yy < ey; yy++) {
-        for (let xx = bx; xx < ex; xx++) {
-          const i = (yy * w + xx) * 4;
-          r += d[i]; g += d[i + 1]; b += d[i + 2]; n++;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0; xx < x1; xx++) {
+          const p = (yy * iw + xx) * 4;
+          r += d[p]; g += d[p + 1]; b += d[p + 2]; n++;
         }
       }
       r = Math.round(r / n); g = Math.round(g / n); b = Math.round(b / n);
-      for (let yy = by; yy < ey; yy++) {
-        for (let xx = bx; xx < ex; xx++) {
-          const i = (yy * w + xx) * 4;
-          d[i] = r; d[i + 1] = g; d[i + 2] = b; d[i + 3] = 255;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0; xx < x1; xx++) {
+          const p = (yy * iw + xx) * 4;
+          d[p] = r; d[p + 1] = g; d[p + 2] = b; d[p + 3] = 255;
         }
       }
     }
   }
-  ctx.putImageData(img, x, y);
+  ctx.putImageData(img, X, Y);
 }
