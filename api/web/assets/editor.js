@@ -22,7 +22,7 @@ export function canEdit(file, rules) {
 // blockSize is the side of a pixelation block: at least 1/32 of the image's longer side.
 export function blockSize(w, h) { return Math.max(1, Math.ceil(Math.max(w, h) / 32)); }
 
-// editorDialog returns {el, edit(file, {maxBytes, index, count})}; edit resolves to
+// editorDialog returns {el, edit(file, {maxBytes, index, count, replace})}; edit resolves to
 // {action: 'apply', file, note} (the edited JPEG), {action: 'skip'} (send it as it is) or
 // {action: 'cancel'} (do not send it).
 export function editorDialog() {
@@ -38,9 +38,10 @@ export function editorDialog() {
   const stage = h('div', {class: 'editor-stage'}, canvas);
   const summaryEl = h('p', {id: 'editor-summary', class: 'editor-summary'});
   const status = h('p', {id: 'editor-status', class: 'hint', role: 'status'});
+  const keyEsc = h('span', {}, 'Esc는 이 사진을 올리지 않고 닫습니다.');
   const keys = h('p', {id: 'editor-keys', class: 'hint editor-keys'},
     '사진 위를 끌어서 네모를 그리면 고른 도구가 적용됩니다. 키보드: 사진에서 화살표 키를 누르면 가운데에 네모가 생기고, ',
-    '화살표로 옮기고 Shift+화살표로 크기를 바꾸고 Enter로 적용합니다. Backspace 또는 Ctrl+Z는 되돌리기, Esc는 이 사진을 올리지 않고 닫습니다.');
+    '화살표로 옮기고 Shift+화살표로 크기를 바꾸고 Enter로 적용합니다. Backspace 또는 Ctrl+Z는 되돌리기, ', keyEsc);
   const cancelB = h('button', {type: 'button', id: 'editor-cancel', onclick: () => finish({action: 'cancel'})}, '올리지 않기');
   const skipB = h('button', {type: 'button', id: 'editor-skip', onclick: () => finish({action: 'skip'})}, '건너뛰기 (그대로 올리기)');
   const applyB = h('button', {type: 'button', id: 'editor-apply', class: 'primary', onclick: () => apply()}, '적용하고 올리기');
@@ -63,6 +64,7 @@ export function editorDialog() {
   let k = 1; // canvas pixels per image pixel
   let base = null; // the turned, edited photo at the canvas's size, drawn again only on a change
   let busy = false;
+  let replacing = false; // editing a registered image: no "send as it is"
 
   const dims = () => (st.rot % 2 ? [bmp.height, bmp.width] : [bmp.width, bmp.height]);
   const clone = (s) => ({rot: s.rot, regions: s.regions.map((r) => ({...r})), crop: s.crop && {...s.crop}});
@@ -355,8 +357,15 @@ export function editorDialog() {
       st = {rot: 0, regions: [], crop: null};
       history = [];
       draft = null;
+      replacing = !!opts.replace;
       title.textContent = opts.count > 1 ? `사진 편집 (${opts.index}/${opts.count})` : '사진 편집';
-      fileLine.textContent = `${f.name} · 올리기 전에 가리거나 자르세요. 원본은 올라가지 않습니다.`;
+      fileLine.textContent = replacing
+        ? `${f.name} · 등록된 사진을 편집합니다. 적용하면 편집한 사진으로 바꿀지 묻습니다.`
+        : `${f.name} · 올리기 전에 가리거나 자르세요. 원본은 올라가지 않습니다.`;
+      skipB.hidden = replacing;
+      cancelB.textContent = replacing ? '취소' : '올리지 않기';
+      applyB.textContent = replacing ? '적용' : '적용하고 올리기';
+      keyEsc.textContent = replacing ? 'Esc는 편집을 취소합니다.' : 'Esc는 이 사진을 올리지 않고 닫습니다.';
       setTool('cover');
       el.showModal();
       fit();

@@ -235,6 +235,9 @@ export function renderProfessor(main, id, policy) {
       }
     });
 
+    const edit = ready ? h('button', {type: 'button', class: 'edit', dataset: control('edit'),
+      onclick: () => replaceEdited(im, label, isRep)}, '편집', srOnly(` (${label})`)) : null;
+
     const errText = cardErrors.get(key) || '';
     const li = h('li', {class: `tile${isRep ? ' rep' : ''}`, draggable: 'true',
       dataset: {key, status: im.status, rep: String(isRep), number: String(im.number || '')}},
@@ -246,9 +249,66 @@ export function renderProfessor(main, id, policy) {
     area,
     h('div', {class: 'row caption-row'}, saveCaption, captionState),
     h('p', {class: 'error card-error', role: 'alert', hidden: !errText}, errText),
-    h('div', {class: 'row actions'}, pin, up, down, del));
+    h('div', {class: 'row actions'}, pin, up, down, edit, del));
     dragAndDrop(li, key);
     return li;
+  }
+
+  // replaceEdited opens a ready image's original in the editor; the edited photo is uploaded as a
+  // new image that takes the old one's caption, place and pin, and the old one is deleted for good.
+  const replacing = new Set();
+  async function replaceEdited(im, label, isRep) {
+    const oldKey = im.s3_key;
+    if (replacing.has(oldKey)) return;
+    const name = imageName(im);
+    const focusBack = () => {
+      const b = grid.querySelector(`[data-key="${CSS.escape(oldKey)}"] [data-control="edit"]`);
+      if (b) b.focus();
+    };
+    let file;
+    try {
+      const res = await fetch(im.url);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const blob = await res.blob();
+      file = new File([blob], name, {type: (blob.type || '').split(';')[0]});
+    } catch {
+      showCardError(oldKey, '원본을 불러오지 못해 편집할 수 없습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.');
+      return;
+    }
+    if (!canEdit(file, rules)) {
+      showCardError(oldKey, '이 형식의 이미지는 편집할 수 없습니다 (JPEG, PNG, WebP만 편집할 수 있습니다).');
+      return;
+    }
+    const r = await editor.edit(file, {maxBytes: rules.maxBytes, replace: true});
+    if (r.action !== 'apply') { focusBack(); return; }
+    if (!(await confirm.askReplace(im, label, isRep))) { focusBack(); return; }
+    replacing.add(oldKey);
+    try {
+      const {key: newKey, image} = await uploads.upload(r.file, r.note);
+      const caption = im.caption || '';
+      if (caption) {
+        const fname = image && image.filename ? image.filename : newKey.slice(newKey.lastIndexOf('/') + 1);
+        await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(fname)}`, {caption});
+      }
+      await reload();
+      const keys = images.map((x) => x.s3_key).filter((k) => k !== newKey);
+      keys.splice(keys.indexOf(oldKey) + 1, 0, newKey);
+      await request('PUT', `${scenarioPath(id)}/order`, {s3_keys: keys});
+      if (isRep) await request('PUT', `${scenarioPath(id)}/image`, {s3_key: newKey});
+      await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(oldKey)}&permanent=true`);
+      cardErrors.delete(oldKey);
+      drafts.delete(oldKey);
+      await reload();
+      announce(`${josa(label, '을', '를')} 편집한 사진으로 바꿨습니다.`);
+      const b = grid.querySelector(`[data-key="${CSS.escape(newKey)}"] [data-control="edit"]`);
+      if (b) b.focus();
+    } catch (e) {
+      showCardError(oldKey, `편집한 사진으로 바꾸지 못했습니다: ${e.message}`);
+      err.show(`편집한 사진으로 바꾸지 못했습니다: ${e.message}`);
+      focusBack();
+    } finally {
+      replacing.delete(oldKey);
+    }
   }
 
   function thumb(src, alt, onGone) {
@@ -461,8 +521,8 @@ function reauthDialog(uploads) {
   };
 }
 
-// confirmDialog asks before deleting (to the trash, or for good from it), with the image shown;
-// Esc or 취소 keeps it.
+// confirmDialog asks before deleting (to the trash, or for good from it) and before an edited
+// photo replaces a registered one, with the image shown; Esc or 취소 keeps it.
 function confirmDialog() {
   const title = h('h2', {id: 'confirm-title'}, '이미지를 삭제할까요?');
   const ok = h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제');
@@ -493,24 +553,40 @@ function confirmDialog() {
           : '이 이미지는 대표 이미지입니다. 삭제하면 대표 이미지가 없어집니다.')
         : '';
       pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
-      el.returnValue = '';
-      el.showModal();
-      const question = {};
-      current = question;
-      return new Promise((resolve) => {
-        const onClose = () => {
-          // The close event is queued: one from a previous question can arrive after this one
-          // opened. Only a close that left the dialog shut answers a question, and only the
-          // current one: an earlier question whose close came late was cancelled (answering it
-          // "delete" too would send the delete twice).
-          if (el.open) return;
-          el.removeEventListener('close', onClose);
-          resolve(question === current && el.returnValue === 'delete');
-        };
-        el.addEventListener('close', onClose);
-      });
+      return open();
+    },
+    // askReplace asks before an edited photo replaces a registered one.
+    askReplace(im, label, isRep) {
+      if (el.open) return Promise.resolve(false);
+      const name = imageName(im);
+      title.textContent = '편집한 사진으로 바꿀까요?';
+      ok.textContent = '바꾸기';
+      text.textContent = `편집한 사진을 새로 올리고 ${label}의 캡션과 순서${isRep ? ', 대표 이미지 지정' : ''}을 옮긴 뒤, 원래 사진은 완전히 삭제합니다. 되돌릴 수 없습니다.`;
+      warn.hidden = false;
+      warn.textContent = '원래 사진의 링크(s3_url)는 더 이상 열리지 않습니다. 그 링크를 다른 곳에 붙여 두었다면 새 링크로 바꿔야 합니다.';
+      pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
+      return open();
     },
   };
+  // open shows the question and resolves to whether it was confirmed.
+  function open() {
+    el.returnValue = '';
+    el.showModal();
+    const question = {};
+    current = question;
+    return new Promise((resolve) => {
+      const onClose = () => {
+        // The close event is queued: one from a previous question can arrive after this one
+        // opened. Only a close that left the dialog shut answers a question, and only the
+        // current one: an earlier question whose close came late was cancelled (answering it
+        // "delete" too would send the delete twice).
+        if (el.open) return;
+        el.removeEventListener('close', onClose);
+        resolve(question === current && el.returnValue === 'delete');
+      };
+      el.addEventListener('close', onClose);
+    });
+  }
 }
 
 // trashView lists deleted images (kept 30 days), restores them, and deletes them for good.
