@@ -315,6 +315,65 @@ func (e *browserEnv) checkEditor(t *testing.T, prof tab, vp viewport, shot func(
 		compareWindows(t, "cropped", got, crop)
 	}
 
+	// A registered image edited again (issue 17 item 5): the edited photo becomes a new upload
+	// with the old one's caption, place and pin, and the old one is gone for good.
+	var old struct{ Key, URL, S3URL string }
+	if err := json.Unmarshal(prof.eval("the covered photo's listing", fmt.Sprintf(`import(document.querySelector('script[type=module]').src.replace(/[^/]*$/, 'api.js'))
+		.then(async (m) => { const im = (await m.listImages(%q)).images.find((i) => i.original_filename === '가리기.jpg'); return {Key: im.s3_key, URL: im.url, S3URL: im.s3_url}; })`, sc)), &old); err != nil {
+		t.Fatal(err)
+	}
+	prof.wait("three cards", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 3`, 10*time.Second)
+	prof.do("move it to the middle", chromedp.Click(chromedp.CSS(card(old.Key, "[data-control=down]"))))
+	prof.wait("moved", fmt.Sprintf(`document.querySelector('#images').getAttribute('aria-busy') === 'false' && document.querySelectorAll('#images li.tile')[1] && [...document.querySelectorAll('#images li.tile')].findIndex(li => li.dataset.key === %q) >= 1`, old.Key), 10*time.Second)
+	var pos int
+	_ = json.Unmarshal(prof.eval("its place", fmt.Sprintf(`[...document.querySelectorAll('#images li.tile')].findIndex(li => li.dataset.key === %q)`, old.Key)), &pos)
+	prof.do("caption it", chromedp.Click(chromedp.CSS(card(old.Key, "textarea"))), chromedp.SendKeys(chromedp.CSS(card(old.Key, "textarea")), "왼쪽 위를 가림"))
+	prof.do("save", chromedp.Click(chromedp.CSS(card(old.Key, "[data-control=save-caption]"))))
+	prof.wait("saved", fmt.Sprintf(`document.querySelector(%q).disabled`, card(old.Key, "[data-control=save-caption]")), 5*time.Second)
+	prof.do("pin it", chromedp.Click(chromedp.CSS(card(old.Key, "button.pin"))))
+	prof.wait("pinned", fmt.Sprintf(`document.querySelector(%q).dataset.rep === 'true'`, card(old.Key, "")), 10*time.Second)
+	prof.do("edit it", chromedp.Click(chromedp.CSS(card(old.Key, "[data-control=edit]"))))
+	prof.wait("the editor opens on its original", fmt.Sprintf(editing, "사진 편집", "가리기.jpg")+` && document.querySelector('#editor-skip').hidden &&
+		document.querySelector('#editor-canvas').getAttribute('aria-label').includes('800×600')`, 10*time.Second)
+	// One more cover, with the keyboard: the middle rectangle (300,225)-(500,375).
+	prof.do("make a rectangle", chromedp.KeyEvent(kb.ArrowLeft))
+	prof.do("cover it", chromedp.KeyEvent(kb.Enter))
+	prof.wait("covered", `document.querySelector('#editor-summary').textContent.startsWith('가리기 1곳')`, 5*time.Second)
+	applied := time.Now()
+	prof.do("apply", chromedp.Click(chromedp.CSS("#editor-apply")))
+	prof.wait("asked, saying the old link stops working", `document.querySelector('#confirm-delete').open && document.querySelector('#confirm-ok').textContent === '바꾸기' &&
+		document.querySelector('#confirm-rep').textContent.includes('s3_url') && document.querySelector('#confirm-text').textContent.includes('완전히 삭제')`, 15*time.Second)
+	t.Logf("asked %s after apply", time.Since(applied).Round(time.Millisecond))
+	e.axe(prof, "replace with the edited photo")
+	shot("confirm-replace-edited")
+	prof.do("replace", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	prof.wait("replaced: a new card in its place, with its caption and pin", fmt.Sprintf(`(() => {
+		const t = [...document.querySelectorAll('#images li.tile')];
+		const n = t[%d];
+		return t.length === 3 && !t.some(li => li.dataset.key === %q) && n && n.dataset.status === 'ready' && n.dataset.rep === 'true' &&
+			n.querySelector('.name').textContent === '가리기.jpg' && n.querySelector('textarea').value === '왼쪽 위를 가림' &&
+			document.activeElement.dataset.control === 'edit' && document.activeElement.closest('li') === n;
+	})()`, pos, old.Key), 40*time.Second)
+	shot("replaced-edited")
+	if got := e.statusOf(t, old.Key); got != http.StatusNotFound {
+		t.Errorf("the replaced image's status is %d, want 404 (deleted for good)", got)
+	}
+	if resp, err := http.Get(old.URL); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("the replaced image's original is still in S3")
+		}
+		resp.Body.Close()
+	}
+	got = storedOriginal(t, prof, sc, "가리기.jpg")
+	if b := got.Bounds(); b.Dx() != 800 || b.Dy() != 600 {
+		t.Fatalf("the replaced photo is stored %dx%d, want 800x600", b.Dx(), b.Dy())
+	}
+	for _, r := range []image.Rectangle{inCover, image.Rect(300, 225, 500, 375).Inset(4)} {
+		if m, _ := stats(got, r); m[0] > 12 || m[1] > 12 || m[2] > 12 {
+			t.Errorf("in the replaced photo, %v is not black: mean %v", r, m)
+		}
+	}
+
 	// Esc cancels: the photo is not sent, not even listed.
 	prof.do("pick one more", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "취소.jpg", src)}))
 	prof.wait("the editor opens", fmt.Sprintf(editing, "사진 편집", "취소.jpg"), 10*time.Second)
