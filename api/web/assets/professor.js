@@ -235,7 +235,9 @@ export function renderProfessor(main, id, policy) {
       }
     });
 
-    const edit = ready ? h('button', {type: 'button', class: 'edit', dataset: control('edit'),
+    // Not for a GIF: the editor's JPEG would lose its animation.
+    const editable = ready && !/\.gif$/i.test(im.filename || key);
+    const edit = editable ? h('button', {type: 'button', class: 'edit', dataset: control('edit'),
       onclick: () => replaceEdited(im, label, isRep)}, '편집', srOnly(` (${label})`)) : null;
 
     const errText = cardErrors.get(key) || '';
