@@ -840,6 +840,11 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 		prof.wait("page", `!!document.querySelector('#images li.tile')`, 10*time.Second)
 	}
 
+	// Cover, pixelate, turn and crop in the browser before upload; measured in S3.
+	e.checkEditor(t, prof, vp, func(what string) { e.shot(name("professor", what), prof.ctx) })
+	prof.do("back", chromedp.Navigate(page))
+	prof.wait("page", `!!document.querySelector('#images li.tile')`, 10*time.Second)
+
 	// 17. One sign-in for every tab; signing out in one signs out all.
 	other, closeOther := e.newTab(t, "professor-2", prof.ctx, false, vp)
 	defer closeOther()

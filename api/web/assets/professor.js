@@ -7,6 +7,7 @@ import {fileRules} from './files.js';
 import {uploadList} from './uploads.js';
 import {viewerDialog, imageName} from './viewer.js';
 import {signInForm} from './signin.js';
+import {editorDialog, canEdit} from './editor.js';
 
 const REFRESH_MS = 3000;
 
@@ -28,7 +29,12 @@ export function renderProfessor(main, id, policy) {
     h('div', {class: 'row center'},
       h('label', {for: 'file-input', id: 'file-pick', class: 'button primary'}, '파일 선택 (여러 개 가능)'),
       touch ? h('label', {for: 'camera-input', id: 'camera-pick', class: 'button'}, '사진 촬영') : null),
-    h('p', {id: 'upload-help', class: 'hint'}, rules.hint));
+    h('p', {id: 'upload-help', class: 'hint'}, rules.hint),
+    h('label', {class: 'check', for: 'edit-before-upload'},
+      h('input', {type: 'checkbox', id: 'edit-before-upload', 'aria-describedby': 'edit-help'}),
+      '올리기 전에 사진 편집(가리기·자르기)'),
+    h('p', {id: 'edit-help', class: 'hint'}, '켜면 고른 사진마다 편집 창이 열립니다. 편집한 사진만 올라가고, 원본은 이 브라우저를 떠나지 않습니다.'));
+  const editor = editorDialog();
   const count = h('span', {id: 'image-count'});
   const gridErr = errorBox();
   const grid = h('ol', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
@@ -48,7 +54,7 @@ export function renderProfessor(main, id, policy) {
       h('p', {class: 'hint', id: 'order-help'}, '학생에게도 이 순서로 보입니다. 카드를 끌어 옮기거나 "위로"/"아래로" 단추로 순서를 바꾸세요.'),
       gridErr.el, grid),
     trash.el,
-    confirm.el, viewer.el, reauth.el, toast);
+    confirm.el, viewer.el, reauth.el, editor.el, toast);
   setReauth(reauth.ask);
 
   let images = [];
@@ -229,6 +235,11 @@ export function renderProfessor(main, id, policy) {
       }
     });
 
+    // Not for a GIF: the editor's JPEG would lose its animation.
+    const editable = ready && !/\.gif$/i.test(im.filename || key);
+    const edit = editable ? h('button', {type: 'button', class: 'edit', dataset: control('edit'),
+      onclick: () => replaceEdited(im, label, isRep)}, '편집', srOnly(` (${label})`)) : null;
+
     const errText = cardErrors.get(key) || '';
     const li = h('li', {class: `tile${isRep ? ' rep' : ''}`, draggable: 'true',
       dataset: {key, status: im.status, rep: String(isRep), number: String(im.number || '')}},
@@ -240,9 +251,66 @@ export function renderProfessor(main, id, policy) {
     area,
     h('div', {class: 'row caption-row'}, saveCaption, captionState),
     h('p', {class: 'error card-error', role: 'alert', hidden: !errText}, errText),
-    h('div', {class: 'row actions'}, pin, up, down, del));
+    h('div', {class: 'row actions'}, pin, up, down, edit, del));
     dragAndDrop(li, key);
     return li;
+  }
+
+  // replaceEdited opens a ready image's original in the editor; the edited photo is uploaded as a
+  // new image that takes the old one's caption, place and pin, and the old one is deleted for good.
+  const replacing = new Set();
+  async function replaceEdited(im, label, isRep) {
+    const oldKey = im.s3_key;
+    if (replacing.has(oldKey)) return;
+    const name = imageName(im);
+    const focusBack = () => {
+      const b = grid.querySelector(`[data-key="${CSS.escape(oldKey)}"] [data-control="edit"]`);
+      if (b) b.focus();
+    };
+    let file;
+    try {
+      const res = await fetch(im.url);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const blob = await res.blob();
+      file = new File([blob], name, {type: (blob.type || '').split(';')[0]});
+    } catch {
+      showCardError(oldKey, '원본을 불러오지 못해 편집할 수 없습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.');
+      return;
+    }
+    if (!canEdit(file, rules)) {
+      showCardError(oldKey, '이 형식의 이미지는 편집할 수 없습니다 (JPEG, PNG, WebP만 편집할 수 있습니다).');
+      return;
+    }
+    const r = await editor.edit(file, {maxBytes: rules.maxBytes, replace: true});
+    if (r.action !== 'apply') { focusBack(); return; }
+    if (!(await confirm.askReplace(im, label, isRep))) { focusBack(); return; }
+    replacing.add(oldKey);
+    try {
+      const {key: newKey, image} = await uploads.upload(r.file, r.note);
+      const caption = im.caption || '';
+      if (caption) {
+        const fname = image && image.filename ? image.filename : newKey.slice(newKey.lastIndexOf('/') + 1);
+        await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(fname)}`, {caption});
+      }
+      await reload();
+      const keys = images.map((x) => x.s3_key).filter((k) => k !== newKey);
+      keys.splice(keys.indexOf(oldKey) + 1, 0, newKey);
+      await request('PUT', `${scenarioPath(id)}/order`, {s3_keys: keys});
+      if (isRep) await request('PUT', `${scenarioPath(id)}/image`, {s3_key: newKey});
+      await request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(oldKey)}&permanent=true`);
+      cardErrors.delete(oldKey);
+      drafts.delete(oldKey);
+      await reload();
+      announce(`${josa(label, '을', '를')} 편집한 사진으로 바꿨습니다.`);
+      const b = grid.querySelector(`[data-key="${CSS.escape(newKey)}"] [data-control="edit"]`);
+      if (b) b.focus();
+    } catch (e) {
+      showCardError(oldKey, `편집한 사진으로 바꾸지 못했습니다: ${e.message}`);
+      err.show(`편집한 사진으로 바꾸지 못했습니다: ${e.message}`);
+      focusBack();
+    } finally {
+      replacing.delete(oldKey);
+    }
   }
 
   function thumb(src, alt, onGone) {
@@ -355,9 +423,28 @@ export function renderProfessor(main, id, policy) {
     else undo.focus();
   }
 
-  // Files from the picker, the camera, a drop or a paste.
-  input.addEventListener('change', () => { uploads.take(input.files); input.value = ''; });
-  if (camera) camera.addEventListener('change', () => { uploads.take(camera.files); camera.value = ''; });
+  // Files from the picker, the camera, a drop or a paste. With "edit before upload" on, each photo
+  // opens in the editor in turn and is sent when it is applied or skipped (not when cancelled);
+  // files the editor cannot open go as they are.
+  let editing = Promise.resolve();
+  function take(list) {
+    const files = [...list];
+    const editBox = document.getElementById('edit-before-upload');
+    if (!editBox.checked || !files.some((f) => canEdit(f, rules))) { uploads.take(files); return; }
+    editing = editing.then(async () => {
+      uploads.take(files.filter((f) => !canEdit(f, rules)));
+      const photos = files.filter((f) => canEdit(f, rules));
+      for (const [i, f] of photos.entries()) {
+        const r = await editor.edit(f, {maxBytes: rules.maxBytes, index: i + 1, count: photos.length});
+        if (r.action === 'apply') uploads.take([r.file], r.note);
+        else if (r.action === 'skip') uploads.take([f], r.note || '');
+        else announce(`${f.name}: 올리지 않았습니다.`);
+      }
+      editBox.focus();
+    }).catch((e) => err.show(e.message));
+  }
+  input.addEventListener('change', () => { take(input.files); input.value = ''; });
+  if (camera) camera.addEventListener('change', () => { take(camera.files); camera.value = ''; });
   for (const ev of ['dragenter', 'dragover']) {
     drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
   }
@@ -365,7 +452,7 @@ export function renderProfessor(main, id, policy) {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    uploads.take(e.dataTransfer.files);
+    take(e.dataTransfer.files);
   });
   // A file dropped next to the zone must not replace the page with the image.
   for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => { if (!dragged) e.preventDefault(); });
@@ -376,7 +463,7 @@ export function renderProfessor(main, id, policy) {
     if (files.length === 0) return;
     e.preventDefault();
     const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '-');
-    uploads.take(files.map((f, i) => {
+    take(files.map((f, i) => {
       // Pasted images are all called "image.png": give each a name a person can tell apart.
       if (f.name && f.name !== 'image.png') return f;
       const ext = (f.type.split('/')[1] || 'png').replace('jpeg', 'jpg');
@@ -436,8 +523,8 @@ function reauthDialog(uploads) {
   };
 }
 
-// confirmDialog asks before deleting (to the trash, or for good from it), with the image shown;
-// Esc or 취소 keeps it.
+// confirmDialog asks before deleting (to the trash, or for good from it) and before an edited
+// photo replaces a registered one, with the image shown; Esc or 취소 keeps it.
 function confirmDialog() {
   const title = h('h2', {id: 'confirm-title'}, '이미지를 삭제할까요?');
   const ok = h('button', {type: 'submit', value: 'delete', id: 'confirm-ok', class: 'danger'}, '삭제');
@@ -468,24 +555,40 @@ function confirmDialog() {
           : '이 이미지는 대표 이미지입니다. 삭제하면 대표 이미지가 없어집니다.')
         : '';
       pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
-      el.returnValue = '';
-      el.showModal();
-      const question = {};
-      current = question;
-      return new Promise((resolve) => {
-        const onClose = () => {
-          // The close event is queued: one from a previous question can arrive after this one
-          // opened. Only a close that left the dialog shut answers a question, and only the
-          // current one: an earlier question whose close came late was cancelled (answering it
-          // "delete" too would send the delete twice).
-          if (el.open) return;
-          el.removeEventListener('close', onClose);
-          resolve(question === current && el.returnValue === 'delete');
-        };
-        el.addEventListener('close', onClose);
-      });
+      return open();
+    },
+    // askReplace asks before an edited photo replaces a registered one.
+    askReplace(im, label, isRep) {
+      if (el.open) return Promise.resolve(false);
+      const name = imageName(im);
+      title.textContent = '편집한 사진으로 바꿀까요?';
+      ok.textContent = '바꾸기';
+      text.textContent = `편집한 사진을 새로 올리고 ${label}의 캡션과 순서${isRep ? ', 대표 이미지 지정' : ''}을 옮긴 뒤, 원래 사진은 완전히 삭제합니다. 되돌릴 수 없습니다.`;
+      warn.hidden = false;
+      warn.textContent = '원래 사진의 링크(s3_url)는 더 이상 열리지 않습니다. 그 링크를 다른 곳에 붙여 두었다면 새 링크로 바꿔야 합니다.';
+      pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
+      return open();
     },
   };
+  // open shows the question and resolves to whether it was confirmed.
+  function open() {
+    el.returnValue = '';
+    el.showModal();
+    const question = {};
+    current = question;
+    return new Promise((resolve) => {
+      const onClose = () => {
+        // The close event is queued: one from a previous question can arrive after this one
+        // opened. Only a close that left the dialog shut answers a question, and only the
+        // current one: an earlier question whose close came late was cancelled (answering it
+        // "delete" too would send the delete twice).
+        if (el.open) return;
+        el.removeEventListener('close', onClose);
+        resolve(question === current && el.returnValue === 'delete');
+      };
+      el.addEventListener('close', onClose);
+    });
+  }
 }
 
 // trashView lists deleted images (kept 30 days), restores them, and deletes them for good.

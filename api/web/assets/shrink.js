@@ -16,19 +16,24 @@ export async function shrinkPhoto(file, maxBytes) {
     throw new Error('사진을 열 수 없어 크기를 줄이지 못했습니다. 사진 앱에서 JPEG로 다시 저장하거나 화면을 캡처해서 올려 주세요.');
   }
   try {
-    let scale = 1;
-    for (let i = 0; i < TRIES; i++) {
-      const w = Math.max(1, Math.round(bmp.width * scale));
-      const h = Math.max(1, Math.round(bmp.height * scale));
-      const blob = await encodeJPEG(bmp, w, h);
-      if (blob.size <= maxBytes) {
-        return new File([blob], jpgName(file.name), {type: 'image/jpeg', lastModified: file.lastModified});
-      }
-      // JPEG bytes grow about with the pixel count: aim a little under the limit.
-      scale *= Math.min(0.95, Math.sqrt(maxBytes / blob.size) * 0.97);
-    }
+    const blob = await encodeToFit(bmp, maxBytes);
+    return new File([blob], jpgName(file.name), {type: 'image/jpeg', lastModified: file.lastModified});
   } finally {
     bmp.close();
+  }
+}
+
+// encodeToFit encodes an upright image (an ImageBitmap or a canvas) as a JPEG Blob of at most
+// maxBytes: full size if it fits, else the longest edge reduced only as far as needed.
+export async function encodeToFit(source, maxBytes) {
+  let scale = 1;
+  for (let i = 0; i < TRIES; i++) {
+    const w = Math.max(1, Math.round(source.width * scale));
+    const h = Math.max(1, Math.round(source.height * scale));
+    const blob = await encodeJPEG(source, w, h);
+    if (blob.size <= maxBytes) return blob;
+    // JPEG bytes grow about with the pixel count: aim a little under the limit.
+    scale *= Math.min(0.95, Math.sqrt(maxBytes / blob.size) * 0.97);
   }
   throw new Error(`사진 크기를 ${Math.round((maxBytes / 1048576) * 10) / 10}MB 이하로 줄이지 못했습니다. 사진 앱에서 크기를 줄여 저장한 뒤 올려 주세요.`);
 }
@@ -46,7 +51,7 @@ function encodeJPEG(bmp, w, h) {
     (b) => (b ? resolve(b) : reject(new Error('사진을 JPEG로 바꾸지 못했습니다.'))), 'image/jpeg', QUALITY));
 }
 
-function jpgName(name) {
+export function jpgName(name) {
   const dot = name.lastIndexOf('.');
   return (dot > 0 ? name.slice(0, dot) : name) + '.jpg';
 }

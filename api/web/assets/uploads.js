@@ -88,6 +88,7 @@ export function uploadList(scenario, onUploaded, rules) {
     const c = rules.check(r.file);
     if (c.error) {
       r.set('invalid', c.error);
+      settle(r, new Error(c.error));
       update();
       return;
     }
@@ -105,6 +106,7 @@ export function uploadList(scenario, onUploaded, rules) {
     if (i >= 0) queue.splice(i, 1);
     if (r.xhr) r.xhr.abort();
     r.set('cancelled', '취소했습니다.');
+    settle(r, new Error('업로드를 취소했습니다.'));
     announce(`${r.file.name}: 업로드를 취소했습니다.`);
     update();
     r.focusAction();
@@ -156,16 +158,28 @@ export function uploadList(scenario, onUploaded, rules) {
         r.ready(st.image);
         if (st.removed_message) r.note(st.removed_message);
         announce(`${file.name}: 확인이 끝나 등록되었습니다.`);
+        settle(r, null, {key: r.key, image: st.image});
       } else {
         r.set('rejected', `등록되지 않았습니다: ${st.message}`);
         announce(`${file.name}: 등록되지 않았습니다. ${st.message}`);
+        settle(r, new Error(`등록되지 않았습니다: ${st.message}`));
       }
       onUploaded();
     } catch (e) {
       if (r.cancelled) return;
       r.set('failed', e.message);
       announce(`${file.name}: ${e.message}`);
+      settle(r, e);
     }
+  }
+
+  // settle answers upload()'s promise for a row, once: with the ready image or the error.
+  function settle(r, err, value) {
+    const w = r.waiter;
+    if (!w) return;
+    r.waiter = null;
+    if (err) w.reject(err);
+    else w.resolve(value);
   }
 
   // follow polls an upload's status until the processor has decided.
@@ -208,11 +222,25 @@ export function uploadList(scenario, onUploaded, rules) {
 
   return {
     nodes: [bar, list],
-    take(files) {
+    // take lists and starts files; note, if given, is kept on their rows (e.g. how a photo was edited).
+    take(files, note = '') {
       const taken = [...files];
       if (taken.length === 0) return;
-      for (const f of taken) start(addRow(f));
+      for (const f of taken) {
+        const r = addRow(f);
+        if (note) r.note(note);
+        start(r);
+      }
       announce(`${taken.length}개 파일을 받았습니다.`);
+    },
+    // upload sends one file like take, and resolves to {key, image} once it is ready (rejects
+    // with the reason if it is refused, fails or is cancelled).
+    upload(file, note = '') {
+      const r = addRow(file);
+      if (note) r.note(note);
+      const done = new Promise((resolve, reject) => { r.waiter = {resolve, reject}; });
+      start(r);
+      return done;
     },
     showRejections,
     notice(text) {
