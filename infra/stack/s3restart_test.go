@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"medicpx/infra/testenv/logbuf"
+	"medicpx/infra/testenv/testimage"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,7 +31,7 @@ import (
 func TestS3RestartSweeps(t *testing.T) {
 	const uploads = 3
 	t.Setenv("RECONCILE_INTERVAL", "1h") // the children get the test's environment
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	bin, data := buildBinaries(t), t.TempDir()
 	st, err := Start(context.Background(), Options{
 		DataDir: data, APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
@@ -81,10 +83,7 @@ func TestS3RestartSweeps(t *testing.T) {
 		}
 		return n, statuses
 	}
-	img, err := os.ReadFile(testJPEG(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testimage.JPEG(640, 480)
 	// The start-up sweeps (the receiver's, and on a fresh data folder the one retried until the
 	// bucket exists) come first, or they would find the uploads.
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), `"msg":"swept"`); time.Sleep(100 * time.Millisecond) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"medicpx/infra/testenv/logbuf"
 	"net"
 	"os"
 	"os/exec"
@@ -27,7 +28,7 @@ import (
 type launcherRun struct {
 	cmd   *exec.Cmd
 	addrs map[string]string // API_ADDR, S3_ADDR, PROCESSOR_ADDR
-	out   *lockedBuffer     // stdout and stderr
+	out   *logbuf.Buffer    // stdout and stderr
 	up    chan struct{}     // closed when it printed "medicpx is running."
 	exit  chan struct{}     // closed when it exited
 	err   error
@@ -65,7 +66,7 @@ func buildLauncher(t *testing.T) string {
 // startRun starts cmd with the stack's addresses in its environment and reads its output.
 func startRun(t *testing.T, cmd *exec.Cmd, addrs map[string]string) *launcherRun {
 	t.Helper()
-	r := &launcherRun{cmd: cmd, addrs: addrs, out: &lockedBuffer{}, up: make(chan struct{}), exit: make(chan struct{})}
+	r := &launcherRun{cmd: cmd, addrs: addrs, out: &logbuf.Buffer{}, up: make(chan struct{}), exit: make(chan struct{})}
 	cmd.Env = append(os.Environ(), "LOCAL_DATA="+t.TempDir())
 	for k, v := range addrs {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -257,7 +257,7 @@ export function renderProfessor(main, id, policy) {
   }
 
   // replaceEdited opens a ready image's original in the editor; the edited photo is uploaded as a
-  // new image that takes the old one's caption, place and pin, and the old one is deleted for good.
+  // new image that takes the old one's caption, note, place and pin, and the old one is deleted for good.
   const replacing = new Set();
   async function replaceEdited(im, label, isRep) {
     const oldKey = im.s3_key;
@@ -287,10 +287,13 @@ export function renderProfessor(main, id, policy) {
     replacing.add(oldKey);
     try {
       const {key: newKey, image} = await uploads.upload(r.file, r.note);
-      const caption = im.caption || '';
-      if (caption) {
+      // The caption and the staff note go with the image (one PATCH for both).
+      const keep = {};
+      if (im.caption) keep.caption = im.caption;
+      if (im.note) keep.note = im.note;
+      if (Object.keys(keep).length) {
         const fname = image && image.filename ? image.filename : newKey.slice(newKey.lastIndexOf('/') + 1);
-        await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(fname)}`, {caption});
+        await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(fname)}`, keep);
       }
       await reload();
       const keys = images.map((x) => x.s3_key).filter((k) => k !== newKey);
