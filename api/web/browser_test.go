@@ -845,6 +845,14 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	prof.do("back", chromedp.Navigate(page))
 	prof.wait("page", `!!document.querySelector('#images li.tile')`, 10*time.Second)
 
+	// A file name that looks like it names a patient is taken (names are staff-only), and the row
+	// says so.
+	prof.do("pick a photo named for its patient", chromedp.SetUploadFiles(chromedp.CSS("#file-input"),
+		[]string{e.file(t, "홍길동_800101-1234567_흉부.jpg", testimage.JPEG(400, 300))}))
+	prof.wait("the row warns about the name", `[...document.querySelectorAll('#uploads li')].some(li =>
+		li.textContent.includes('홍길동') && li.textContent.includes('주민등록번호'))`, 15*time.Second)
+	e.shot(name("professor", "name-warning"), prof.ctx)
+
 	// 17. One sign-in for every tab; signing out in one signs out all.
 	other, closeOther := e.newTab(t, "professor-2", prof.ctx, false, vp)
 	defer closeOther()

@@ -142,6 +142,8 @@ export function uploadList(scenario, onUploaded, rules) {
         {filename: file.name.normalize('NFC'), content_type: type, content_length: file.size, method: 'PUT'});
       if (r.cancelled) return;
       r.key = up.s3_key;
+      // The name is staff-only, so the API takes it, but says when it looks like it names a patient.
+      for (const w of up.warnings || []) r.note(w);
       r.set('uploading', '올리는 중… 0%');
       puts++;
       try {
