@@ -30,7 +30,7 @@ import (
 func mountSmallTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skipf("the disk-full test mounts a %s tmpfs, which needs root (euid %d)", size, os.Geteuid())
+		t.Skipf("the disk-full test mounts a tmpfs (size %s), which needs root (euid %d)", size, os.Geteuid())
 	}
 	dir, err := os.MkdirTemp("", "diskfull")
 	if err != nil {
@@ -38,7 +38,7 @@ func mountSmallTmpfs(t *testing.T, size string) string {
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
 		os.Remove(dir)
-		t.Skipf("the disk-full test could not mount a %s tmpfs on %s: %v", size, dir, err)
+		t.Skipf("the disk-full test could not mount a tmpfs (size %s) on %s: %v", size, dir, err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {

@@ -419,16 +419,21 @@ func (t *traffic) refresh(sc *scenario, l apiclient.Listing) {
 	}
 }
 
-// cleanup deletes for good what the soak left (best effort, bounded: it is not measured).
+// cleanup deletes for good what the soak left, as the staff listing and the trash show it (best
+// effort, bounded: it is not measured). Uploads still being processed stay.
 func (t *traffic) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, sc := range t.scen {
-		for _, im := range sc.ready {
-			_, _ = t.prof.Delete(ctx, im.S3Key, true)
+		if l, err := t.admin.List(ctx, sc.id, apiclient.ListOptions{Limit: 500}); err == nil {
+			for _, im := range l.Images {
+				_, _ = t.prof.Delete(ctx, im.S3Key, true)
+			}
 		}
-		for _, key := range sc.trash {
-			_, _ = t.prof.Purge(ctx, key)
+		if l, err := t.prof.Trash(ctx, sc.id); err == nil {
+			for _, im := range l.Images {
+				_, _ = t.prof.Purge(ctx, im.S3Key)
+			}
 		}
 	}
 }
