@@ -18,7 +18,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium smoke benchpeers burst
+.PHONY: run test bench token tools build clean chromium smoke benchpeers burst soak
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C (or SIGTERM to any of its processes)
 # The launcher is built and exec'd, not `go run`: make's child is then the launcher itself, which
@@ -47,6 +47,13 @@ test: tools
 ##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst)
 burst:
 	@go run ./infra/cmd/medicpx-burst
+
+## soak: steady mixed traffic on the stack of `make run` (running in another terminal) for
+##   SOAK_DURATION (default 30m), with every process's RSS every 30 s and whether the API's
+##   levelled off (infra/soak): make soak SOAK_DURATION=5m
+SOAK_DURATION ?= 30m
+soak:
+	@go run ./infra/cmd/medicpx-soak -duration "$(SOAK_DURATION)"
 
 ## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools benchpeers
