@@ -135,16 +135,14 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 
 	// Tombstones: an upload being deleted, or whose promotion lost to a delete and is being
 	// undone, is not listed, whatever of it is still there. Usually none: one empty page.
-	rc := make(chan stagedResult, 1)
+	rc := make(chan error, 1)
 	dead := map[string]bool{}
 	go func() {
-		var res stagedResult
-		res.err = s.list(ctx, keys.RetiredPrefix(scenario), false, func(o types.Object) {
+		rc <- s.list(ctx, keys.RetiredPrefix(scenario), false, func(o types.Object) {
 			if h, ok := keys.RetiredHash(aws.ToString(o.Key), scenario); ok {
 				dead[h] = true
 			}
 		})
-		rc <- res
 	}()
 
 	// The final prefix is listed only once staging has been: the processor writes an upload's
@@ -162,8 +160,8 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 		}
 		out = append(out, original{key: k, obj: o})
 	})
-	t, c, rt := <-tc, <-cc, <-rc
-	if err = errors.Join(err, t.err, st.err, c.err, rt.err); err != nil {
+	t, c, rerr := <-tc, <-cc, <-rc
+	if err = errors.Join(err, t.err, st.err, c.err, rerr); err != nil {
 		return nil, wrapError(EInternal, msgInternal, err)
 	}
 	final := make(map[string]bool, len(out))
