@@ -159,10 +159,10 @@ func BenchmarkAbandonedUploadURLs(b *testing.B) {
 // abandonedBudget bounds the time each case of BenchmarkAbandonedUploadURLs spends on requests.
 const abandonedBudget = 15 * time.Second
 
-// loadWithin is load (bench_test.go) with a time budget: it runs up to b.N requests over conns
-// concurrent keep-alive connections, hands out no new one once budget has passed (requests in
-// flight finish), and reports ns/op, B/op and allocs/op over the requests made, with req/s, p99
-// and their number ("requests"). It returns the ns/op it reported.
+// loadWithin runs up to b.N requests over conns concurrent keep-alive connections, hands out no
+// new one once budget (when not 0) has passed (requests in flight finish), and reports ns/op, B/op
+// and allocs/op over the requests made, with req/s, p99 and their number ("requests"). It returns
+// the ns/op it reported.
 func loadWithin(b *testing.B, conns int, budget time.Duration, do func(*http.Client) error) float64 {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	lat := make([]time.Duration, 0, b.N)
@@ -183,7 +183,7 @@ func loadWithin(b *testing.B, conns int, budget time.Duration, do func(*http.Cli
 				i := next
 				next++
 				mu.Unlock()
-				if i >= b.N || i > 0 && time.Since(start) > budget {
+				if i >= b.N || budget > 0 && i > 0 && time.Since(start) > budget {
 					return
 				}
 				t0 := time.Now()

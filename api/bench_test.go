@@ -7,10 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
-	"time"
 )
 
 // BenchmarkAPI measures requests per second and p99 latency at 32 concurrent connections, for a
@@ -63,40 +60,8 @@ func BenchmarkAPI(b *testing.B) {
 	}
 }
 
-// load runs b.N requests over conns concurrent keep-alive connections and reports req/s and p99.
+// load runs b.N requests over conns concurrent keep-alive connections and reports req/s and p99
+// (loadWithin without a time budget).
 func load(b *testing.B, conns int, do func(*http.Client) error) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
-	lat := make([]time.Duration, b.N)
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for w := 0; w < conns; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := do(client); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	loadWithin(b, conns, 0, do)
 }
