@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/testimage"
 	"net/http"
 	"os"
@@ -31,21 +30,8 @@ import (
 func TestS3RestartSweeps(t *testing.T) {
 	const uploads = 3
 	t.Setenv("RECONCILE_INTERVAL", "1h") // the children get the test's environment
-	out := &logbuf.Buffer{}
-	bin, data := buildBinaries(t), t.TempDir()
-	st, err := Start(context.Background(), Options{
-		DataDir: data, APIBin: filepath.Join(bin, "medicpx-api"), ProcessorBin: filepath.Join(bin, "medicpx-processor"),
-		Output: out,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Stop()
-		if t.Failed() {
-			t.Logf("stack output:\n%s", out)
-		}
-	})
+	st, out := startWatched(t)
+	data := st.opts.DataDir
 	tok, err := st.Token("professor")
 	if err != nil {
 		t.Fatal(err)
