@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"medicpx/infra/stack"
 	"net/http"
 	"slices"
 	"strings"
@@ -120,11 +121,12 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		s := Sample{At: time.Since(start).Round(time.Second), RSS: map[string]int64{}}
 		for _, t := range c.Targets {
 			// Looked up again every time: the supervisor may have restarted the process.
-			pid, err := listenerPID(t.Addr)
-			if err != nil {
-				fmt.Fprintf(c.Out, "soak: %s: %v\n", t.Name, err)
+			h, ok := stack.PortHolder(t.Addr)
+			if !ok {
+				fmt.Fprintf(c.Out, "soak: %s: no process found listening on %s\n", t.Name, t.Addr)
 				continue
 			}
+			pid := h.Pid
 			pids[t.Name] = pid
 			if n, err := rssBytes(pid); err == nil {
 				s.RSS[t.Name] = n
