@@ -18,7 +18,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium smoke benchpeers burst soak
+.PHONY: run test bench token tools build clean chromium lcms smoke benchpeers burst soak
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C (or SIGTERM to any of its processes)
 # The launcher is built and exec'd, not `go run`: make's child is then the launcher itself, which
@@ -67,7 +67,7 @@ build:
 	go build -tags devlogin -o "$(LOCAL_BIN)/" ./api/cmd/medicpx-api
 	go build -o "$(LOCAL_BIN)/" ./processor/cmd/medicpx-processor
 
-tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json $(NODE_PATH)/axe-core/.v$(AXE_VERSION) chromium
+tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json $(NODE_PATH)/axe-core/.v$(AXE_VERSION) chromium lcms
 
 $(BIN)/versitygw:
 	@echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes the first time)"
@@ -95,6 +95,19 @@ chromium:
 			(apt-get install -y -qq chromium fonts-nanum >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-nanum)); \
 		else \
 			echo "WARNING: /usr/bin/chromium is missing and this is not root: the browser tests will FAIL (not skip)." >&2; \
+		fi; \
+	fi
+
+# Little CMS's jpgicc (Debian's liblcms2-utils): the ICC test converts real photos with the profile
+# as uploaded and as stored and compares the bytes. Installed when missing and we are root;
+# otherwise that test fails (it never passes without running).
+lcms:
+	@if ! command -v jpgicc >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing liblcms2-utils (Debian)"; \
+			(apt-get install -y -qq liblcms2-utils >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq liblcms2-utils)); \
+		else \
+			echo "WARNING: jpgicc is missing and this is not root: TestICCLittleCMS will FAIL (not skip)." >&2; \
 		fi; \
 	fi
 
