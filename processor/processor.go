@@ -362,12 +362,16 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
 	}
 	rep.outcome = Ready
-	// The scenario home counts it from now on. Derived data: a failed refresh is not the
-	// upload's failure (retrying it would redo nothing else), and the sweep's rebuild heals it.
-	if err := scenarioindex.Refresh(ctx, p.S3, bucket, k.Scenario); err != nil {
-		p.Log.Warn("scenarios index not refreshed; the next sweep rebuilds it", "scenario", k.Scenario, "err", err)
+	// The scenario home counts it from now on, refreshed beside the staged copy's removal (it
+	// reads nothing of staging). Derived data: a failed refresh is not the upload's failure
+	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
+	indexed := make(chan error, 1)
+	go func() { indexed <- scenarioindex.Refresh(ctx, p.S3, bucket, k.Scenario) }()
+	err = p.removeStaged(ctx, bucket, staged, etag)
+	if ierr := <-indexed; ierr != nil {
+		p.Log.Warn("scenarios index not refreshed; the next sweep rebuilds it", "scenario", k.Scenario, "err", ierr)
 	}
-	return rep, p.removeStaged(ctx, bucket, staged, etag)
+	return rep, err
 }
 
 // removeStaged deletes a staged upload only while it still holds the bytes that were handled: the

@@ -3,6 +3,8 @@ package processor
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -90,5 +92,63 @@ func TestIndexFollowsProcessing(t *testing.T) {
 		if c.Method == "PUT" && c.Key == keys.IndexKey {
 			t.Fatal("a sweep rewrote an index that was right")
 		}
+	}
+}
+
+// heldIndexWrite holds the first write of the scenarios index until release is closed: that
+// refresh scanned first, so its write is the stalest one, landing after all the others.
+type heldIndexWrite struct {
+	objectStore
+	held    *atomic.Bool
+	release chan struct{}
+}
+
+func (h heldIndexWrite) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	// Only the first is held (a sync.Once would hold the others too, behind it).
+	if aws.ToString(in.Key) == keys.IndexKey && h.held.CompareAndSwap(false, true) {
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.objectStore.PutObject(ctx, in, opts...)
+}
+
+// TestIndexConcurrentReady: a batch of uploads of one scenario becoming ready at the same moment
+// (one processor each) is counted whole, even when the refresh that scanned first writes last:
+// its conditional write fails, and it reads and scans again.
+func TestIndexConcurrentReady(t *testing.T) {
+	s := startStack(t, false)
+	prof := startAPI(t, s)
+	const n = 6
+	img := readImage(t, "valid/orient6.jpg")
+	staged := make([]string, n)
+	for i := range staged {
+		staged[i] = keys.StagedKey(prof.upload(t, "batch", "p.jpg", img))
+	}
+	release := make(chan struct{})
+	s.p.S3 = heldIndexWrite{objectStore: s.p.S3, held: &atomic.Bool{}, release: release}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	finished := 0
+	for _, key := range staged {
+		wg.Go(func() {
+			if out, err := s.p.Process(context.Background(), versitytest.Bucket, key); err != nil || out != Ready {
+				t.Errorf("Process %s: %s %v", key, out, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if finished++; finished == n-1 {
+				close(release) // all but the held one are done
+			}
+		})
+	}
+	wg.Wait()
+	if got := readIndex(t, s).Scenarios["batch"]; got.Count != n {
+		t.Fatalf("index entry %+v after %d concurrent uploads, want count %d", got, n, n)
+	}
+	if strings.Contains(s.logs.String(), "scenarios index not refreshed") {
+		t.Error("a refresh gave up")
 	}
 }
