@@ -26,6 +26,12 @@ func TestPurge(t *testing.T) {
 	trashed := st.upload(prof, "1", "둘째.jpg")
 	kept := st.upload(prof, "1", "셋째.jpg")
 	lk, _ := keys.Parse(live)
+	// The SHA-256 the processor records of each upload's bytes (duplicate detection) is part of
+	// what a permanent delete must take away.
+	sums := map[string]string{live: sha256b64([]byte("live bytes")), trashed: sha256b64([]byte("trashed bytes")), kept: sha256b64([]byte("kept bytes"))}
+	for key, sum := range sums {
+		st.withChecksum(key, sum)
+	}
 	if r := st.call("PATCH", "/patient-images/scenarios/1/images/"+keys.Filename(live), prof, map[string]any{"caption": "우상복부 압통"}); r.Status != 200 {
 		t.Fatalf("caption: %d %s", r.Status, r.Raw)
 	}
@@ -65,20 +71,29 @@ func TestPurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every key, metadata value and body.
+	gone := []string{lk.ID, tk.ID, name, "우상복부 압통", "둘째.jpg", sums[live], sums[trashed]}
 	for _, o := range out.Contents {
 		key := aws.ToString(o.Key)
-		if strings.Contains(key, lk.ID) || strings.Contains(key, tk.ID) {
-			t.Errorf("%s is left after the permanent delete", key)
+		h, err := st.env.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := map[string]string{"key": key, "body": string(st.get(key))}
+		for m, v := range h.Metadata {
+			texts["metadata "+m] = v
+		}
+		for where, text := range texts {
+			for _, g := range gone {
+				if strings.Contains(text, g) {
+					t.Errorf("%q is left in the %s of %s after the permanent delete", g, where, key)
+				}
+			}
 		}
 	}
 	cat := string(st.get(keys.CatalogKey("1")))
-	for _, gone := range []string{lk.ID, tk.ID, name, "우상복부 압통", "둘째.jpg"} {
-		if strings.Contains(cat, gone) {
-			t.Errorf("the catalog still holds %q: %s", gone, cat)
-		}
-	}
-	if !strings.Contains(cat, "셋째.jpg") {
-		t.Errorf("the catalog lost the image that was kept: %s", cat)
+	if !strings.Contains(cat, "셋째.jpg") || !strings.Contains(cat, sums[kept]) {
+		t.Errorf("the catalog lost the image that was kept, or its checksum: %s", cat)
 	}
 	if r := st.call("GET", "/patient-images/scenarios/1/image", prof, nil); r.Body["image"].(map[string]any)["s3_key"] != kept {
 		t.Errorf("representative after the pinned image was purged: %s", r.Raw)

@@ -21,6 +21,9 @@ type uploadRequest struct {
 	ContentType   *string         `json:"content_type"`
 	ContentLength json.RawMessage `json:"content_length"`
 	Method        *string         `json:"method"`
+	// Issue 19 (dedupe.go): the SHA-256 the PUT must match, and the key of an earlier answer to retry.
+	ChecksumSHA256 *string `json:"checksum_sha256"`
+	S3Key          *string `json:"s3_key"`
 }
 
 // uploadURL is POST …/upload-url/{scenario_id}: check what the client declares, note the name it
@@ -38,12 +41,26 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	// URL writes to its staged key: only the processor, after checking the bytes, writes the final
 	// one. Replaying this URL until it expires can therefore only stage new bytes, never replace
 	// the checked image directly.
-	id := s.NewID()
-	key := keys.OriginalKey(scenario, id, up.typ.Ext)
 	ctx := r.Context()
-	// The name the professor picked exists only in this request: keep it before handing out the URL.
-	if err := s.recordUpload(ctx, scenario, id, up.filename); err != nil {
-		return err
+	// The catalog is read beside the note's write (one S3 call after the other at most), only
+	// when there is a checksum to look for.
+	dup := s.findDuplicate(ctx, scenario, up.checksum)
+	var key string
+	if up.retry != nil {
+		// A retry: the same key, its note kept alive for the fresh URL (retryUpload).
+		key = up.retry.String()
+		if up.filename, err = s.retryUpload(ctx, *up.retry); err != nil {
+			dup.cancel()
+			return err
+		}
+	} else {
+		id := s.NewID()
+		key = keys.OriginalKey(scenario, id, up.typ.Ext)
+		// The name the professor picked exists only in this request: keep it before handing out the URL.
+		if err := s.recordUpload(ctx, scenario, id, up.filename); err != nil {
+			dup.cancel()
+			return err
+		}
 	}
 	resp := map[string]any{
 		"scenario_id":       scenario,
@@ -66,7 +83,14 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 		presign = s.presignPost
 	}
 	if err := presign(ctx, keys.StagedKey(key), up, resp); err != nil {
+		dup.cancel()
 		return wrapError(EInternal, msgInternal, err)
+	}
+	if d, err := dup.wait(key); err != nil {
+		return err
+	} else if d != "" {
+		resp["duplicate_of"] = map[string]string{"s3_key": d, "s3_url": s.s3URL(ctx, d)}
+		resp["message"] = msgDuplicate + " " + resp["message"].(string)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -77,7 +101,9 @@ type declaredUpload struct {
 	filename string
 	typ      imagepolicy.Type
 	length   int64
-	method   string // PUT or POST
+	method   string    // PUT or POST
+	checksum string    // the SHA-256 the bytes must have, base64; "" when not declared
+	retry    *keys.Key // the upload this request retries; nil for a new upload
 }
 
 // readUpload reads an upload-url request and checks it against the upload policy.
@@ -114,7 +140,11 @@ func readUpload(w http.ResponseWriter, r *http.Request) (declaredUpload, error) 
 		return declaredUpload{}, policyError(err, *req.Filename, *req.ContentType)
 	}
 
-	return declaredUpload{filename: *req.Filename, typ: typ, length: length, method: method}, nil
+	up := declaredUpload{filename: *req.Filename, typ: typ, length: length, method: method}
+	if err := readRetryFields(r, req, &up); err != nil {
+		return declaredUpload{}, err
+	}
+	return up, nil
 }
 
 // policyError is the answer to a declared upload the policy refused.
@@ -139,14 +169,22 @@ func policyError(err error, filename, contentType string) error {
 // presignPut signs a PUT of the staged key with its Content-Type and Content-Length, so S3
 // refuses any other type or size.
 func (s *Server) presignPut(ctx context.Context, staged string, up declaredUpload, resp map[string]any) error {
-	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(staged), ContentType: aws.String(up.typ.MIME), ContentLength: aws.Int64(up.length),
-	}, s3.WithPresignExpires(s.cfg.UploadTTL))
+	}
+	headers := map[string]string{"Content-Type": up.typ.MIME}
+	if up.checksum != "" {
+		// Signed as a header (the SDK never hoists x-amz-checksum-* into the query), so the URL
+		// cannot be used without it and S3 refuses a body whose SHA-256 differs.
+		in.ChecksumSHA256 = aws.String(up.checksum)
+		headers[headerChecksumSHA256] = up.checksum
+	}
+	req, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(s.cfg.UploadTTL))
 	if err != nil {
 		return err
 	}
 	resp["upload_url"] = req.URL
-	resp["upload_headers"] = map[string]string{"Content-Type": up.typ.MIME}
+	resp["upload_headers"] = headers
 	resp["message"] = "업로드 URL이 생성되었습니다. 이 URL로 PUT 요청을 보내 파일을 업로드하세요."
 	return nil
 }
@@ -161,11 +199,17 @@ func (s *Server) presignPost(ctx context.Context, staged string, up declaredUplo
 				[]any{"content-length-range", 1, imagepolicy.MaxBytes},
 				map[string]string{"Content-Type": up.typ.MIME},
 			}
+			if up.checksum != "" {
+				o.Conditions = append(o.Conditions, map[string]string{headerChecksumSHA256: up.checksum})
+			}
 		})
 	if err != nil {
 		return err
 	}
 	fields := map[string]string{"Content-Type": up.typ.MIME}
+	if up.checksum != "" {
+		fields[headerChecksumSHA256] = up.checksum
+	}
 	for k, v := range post.Values {
 		fields[k] = v
 	}

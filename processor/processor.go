@@ -12,6 +12,8 @@ package processor
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,7 +108,7 @@ func (p *Processor) nameRecorded(ctx context.Context, bucket string, k keys.Key,
 	if rep.named != nil {
 		return rep.named()
 	}
-	return p.recordName(ctx, bucket, k)
+	return p.recordName(ctx, bucket, k, func() string { return "" })
 }
 
 // Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
@@ -196,10 +198,16 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 	}
 
 	// The name its upload URL noted goes into the catalog while the bytes are checked, so that
-	// staff see it on the upload from now on; the outcome is written only once it is there.
+	// staff see it on the upload from now on; the outcome is written only once it is there. The
+	// same write records the staged bytes' SHA-256 (duplicate detection), so it waits for them to
+	// be read (not decoded); a path that never reads them gives it none.
+	sums := make(chan string, 1)
+	var sumOnce sync.Once
+	setSum := func(sum string) { sumOnce.Do(func() { sums <- sum }) }
+	defer setSum("")
 	named := make(chan error, 1)
-	go func() { named <- p.recordName(ctx, bucket, k) }()
-	rep.named = sync.OnceValue(func() error { return <-named })
+	go func() { named <- p.recordName(ctx, bucket, k, func() string { return <-sums }) }()
+	rep.named = sync.OnceValue(func() error { setSum(""); return <-named })
 
 	fin, err := p.final(ctx, bucket, k)
 	if err != nil {
@@ -243,6 +251,8 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "more than %d bytes", imagepolicy.MaxBytes), rep)
 	}
+	sum := sha256.Sum256(data)
+	setSum(base64.StdEncoding.EncodeToString(sum[:]))
 	// The object's deadline reaches into the decoders: a decode cut off by it is an error of the
 	// image (to be retried, then given up on by the sweep), not a verdict on the content; so is a
 	// panic (checkImage).

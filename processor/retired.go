@@ -83,19 +83,33 @@ func (p *Processor) lostToDelete(ctx context.Context, bucket, staged string, k k
 }
 
 // recordName moves the upload's note (the name its upload URL recorded) into the scenario's
-// catalog, then removes it. Idempotent: a repeated run finds no note, or a catalog that has it.
-func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key) error {
+// catalog, then removes it, with the SHA-256 of the staged bytes (sum blocks until they were read,
+// "" when they will not be) in the same write. Idempotent: a repeated run finds no note, or a
+// catalog that has it; without a note a new checksum (new bytes through a replayed URL) is
+// written only to an entry that exists, so nothing is brought back after a permanent delete.
+func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key, sum func() string) error {
 	n, ok, err := catalog.ReadNote(ctx, p.S3, bucket, k.Scenario, k.ID)
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
+	checksum := sum()
+	if !ok && checksum == "" {
+		return nil
+	}
 	if _, err := catalog.Update(ctx, p.S3, bucket, k.Scenario, func(c *catalog.Catalog) error {
-		if !c.AddNote(k.ID, n) {
+		changed := ok && c.AddNote(k.ID, n)
+		if c.SetChecksum(k.ID, checksum, ok) {
+			changed = true
+		}
+		if !changed {
 			return catalog.ErrNoChange
 		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	if !ok {
+		return nil
 	}
 	note := keys.NoteKey(k.Scenario, k.ID)
 	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &note}); err != nil && !notThere(err) {

@@ -14,6 +14,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,6 +25,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +60,11 @@ type Entry struct {
 	// Stamp is the upload's place in upload order: when its upload URL was handed out, in the
 	// API's nanoseconds (see Note).
 	Stamp int64 `json:"stamp,omitempty"`
+	// SHA256 is the SHA-256 of the bytes staged for the upload, standard base64 (as S3's
+	// x-amz-checksum-sha256 has it): the processor computes it from what it read, whatever the
+	// client declared, and upload-url compares new uploads with it to find duplicates. A
+	// permanent delete removes it with the rest of the entry (Forget).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Note is what an upload URL records for its upload until the upload arrives (keys.NoteKey).
@@ -129,6 +136,38 @@ func (c *Catalog) AddNote(id string, n Note) bool {
 		e.Stamp, changed = n.Stamp, true
 	}
 	return changed
+}
+
+// SetChecksum records the SHA-256 of an upload's staged bytes (Entry.SHA256) and reports whether
+// it changed. Only an upload the catalog already has an entry for is given one unless add is
+// set: a run that comes after a permanent delete must not bring back an entry of the upload.
+func (c *Catalog) SetChecksum(id, sum string, add bool) bool {
+	if sum == "" || !add && c.Images[id] == nil {
+		return false
+	}
+	e := c.entry(id)
+	if e.SHA256 == sum {
+		return false
+	}
+	e.SHA256 = sum
+	return true
+}
+
+// WithChecksum returns the uploads whose staged bytes had this SHA-256, earliest upload first.
+func (c *Catalog) WithChecksum(sum string) []string {
+	var ids []string
+	for id, e := range c.Images {
+		if sum != "" && e.SHA256 == sum {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if d := cmp.Compare(c.Images[a].Stamp, c.Images[b].Stamp); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return ids
 }
 
 // SetCaption sets one upload's caption.
@@ -240,15 +279,28 @@ const (
 
 // WriteNote records an upload's note. If-None-Match: * guards it, so a note is never replaced.
 func WriteNote(ctx context.Context, st NoteStore, bucket, scenario, id string, n Note) error {
-	_, err := st.PutObject(ctx, &s3.PutObjectInput{
+	return putNote(ctx, st, bucket, scenario, id, n, func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+}
+
+// RenewNote writes the note read with etag again, unchanged, only if it is still that note: a
+// fresh upload URL for a pending upload (a retry) then keeps its note from expiring before the
+// new URL does. A note the processor took meanwhile (the upload arrived) is not brought back:
+// the write fails with a 412 or 404 (s3client.HTTPStatus).
+func RenewNote(ctx context.Context, st NoteStore, bucket, scenario, id string, n Note, etag string) error {
+	return putNote(ctx, st, bucket, scenario, id, n, func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) })
+}
+
+func putNote(ctx context.Context, st NoteStore, bucket, scenario, id string, n Note, guard func(*s3.PutObjectInput)) error {
+	in := &s3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(keys.NoteKey(scenario, id)),
-		Body: bytes.NewReader(nil), ContentLength: aws.Int64(0), IfNoneMatch: aws.String("*"),
+		Body: bytes.NewReader(nil), ContentLength: aws.Int64(0),
 		Metadata: map[string]string{
 			metaName:  base64.RawURLEncoding.EncodeToString([]byte(n.Name)),
 			metaStamp: strconv.FormatInt(n.Stamp, 10),
 		},
-	})
-	if err != nil {
+	}
+	guard(in)
+	if _, err := st.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("write note %s: %w", id, err)
 	}
 	return nil
@@ -263,18 +315,24 @@ type NoteStore interface {
 // ReadNote returns an upload's note, and false when there is none (never written, already moved
 // into the catalog, or expired).
 func ReadNote(ctx context.Context, st NoteStore, bucket, scenario, id string) (Note, bool, error) {
+	n, _, ok, err := ReadNoteETag(ctx, st, bucket, scenario, id)
+	return n, ok, err
+}
+
+// ReadNoteETag is ReadNote with the note's ETag (for RenewNote).
+func ReadNoteETag(ctx context.Context, st NoteStore, bucket, scenario, id string) (Note, string, bool, error) {
 	out, err := st.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys.NoteKey(scenario, id))})
 	if s3client.IsNotFound(err) {
-		return Note{}, false, nil
+		return Note{}, "", false, nil
 	}
 	if err != nil {
-		return Note{}, false, fmt.Errorf("read note %s: %w", id, err)
+		return Note{}, "", false, fmt.Errorf("read note %s: %w", id, err)
 	}
 	name, err := base64.RawURLEncoding.Strict().DecodeString(out.Metadata[metaName])
 	stamp, serr := strconv.ParseInt(out.Metadata[metaStamp], 10, 64)
 	if err != nil || serr != nil || !utf8.Valid(name) || len(name) > maxNoteName || stamp < 0 {
 		// Not ours to trust: treat it as absent (the upload then has no name) rather than fail.
-		return Note{}, false, nil
+		return Note{}, "", false, nil
 	}
-	return Note{Name: string(name), Stamp: stamp}, true, nil
+	return Note{Name: string(name), Stamp: stamp}, aws.ToString(out.ETag), true, nil
 }
