@@ -396,6 +396,9 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 
 	// 4. The same photo again: asked first, and not sent when the answer is no; two copies of one
 	// photo in a batch: the second is asked about.
+	// After a reload, so that only the API can know the photo is there.
+	prof.do("reload", chromedp.Reload())
+	prof.wait("grid back", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 6`, 10*time.Second)
 	prof.do("pick photo 1 again", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{batch[0]}))
 	prof.wait("duplicate question", `document.querySelector('#duplicate').open && document.querySelector('#duplicate-title').textContent === '이미 올린 사진과 같습니다'`, 15*time.Second)
 	e.axe(prof, "duplicate question")
@@ -429,7 +432,35 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	}
 	prof.wait("pasted image registered", `[...document.querySelectorAll('#uploads li[data-file]')].some((li) => li.dataset.file.startsWith('붙여넣은 이미지 ') && li.dataset.state === 'ready')`, 30*time.Second)
 
-	// 6. The scenario home: this scenario first among the recent ones, every scenario with
+	// 6. A student from the platform: the scenario opens, no token stays; the home lists the
+	// recent scenario only (the list of every scenario is for staff).
+	stud, closeStud := e.seoulTab(t, "student", vp)
+	defer closeStud()
+	stud.do("follow the platform's link", chromedp.Navigate(e.st.APIURL+"/#access_token="+studTok+"&scenario="+sc))
+	stud.wait("the student view", `location.pathname === '/scenarios/`+sc+`' && document.querySelectorAll('#viewer-body img').length === 8 &&
+		[...document.querySelectorAll('#viewer-body img')].every((i) => i.complete && i.naturalWidth > 0)`, 15*time.Second)
+	noTokenInHistory(t, stud, studTok)
+	e.axe(stud, "student handoff")
+	e.shot(name("student", "handoff"), stud.ctx)
+	stud.do("home", chromedp.Navigate(e.st.APIURL+"/"))
+	stud.wait("recent scenario with its cover, no staff list", fmt.Sprintf(`(() => { const img = document.querySelector('#recent li[data-scenario=%q] img');
+		return img && img.complete && img.naturalWidth > 0 && !document.getElementById('scenario-list') && !document.body.textContent.includes('null'); })()`, sc), 10*time.Second)
+	e.axe(stud, "student home")
+	e.shot(name("student", "home"), stud.ctx)
+	stud.do("an empty scenario", chromedp.Navigate(e.st.APIURL+"/scenarios/"+sc+"-none"))
+	stud.wait("says it plainly", `(document.querySelector('#viewer-body .empty') || {}).textContent.includes('이 시나리오에는 아직 이미지가 없습니다')`, 10*time.Second)
+	e.axe(stud, "student empty scenario")
+
+	// A refused token in the link: the sign-in page says so, and the token is gone too.
+	bad, closeBad := e.seoulTab(t, "stranger", vp)
+	defer closeBad()
+	badTok := profTok[:len(profTok)-4] + "AAAA"
+	bad.do("a link with a bad token", chromedp.Navigate(e.st.APIURL+"/#access_token="+badTok+"&scenario="+sc))
+	bad.wait("sign-in with the reason", `!!document.querySelector('#token-input') && document.querySelector('#main .notice').textContent.includes('CPX 플랫폼')`, 10*time.Second)
+	noTokenInHistory(t, bad, badTok)
+	e.axe(bad, "refused handoff")
+	e.shot(name("stranger", "refused-handoff"), bad.ctx)
+	// 7. The scenario home: this scenario first among the recent ones, every scenario with
 	// images with its cover, count and last change, a search box, and what an ID is.
 	prof.do("home", chromedp.Navigate(e.st.APIURL+"/"))
 	prof.wait("scenario list with covers", fmt.Sprintf(`(() => { const li = document.querySelector('#scenario-list li[data-scenario=%q]');
@@ -451,31 +482,4 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	e.axe(prof, "home with a search and an error")
 	e.shot(name("professor", "home-search"), prof.ctx)
 
-	// 7. A student from the platform: the scenario opens, no token stays; the home lists the
-	// recent scenario only (the list of every scenario is for staff).
-	stud, closeStud := e.seoulTab(t, "student", vp)
-	defer closeStud()
-	stud.do("follow the platform's link", chromedp.Navigate(e.st.APIURL+"/#access_token="+studTok+"&scenario="+sc))
-	stud.wait("the student view", `location.pathname === '/scenarios/`+sc+`' && document.querySelectorAll('#viewer-body img').length === 8 &&
-		[...document.querySelectorAll('#viewer-body img')].every((i) => i.complete && i.naturalWidth > 0)`, 15*time.Second)
-	noTokenInHistory(t, stud, studTok)
-	e.axe(stud, "student handoff")
-	e.shot(name("student", "handoff"), stud.ctx)
-	stud.do("home", chromedp.Navigate(e.st.APIURL+"/"))
-	stud.wait("recent scenario, no staff list", fmt.Sprintf(`document.querySelector('#recent li[data-scenario=%q]') && !document.getElementById('scenario-list')`, sc), 10*time.Second)
-	e.axe(stud, "student home")
-	e.shot(name("student", "home"), stud.ctx)
-	stud.do("an empty scenario", chromedp.Navigate(e.st.APIURL+"/scenarios/"+sc+"-none"))
-	stud.wait("says it plainly", `(document.querySelector('#viewer-body .empty') || {}).textContent.includes('이 시나리오에는 아직 이미지가 없습니다')`, 10*time.Second)
-	e.axe(stud, "student empty scenario")
-
-	// A refused token in the link: the sign-in page says so, and the token is gone too.
-	bad, closeBad := e.seoulTab(t, "stranger", vp)
-	defer closeBad()
-	badTok := profTok[:len(profTok)-4] + "AAAA"
-	bad.do("a link with a bad token", chromedp.Navigate(e.st.APIURL+"/#access_token="+badTok+"&scenario="+sc))
-	bad.wait("sign-in with the reason", `!!document.querySelector('#token-input') && document.querySelector('#main .notice').textContent.includes('CPX 플랫폼')`, 10*time.Second)
-	noTokenInHistory(t, bad, badTok)
-	e.axe(bad, "refused handoff")
-	e.shot(name("stranger", "refused-handoff"), bad.ctx)
 }

@@ -2,7 +2,7 @@
 // opened lately, and for staff every scenario that has images (GET /patient-images/scenarios),
 // each with its cover, image count and last change, with a search box over them.
 import {h, errorBox, formatDate} from './dom.js';
-import {request} from './api.js';
+import {request, scenarioPath} from './api.js';
 
 const RECENT_KEY = 'medicpx.recent';
 const RECENT_MAX = 8;
@@ -51,6 +51,7 @@ export function renderHome(main, who) {
 
   const mine = recent();
   const known = new Map(); // scenario id → the API's entry (cover, count, last change)
+  const covers = new Map(); // scenario id → its representative's thumbnail, for recent ones not listed
   const recentList = h('ul', {id: 'recent', class: 'scenarios', 'aria-labelledby': 'recent-title'});
   const recentSection = h('section', {'aria-labelledby': 'recent-title', hidden: mine.length === 0},
     h('h2', {id: 'recent-title'}, '최근에 연 시나리오'), recentList);
@@ -67,13 +68,15 @@ export function renderHome(main, who) {
 
   let all = [];
   let cursor = '';
+  let loaded = false; // a page of the list arrived: only then is an empty list true
 
   const matches = (id) => id.toLowerCase().includes(search.value.trim().toLowerCase());
 
   function item(id, e, when) {
-    const cover = e && e.thumbnail_url
-      ? h('img', {src: e.thumbnail_url, alt: '', loading: 'lazy'})
-      : h('span', {class: 'placeholder', 'aria-hidden': 'true'}, e ? '표지 없음' : '');
+    const src = e ? e.thumbnail_url : covers.get(id);
+    const cover = src
+      ? h('img', {src, alt: '', loading: 'lazy'})
+      : h('span', {class: 'placeholder', 'aria-hidden': 'true'}, '표지 없음');
     const facts = [];
     if (e) facts.push(`이미지 ${e.image_count}개`, `마지막 변경 ${formatDate(e.last_modified)}`);
     else if (when) facts.push(`${formatDate(when)}에 열어 봄`);
@@ -91,7 +94,7 @@ export function renderHome(main, who) {
     if (!allSection) return;
     const shown = all.filter((e) => matches(e.scenario_id));
     allList.replaceChildren(...shown.map((e) => item(e.scenario_id, e)));
-    if (all.length === 0 && !cursor) {
+    if (loaded && all.length === 0 && !cursor) {
       allList.replaceChildren(h('li', {class: 'empty'}, '아직 이미지가 있는 시나리오가 없습니다. 위에서 시나리오 ID를 열어 이미지를 올려 주세요.'));
     } else if (q && shown.length === 0) {
       allList.replaceChildren(h('li', {class: 'empty'}, `'${q}'가 들어간 ID의 시나리오는 아직 이미지가 없습니다.`));
@@ -108,6 +111,7 @@ export function renderHome(main, who) {
       for (const e of data.scenarios || []) known.set(e.scenario_id, e);
       all = all.concat(data.scenarios || []);
       cursor = data.next_cursor || '';
+      loaded = true;
       allErr.clear();
     } catch (e) {
       allErr.show(`시나리오 목록을 불러오지 못했습니다: ${e.message}`);
@@ -124,7 +128,20 @@ export function renderHome(main, who) {
     h('p', {}, who.can_upload
       ? '환자 이미지를 올리거나 관리할 시나리오를 여세요.'
       : '실습할 시나리오의 환자 이미지를 보려면 시나리오를 여세요.'),
-    err.el, form, recentSection, allSection);
+    ...[err.el, form, recentSection, allSection].filter(Boolean));
   draw();
-  if (allSection) page();
+  (allSection ? page() : Promise.resolve()).then(recentCovers);
+
+  // recentCovers fetches the representative of each recent scenario the list did not bring (a
+  // student's home has no list; a few calls, at most RECENT_MAX).
+  async function recentCovers() {
+    const missing = mine.filter((x) => !known.has(x.id));
+    await Promise.all(missing.map(async (x) => {
+      try {
+        const rep = await request('GET', `${scenarioPath(x.id)}/image`);
+        if (rep.image && rep.image.thumbnail_url) covers.set(x.id, rep.image.thumbnail_url);
+      } catch { /* no cover: the entry still opens the scenario */ }
+    }));
+    if (missing.length) draw();
+  }
 }

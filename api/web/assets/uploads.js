@@ -7,7 +7,7 @@
 // with its upload URL request: S3 then refuses other bytes, and the API says when the scenario
 // already has the same photo, which the page asks about before sending it. When a batch is over,
 // the list folds to its summary and the new images.
-import {h, announce, formatBytes, formatDate, srOnly} from './dom.js';
+import {h, announce, formatBytes, formatDate, srOnly, hasBatchim} from './dom.js';
 import {request, scenarioPath, ApiError} from './api.js';
 import {shrinkPhoto, shrinkNote} from './shrink.js';
 
@@ -347,13 +347,13 @@ export function uploadList(scenario, onUploaded, rules) {
     }
   }
 
-  // twinOf is the row of this page, on its way or registered, that holds the same bytes as r
-  // (two copies of one file in a batch: the API cannot know yet). Rows claim their bytes
+  // twinOf is the row of this page still on its way that holds the same bytes as r (two copies
+  // of one file in a batch: the API cannot know yet; a registered one the API names itself). Rows claim their bytes
   // synchronously after this check, so of two twins checked together one sees the other.
   function twinOf(r) {
     if (!r.checksum) return null;
     return rows.find((x) => x !== r && x.checksum === r.checksum && !x.fromServer && x.claimed &&
-      !['cancelled', 'skipped', 'invalid', 'failed', 'rejected'].includes(x.state)) || null;
+      !['cancelled', 'skipped', 'invalid', 'failed', 'rejected', 'ready'].includes(x.state)) || null;
   }
 
   async function uploadOne(r) {
@@ -382,7 +382,7 @@ export function uploadList(scenario, onUploaded, rules) {
         const twin = twinOf(r);
         if (twin && !r.confirmedDuplicate) {
           r.set('preparing', '같은 사진인지 확인을 기다리는 중…');
-          if (!(await dup.ask(r.file.name, twin.file.name, twin.image ? twin.image.thumbnail_url : '', '이 목록'))) return skip(r);
+          if (!(await dup.ask(r.file.name, twin.file.name, '', '이 목록'))) return skip(r);
           r.confirmedDuplicate = true;
         }
         r.claimed = true;
@@ -620,6 +620,9 @@ function put(r, file, up, onProgress) {
   });
 }
 
+// quoted is 'name' with the particle its last sound takes.
+const quoted = (name, withBatchim, without) => `'${name}'${hasBatchim(name) ? withBatchim : without}`;
+
 // duplicateDialog asks, one photo at a time, whether to send a photo the scenario (or this list)
 // already has. ask resolves to true for "그래도 올리기".
 function duplicateDialog() {
@@ -638,8 +641,8 @@ function duplicateDialog() {
     ask(name, twinName, src, where) {
       const answer = chain.then(() => new Promise((resolve) => {
         text.textContent = twinName
-          ? `'${name}'${where === '이 목록' ? '은(는) 이 목록의' : '은(는)'} '${twinName}'과(와) 내용이 똑같은 파일입니다. 그래도 한 번 더 올릴까요?`
-          : `'${name}'과(와) 똑같은 사진이 ${where}에 이미 등록되어 있습니다. 그래도 한 번 더 올릴까요?`;
+          ? `${quoted(name, '은', '는')} 함께 올리는 ${quoted(twinName, '과', '와')} 내용이 똑같은 파일입니다. 그래도 둘 다 올릴까요?`
+          : `${quoted(name, '과', '와')} 똑같은 사진이 ${where}에 이미 등록되어 있습니다. 그래도 한 번 더 올릴까요?`;
         pic.replaceChildren(src ? h('img', {src, alt: '이미 등록된 같은 사진'}) : '');
         el.returnValue = '';
         const back = document.activeElement;
