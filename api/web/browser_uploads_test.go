@@ -1,10 +1,15 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -305,6 +310,12 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	if got := b2s(prof.eval("stored token", `localStorage.getItem('medicpx.token')`)); got != profTok {
 		t.Errorf("the handed-off token was not kept for the other tabs")
 	}
+	// The retry rules: waits double up to a cap, half of each wait random; what is sent again.
+	if got := b2s(prof.eval("backoff and transient", `import(new URL('uploads.js', document.querySelector('script[type=module]').src)).then((m) => [
+		m.backoff(0, () => 0), m.backoff(0, () => 1), m.backoff(2, () => 0), m.backoff(2, () => 1), m.backoff(20, () => 1),
+		...[0, 408, 429, 500, 503, 400, 401, 403, 404, 409, 413].map((s) => m.transient({status: s}))].join())`)); got != "500,1000,2000,4000,15000,true,true,true,true,true,false,false,false,false,false,false" {
+		t.Errorf("backoff and transient: %s", got)
+	}
 	e.axe(prof, "handoff: empty scenario")
 	e.shot(name("professor", "handoff-empty"), prof.ctx)
 
@@ -482,4 +493,24 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	e.axe(prof, "home with a search and an error")
 	e.shot(name("professor", "home-search"), prof.ctx)
 
+}
+
+// testPNGVariant is testPNG with a mark in its top row: other bytes, so that the page does not
+// ask whether it is the same photo again (flows that upload "another" diagram).
+func testPNGVariant(t *testing.T, n int) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(testPNG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := image.NewRGBA(img.Bounds())
+	draw.Draw(m, m.Bounds(), img, image.Point{}, draw.Src)
+	for x := range n {
+		m.Set(1+2*x, 1, color.RGBA{200, 30, 30, 255})
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
