@@ -49,6 +49,8 @@ func TestAuthorization(t *testing.T) {
 		profStatus   int // what a professor gets
 	}{
 		{"GET", "/patient-images/me", nil, false, 200},
+		{"GET", "/patient-images/scenarios", nil, true, 200},
+		{"GET", "/patient-images/scenarios?limit=1", nil, true, 200},
 		{"GET", "/patient-images/scenarios/1/images", nil, false, 200},
 		{"GET", "/patient-images/scenarios/1/images/" + id1 + ".jpg", nil, false, 200},
 		{"GET", "/patient-images/scenarios/1/image", nil, false, 200},

@@ -298,6 +298,8 @@ func (s *Server) setOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The first image in the order is the cover when none is pinned.
+	s.refreshIndex(ctx, scenario)
 	arrange(all, c)
 	out := make([]string, len(all))
 	for i, o := range all {

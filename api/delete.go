@@ -13,6 +13,7 @@ import (
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
 	"medicpx/shared/s3client"
+	"medicpx/shared/scenarioindex"
 )
 
 // Deleting (README, "Delete, permanent delete and the trash"). Every operation that changes
@@ -97,6 +98,7 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	s.refreshIndex(ctx, scenario)
 	writeJSON(w, http.StatusOK, map[string]any{"message": "환자 이미지가 성공적으로 삭제되었습니다.", "s3_key": k.String()})
 	return nil
 }
@@ -140,6 +142,14 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, k keys.Key, fromT
 		return wrapError(EInternal, msgInternal, err)
 	}
 	_, inCatalog := c.Images[k.ID]
+	if len(found) == 0 && !inCatalog && !fromTrash {
+		// Only the scenarios index may still name it (a purge whose refresh failed): finish that.
+		if named, err := scenarioindex.Names(ctx, s.store, s.cfg.S3.Bucket, k.Scenario, k.ID); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		} else if named {
+			inCatalog = true
+		}
+	}
 	switch {
 	case fromTrash && !found[keys.TrashKey(key)]:
 		return newError(ENotFound, msgNotInTrash)
@@ -181,6 +191,12 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, k keys.Key, fromT
 	// The pin names the upload: it goes, unless another image was pinned meanwhile.
 	if err := s.unpin(ctx, k); err != nil {
 		return err
+	}
+	// So may the scenarios index (its cover): unlike other refreshes, this one is the request's,
+	// since a permanent delete is not done while anything names the upload. A retry finds the
+	// index naming it and refreshes again.
+	if err := scenarioindex.Refresh(ctx, s.store, s.cfg.S3.Bucket, k.Scenario); err != nil {
+		return wrapError(EInternal, msgInternal, err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": msgPurged, "s3_key": key, "permanent": true})
 	return nil

@@ -569,6 +569,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) error {
 	if err := s.writePin(ctx, k, principalFrom(ctx).Subject); err != nil {
 		return err
 	}
+	s.refreshIndex(ctx, scenario)
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err

@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	r.Handle("/openapi.yaml", s.serve(anyone, s.openAPI)).Methods(http.MethodGet)
 
 	const p = "/patient-images"
+	r.Handle(p+"/scenarios", s.serve(staff, s.listScenarios)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/images", s.serve(reader, s.listImages)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(reader, s.imageStatus)).Methods(http.MethodGet)
 	r.Handle(p+"/scenarios/{scenario_id}/images/{filename}", s.serve(staff, s.patchImage)).Methods(http.MethodPatch)

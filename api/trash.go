@@ -313,6 +313,7 @@ func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error 
 			repinned = true
 		}
 	}
+	s.refreshIndex(ctx, scenario)
 	it, err := s.item(ctx, o)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ import (
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
 	"medicpx/shared/s3client"
+	"medicpx/shared/scenarioindex"
 )
 
 // Outcome is what happened to one object. The values appear in logs and tests.
@@ -361,6 +362,11 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
 	}
 	rep.outcome = Ready
+	// The scenario home counts it from now on. Derived data: a failed refresh is not the
+	// upload's failure (retrying it would redo nothing else), and the sweep's rebuild heals it.
+	if err := scenarioindex.Refresh(ctx, p.S3, bucket, k.Scenario); err != nil {
+		p.Log.Warn("scenarios index not refreshed; the next sweep rebuilds it", "scenario", k.Scenario, "err", err)
+	}
 	return rep, p.removeStaged(ctx, bucket, staged, etag)
 }
 

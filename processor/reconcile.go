@@ -15,6 +15,7 @@ import (
 	"medicpx/processor/pipeline"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/scenarioindex"
 )
 
 // Sweep is what a listing found.
@@ -185,6 +186,16 @@ func (p *Processor) Reconcile(ctx context.Context, bucket, prefix string, grace 
 	if prefix == keys.Root && sum.Deferred == 0 && p.timeLeft(ctx) {
 		if _, err := p.Expire(ctx, bucket); err != nil && first == nil {
 			first = err
+		}
+		// And rebuilds the scenarios index from a scan, so a refresh that was lost heals.
+		if p.timeLeft(ctx) {
+			if changed, err := scenarioindex.Rebuild(ctx, p.S3, bucket); err != nil {
+				if first == nil {
+					first = err
+				}
+			} else if changed > 0 {
+				p.Log.Warn("scenarios index rebuilt: a refresh had been lost", "entries", changed)
+			}
 		}
 	}
 	level := slog.LevelInfo

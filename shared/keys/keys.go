@@ -12,6 +12,7 @@
 //	patient_images/scenario_{id}/_meta/…                the API's own records (catalog, pin)
 //	uploads/patient_images/scenario_{id}/{uuid}.json    an upload URL's note: the picked name until the upload arrives
 //	retired/patient_images/scenario_{id}/{hash}         a deleted upload's tombstone (and {hash}.lock, its lock)
+//	patient_images/_index/scenarios.json               the scenarios index (derived, rebuilt by the sweep)
 //
 // An upload URL can be replayed until it expires, but it can only ever overwrite the staged key.
 // The final key holds bytes the processor checked and stripped, so a download URL for it can never
@@ -169,6 +170,12 @@ func StagedPrefix(scenario string) string { return IncomingRoot + ScenarioPrefix
 
 // TrashKey is where a deleted original or thumbnail is kept until it is restored or expires.
 func TrashKey(key string) string { return TrashRoot + key }
+
+// IndexKey is the scenarios index (shared/scenarioindex): every scenario with ready images, its
+// image count, cover thumbnail and last change, so the staff's scenario home reads one object.
+// It is under Root but outside every scenario, so Parse refuses it: the processor ignores it,
+// the sweep skips it, and no s3_url serves it.
+const IndexKey = Root + "_index/scenarios.json"
 
 // CatalogKey is where a scenario's names, captions and order are recorded.
 func CatalogKey(scenario string) string { return MetaKey(scenario, "catalog.json") }

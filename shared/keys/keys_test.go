@@ -57,6 +57,9 @@ func TestParse(t *testing.T) {
 		// Trash is outside the layout Parse accepts: the processor and the sweep never touch it.
 		{TrashKey("patient_images/scenario_1/" + id + ".jpg"), Key{}},
 		{TrashKey("patient_images/scenario_1/thumbnails/" + id + "_320.jpg"), Key{}},
+		// The scenarios index is no scenario's: no upload, no s3_url, nothing the processor takes.
+		{IndexKey, Key{}},
+		{StagedKey(IndexKey), Key{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
