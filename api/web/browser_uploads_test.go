@@ -485,7 +485,7 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	e.shot(name("professor", "home"), prof.ctx)
 	prof.do("search", chromedp.SendKeys(chromedp.CSS("#scenario-search"), "zz-none"))
 	prof.wait("nothing found", `document.querySelectorAll('#scenario-list li[data-scenario]').length === 0 && document.querySelector('#scenario-list .empty') && document.getElementById('recent').closest('section').hidden`, 5*time.Second)
-	prof.do("clear the search", chromedp.SetValue(chromedp.CSS("#scenario-search"), ""))
+	prof.eval("clear the search", `(() => { const s = document.getElementById('scenario-search'); s.value = ''; s.dispatchEvent(new Event('input')); return true; })()`)
 	prof.do("search this one", chromedp.SendKeys(chromedp.CSS("#scenario-search"), vp.name[:4]))
 	prof.wait("found", fmt.Sprintf(`[...document.querySelectorAll('#scenario-list li[data-scenario]')].map((l) => l.dataset.scenario).join() === %q`, sc), 5*time.Second)
 	prof.do("a name instead of an ID", chromedp.SendKeys(chromedp.CSS("#scenario-input"), "복통 시나리오 1"), chromedp.Click(chromedp.CSS("#open-form button[type=submit]")))
