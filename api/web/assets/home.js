@@ -99,7 +99,7 @@ export function renderHome(main, who) {
     } else if (q && shown.length === 0) {
       allList.replaceChildren(h('li', {class: 'empty'}, `'${q}'가 들어간 ID의 시나리오는 아직 이미지가 없습니다.`));
     }
-    found.textContent = q ? `${shown.length + rec.length}개 찾음` : '';
+    found.textContent = q ? `${new Set([...rec.map((x) => x.id), ...shown.map((e) => e.scenario_id)]).size}개 찾음` : '';
   }
 
   async function page() {
