@@ -125,6 +125,7 @@ type wifi struct {
 	losing int
 	lost   chan struct{}
 	holdOn bool
+	expire bool
 	held   []fetch.RequestID
 	heldC  chan struct{}
 	puts   []putSeen
@@ -154,6 +155,15 @@ func (e *browserEnv) wifi(b tab) *wifi {
 			case put && !response:
 				sum, _ := ev.Request.Headers["x-amz-checksum-sha256"].(string)
 				w.puts = append(w.puts, putSeen{url: ev.Request.URL, checksum: sum})
+				if w.expire {
+					// S3's answer to a presigned URL past its time.
+					w.expire = false
+					w.mu.Unlock()
+					_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 403,
+						ResponseHeaders: []*fetch.HeaderEntry{{Name: "Access-Control-Allow-Origin", Value: "*"}},
+						Body:            []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")})
+					continue
+				}
 				w.mu.Unlock()
 				_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 			case put && w.losing > 0 && ev.ResponseStatusCode == http.StatusOK:
@@ -195,6 +205,13 @@ func (w *wifi) hold() <-chan struct{} {
 	defer w.mu.Unlock()
 	w.holdOn = true
 	return w.heldC
+}
+
+// expireNext answers the next PUT as S3 answers an expired URL.
+func (w *wifi) expireNext() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.expire = true
 }
 
 // drop ends the held answers as a lost connection ends them.
@@ -277,6 +294,18 @@ func (e *browserEnv) listing(t *testing.T, sc string) []apiclient.Image {
 		t.Fatal(err)
 	}
 	return l.Images
+}
+
+// uploadURLs counts the upload-url requests the API logged for scenario sc.
+func (e *browserEnv) uploadURLs(sc string) int {
+	return strings.Count(e.logs.String(), `"method":"POST","path":"/patient-images/upload-url/`+sc+`"`)
+}
+
+func pathOf(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
 }
 
 func b64sha256(b []byte) string {
@@ -396,8 +425,12 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	prof.do("cancel it", chromedp.Click(chromedp.CSS(`#uploads li[data-file="재시도.jpg"] button[data-action=cancel]`)))
 	prof.wait("cancelled", `document.querySelector('#uploads li[data-file="재시도.jpg"]').dataset.state === 'cancelled'`, 5*time.Second)
 	w.drop()
+	askedBefore := e.uploadURLs(sc)
 	prof.do("retry", chromedp.Click(chromedp.CSS(`#uploads li[data-file="재시도.jpg"] button[data-action=retry]`)))
 	prof.wait("the retried upload registered", `document.querySelector('#uploads li[data-file="재시도.jpg"]').dataset.state === 'ready'`, 30*time.Second)
+	if got := e.uploadURLs(sc) - askedBefore; got != 0 {
+		t.Errorf("the retry asked for %d more upload URLs; the upload had arrived", got)
+	}
 	if got := len(w.seen()) - before; got != 1 {
 		t.Errorf("the retry sent %d PUTs in all, want the one that had arrived", got)
 	}
@@ -405,11 +438,27 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 		t.Errorf("after the retry the scenario has %d images, want 6", len(imgs))
 	}
 
+	// An expired URL: a fresh one for the same key, and the upload goes on by itself.
+	before = len(w.seen())
+	asked := e.uploadURLs(sc)
+	w.expireNext()
+	prof.do("pick a photo whose URL expired", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "만료.jpg", testimage.JPEG(1000, 780))}))
+	prof.wait("registered after a fresh URL", `document.querySelector('#uploads li[data-file="만료.jpg"]').dataset.state === 'ready'`, 30*time.Second)
+	if p := w.seen()[before:]; len(p) != 2 || pathOf(p[0].url) != pathOf(p[1].url) {
+		t.Errorf("after an expired URL the page sent %d PUTs; want 2 to one key: %v", len(p), p)
+	}
+	if got := e.uploadURLs(sc) - asked; got != 2 {
+		t.Errorf("after an expired URL the page asked for %d upload URLs, want 2 (the first, and a fresh one for its key)", got)
+	}
+	if imgs := e.listing(t, sc); len(imgs) != 7 {
+		t.Errorf("after the expired URL the scenario has %d images, want 7", len(imgs))
+	}
+
 	// 4. The same photo again: asked first, and not sent when the answer is no; two copies of one
 	// photo in a batch: the second is asked about.
 	// After a reload, so that only the API can know the photo is there.
 	prof.do("reload", chromedp.Reload())
-	prof.wait("grid back", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 6`, 10*time.Second)
+	prof.wait("grid back", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 7`, 10*time.Second)
 	prof.do("pick photo 1 again", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{batch[0]}))
 	prof.wait("duplicate question", `document.querySelector('#duplicate').open && document.querySelector('#duplicate-title').textContent === '이미 올린 사진과 같습니다'`, 15*time.Second)
 	e.axe(prof, "duplicate question")
@@ -423,8 +472,8 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	prof.do("do not send the copy", chromedp.Click(chromedp.CSS("#duplicate-skip")))
 	prof.wait("one of the two registered", `(() => { const s = ['쌍둥이 A.jpg', '쌍둥이 B.jpg'].map((f) => document.querySelector('#uploads li[data-file="' + f + '"]').dataset.state).sort().join();
 		return s === 'ready,skipped'; })()`, 30*time.Second)
-	if imgs := e.listing(t, sc); len(imgs) != 7 {
-		t.Errorf("after the duplicate questions the scenario has %d images, want 7", len(imgs))
+	if imgs := e.listing(t, sc); len(imgs) != 8 {
+		t.Errorf("after the duplicate questions the scenario has %d images, want 8", len(imgs))
 	}
 
 	// 5. A pasted screenshot is named in the browser's own time (Seoul here), not UTC.
@@ -448,7 +497,7 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	stud, closeStud := e.seoulTab(t, "student", vp)
 	defer closeStud()
 	stud.do("follow the platform's link", chromedp.Navigate(e.st.APIURL+"/#access_token="+studTok+"&scenario="+sc))
-	stud.wait("the student view", `location.pathname === '/scenarios/`+sc+`' && document.querySelectorAll('#viewer-body img').length === 8 &&
+	stud.wait("the student view", `location.pathname === '/scenarios/`+sc+`' && document.querySelectorAll('#viewer-body img').length === 9 &&
 		[...document.querySelectorAll('#viewer-body img')].every((i) => i.complete && i.naturalWidth > 0)`, 15*time.Second)
 	noTokenInHistory(t, stud, studTok)
 	e.axe(stud, "student handoff")
@@ -476,7 +525,7 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	prof.do("home", chromedp.Navigate(e.st.APIURL+"/"))
 	prof.wait("scenario list with covers", fmt.Sprintf(`(() => { const li = document.querySelector('#scenario-list li[data-scenario=%q]');
 		const img = li && li.querySelector('img');
-		return img && img.complete && img.naturalWidth > 0 && li.textContent.includes('이미지 8개') && li.textContent.includes('마지막 변경') &&
+		return img && img.complete && img.naturalWidth > 0 && li.textContent.includes('이미지 9개') && li.textContent.includes('마지막 변경') &&
 			document.querySelector('#recent li').dataset.scenario === %q; })()`, sc, sc), 15*time.Second)
 	if got := b2s(prof.eval("id help", `document.getElementById('scenario-help').textContent`)); !strings.Contains(got, "시나리오 이름이 아닙니다") {
 		t.Errorf("the ID box does not say what an ID is: %q", got)

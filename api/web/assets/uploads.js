@@ -444,28 +444,32 @@ export function uploadList(scenario, onUploaded, rules) {
       await net.wait();
       if (r.cancelled) throw new Cancelled();
       r.set('uploading', '올리는 중… 0%');
+      let failure = null;
       puts++;
       try {
         await put(r, r.send, r.up, (loaded) => { r.loaded = loaded; r.progress(r.size ? (loaded / r.size) * 100 : 100); progress(1); });
-        return;
       } catch (e) {
-        if (r.cancelled) throw new Cancelled();
-        r.loaded = 0;
-        const got = await arrived(r);
-        if (got) return;
-        if (e.expired) {
-          const up = await uploadURL(r);
-          if (up === null) return;
-          r.up = up;
-        } else if (!transient(e) || (n + 1 >= RETRY_ATTEMPTS && got === false) || n >= 3 * RETRY_ATTEMPTS) {
-          throw e;
-        }
-        r.set('uploading', net.online ? '연결이 불안정해 다시 보내는 중…' : OFFLINE_TEXT);
-        if (!e.expired) await sleep(backoff(n));
-        if (!net.online) n--;
+        failure = e;
       } finally {
+        // Counted down before any status question: a refused token waits for putsIdle().
         if (--puts === 0) putsDone();
       }
+      if (!failure) return;
+      const e = failure;
+      if (r.cancelled || e instanceof Cancelled) throw new Cancelled();
+      r.loaded = 0;
+      const got = await arrived(r);
+      if (got) return;
+      if (e.expired) {
+        const up = await uploadURL(r);
+        if (up === null) return;
+        r.up = up;
+      } else if (!transient(e) || (n + 1 >= RETRY_ATTEMPTS && got === false) || n >= 3 * RETRY_ATTEMPTS) {
+        throw e;
+      }
+      r.set('uploading', net.online ? '연결이 불안정해 다시 보내는 중…' : OFFLINE_TEXT);
+      if (!e.expired) await sleep(backoff(n));
+      if (!net.online) n--;
     }
   }
 
