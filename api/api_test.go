@@ -226,15 +226,7 @@ func TestPresignedPut(t *testing.T) {
 
 func httpPut(t *testing.T, u, ctype string, body []byte) int {
 	t.Helper()
-	req, _ := http.NewRequest("PUT", u, bytes.NewReader(body))
-	req.Header.Set("Content-Type", ctype)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	return putWith(t, u, map[string]string{"Content-Type": ctype}, body)
 }
 
 // TestPresignedPost proves the POST policy pins key, type and the 1..10 MiB range.

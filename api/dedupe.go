@@ -29,11 +29,13 @@ import (
 
 const (
 	headerChecksumSHA256 = "x-amz-checksum-sha256"
-	msgBadChecksum       = "checksum_sha256은 파일 내용의 SHA-256 값(32바이트)을 패딩을 포함한 표준 base64로 적은 44자 문자열이어야 합니다."
-	msgDuplicate         = "이미 올린 사진과 같습니다(duplicate_of)."
-	msgRetryNotFound     = "다시 보낼 업로드를 찾을 수 없습니다. 업로드 URL이 만료되었거나 삭제되었을 수 있으니 새로 올려 주세요."
-	msgRetryArrived      = "이 업로드는 이미 도착했습니다. 상태 URL(status_url)로 처리 결과를 확인하세요."
-	msgRetryType         = "s3_key의 확장자가 content_type과 맞지 않습니다. 처음 받은 업로드 URL과 같은 파일로 다시 요청하세요."
+	// headerChecksumAlgorithm goes with it in a POST form, as S3's browser-upload examples have it.
+	headerChecksumAlgorithm = "x-amz-checksum-algorithm"
+	msgBadChecksum          = "checksum_sha256은 파일 내용의 SHA-256 값(32바이트)을 패딩을 포함한 표준 base64로 적은 44자 문자열이어야 합니다."
+	msgDuplicate            = "이미 올린 사진과 같습니다(duplicate_of)."
+	msgRetryNotFound        = "다시 보낼 업로드를 찾을 수 없습니다. 업로드 URL이 만료되었거나 삭제되었을 수 있으니 새로 올려 주세요."
+	msgRetryArrived         = "이 업로드는 이미 도착했습니다. 상태 URL(status_url)로 처리 결과를 확인하세요."
+	msgRetryType            = "s3_key의 확장자가 content_type과 맞지 않습니다. 처음 받은 업로드 URL과 같은 파일로 다시 요청하세요."
 	// maxDuplicateChecks bounds the candidates looked at (three S3 calls each, side by side): the
 	// same bytes uploaded more often than this are still found unless all of the first few were
 	// deleted.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -63,6 +64,9 @@ func TestChecksumSignedPut(t *testing.T) {
 	}
 	staged := keys.StagedKey(resp.str("s3_key"))
 	u := resp.str("upload_url")
+	if signed := mustQuery(t, u).Get("X-Amz-SignedHeaders"); !strings.Contains(signed, "x-amz-checksum-sha256") {
+		t.Fatalf("X-Amz-SignedHeaders %q does not sign the checksum", signed)
+	}
 	without := map[string]string{"Content-Type": "image/jpeg"}
 	other := map[string]string{"Content-Type": "image/jpeg", "x-amz-checksum-sha256": sha256b64([]byte("9876543210"))}
 	// versitygw v1.8.0: a body whose SHA-256 differs is 400 (the checksum check); a PUT without
@@ -123,7 +127,7 @@ func TestChecksumPostPolicy(t *testing.T) {
 	for k, v := range resp.Body["upload_fields"].(map[string]any) {
 		fields[k] = v.(string)
 	}
-	if fields["x-amz-checksum-sha256"] != sha256b64(body) {
+	if fields["x-amz-checksum-sha256"] != sha256b64(body) || fields["x-amz-checksum-algorithm"] != "SHA256" {
 		t.Fatalf("fields %v", fields)
 	}
 	staged := keys.StagedKey(resp.str("s3_key"))
@@ -324,4 +328,13 @@ func TestDuplicateOf(t *testing.T) {
 			t.Fatal("a permanent delete left the checksum in the catalog")
 		}
 	}
+}
+
+func mustQuery(t *testing.T, u string) url.Values {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Query()
 }

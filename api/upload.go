@@ -200,7 +200,8 @@ func (s *Server) presignPost(ctx context.Context, staged string, up declaredUplo
 				map[string]string{"Content-Type": up.typ.MIME},
 			}
 			if up.checksum != "" {
-				o.Conditions = append(o.Conditions, map[string]string{headerChecksumSHA256: up.checksum})
+				o.Conditions = append(o.Conditions, map[string]string{headerChecksumAlgorithm: "SHA256"},
+					map[string]string{headerChecksumSHA256: up.checksum})
 			}
 		})
 	if err != nil {
@@ -208,7 +209,7 @@ func (s *Server) presignPost(ctx context.Context, staged string, up declaredUplo
 	}
 	fields := map[string]string{"Content-Type": up.typ.MIME}
 	if up.checksum != "" {
-		fields[headerChecksumSHA256] = up.checksum
+		fields[headerChecksumAlgorithm], fields[headerChecksumSHA256] = "SHA256", up.checksum
 	}
 	for k, v := range post.Values {
 		fields[k] = v

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,14 +49,22 @@ func TestReconcile(t *testing.T) {
 		sum.Outcomes[Ready] != 1 || sum.Outcomes[Rejected] != 1 || sum.GaveUp != 0 {
 		t.Errorf("summary = %+v", sum)
 	}
-	lists := 0
+	// Whole-bucket listings: one page of staging and one of the final layout for the sweep, and
+	// one of the final layout and one of the tombstones for the scenarios index's rebuild. The
+	// upload that became ready refreshed its scenario's entry: three listings of that scenario.
+	lists, scenarioLists := 0, 0
 	for _, c := range s.calls.since(n) {
 		if c.Method == "GET" && c.Key == "" {
-			lists++
+			if strings.Contains(c.Prefix, "scenario_") {
+				scenarioLists++
+			} else {
+				lists++
+			}
 		}
 	}
-	if lists != 2 {
-		t.Errorf("%d list calls for 4 objects, want 2 (one page of staging, one of the final layout)", lists)
+	if lists != 4 || scenarioLists != 3*sum.Outcomes[Ready] {
+		t.Errorf("%d whole-bucket list calls for 4 objects, want 4 (staging and the final layout, for the sweep and the index); %d of one scenario, want 3 per ready upload",
+			lists, scenarioLists)
 	}
 	k, _ := keys.Parse(old)
 	want := []string{keys.RepresentativeKey("sweep"), old, keys.ThumbnailKey("sweep", k.ID, 1280, "jpg"),

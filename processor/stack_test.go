@@ -229,6 +229,7 @@ func (s *stack) postEvent(t *testing.T, eventName, key string) {
 // call is one HTTP request the processor made to S3, with when it was sent and answered.
 type call struct {
 	Method, Key    string
+	Prefix         string // a listing's prefix
 	Ranged         bool
 	Sent, Answered time.Time
 }
@@ -244,7 +245,7 @@ func (c *callLog) wrap(next http.RoundTripper) http.RoundTripper {
 		key := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/"+versitytest.Bucket), "/")
 		c.mu.Lock()
 		i := len(c.calls)
-		c.calls = append(c.calls, call{Method: r.Method, Key: key, Ranged: r.Header.Get("Range") != "", Sent: time.Now()})
+		c.calls = append(c.calls, call{Method: r.Method, Key: key, Prefix: r.URL.Query().Get("prefix"), Ranged: r.Header.Get("Range") != "", Sent: time.Now()})
 		c.mu.Unlock()
 		resp, err := next.RoundTrip(r)
 		c.mu.Lock()
