@@ -512,7 +512,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	e.shot(name("professor", "batch-done"), prof.ctx)
 
 	// 3. Paste a screenshot.
-	png := base64.StdEncoding.EncodeToString(testPNG(t))
+	png := base64.StdEncoding.EncodeToString(testPNGVariant(t, 1))
 	prof.eval("paste an image", fmt.Sprintf(`(() => { const dt = new DataTransfer();
 		dt.items.add(new File([Uint8Array.from(atob(%q), c => c.charCodeAt(0))], 'image.png', {type: 'image/png'}));
 		document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true})); return true; })()`, png))
@@ -522,7 +522,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 
 	// 4. Cancel an upload on its way, with the leave warning on; then retry it.
 	gate := e.holdUploads(prof)
-	prof.do("pick a photo", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "느린 사진.jpg", testimage.JPEG(1600, 1200))}))
+	prof.do("pick a photo", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "느린 사진.jpg", testimage.JPEG(1600, 1199))}))
 	prof.wait("uploading", `(document.querySelector('#uploads li[data-file="느린 사진.jpg"]') || {dataset: {}}).dataset.state === 'uploading'`, 10*time.Second)
 	for gate.count() == 0 {
 		time.Sleep(50 * time.Millisecond)
@@ -607,7 +607,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	// 9. Redraws (an upload turning ready redraws the grid twice) leave the focus where it was.
 	prof.eval("count redraws", `window.__redraws = 0; new MutationObserver(() => window.__redraws++).observe(document.getElementById('images'), {childList: true}); true`)
 	prof.do("focus a delete button", chromedp.Focus(chromedp.CSS(card(keys[2], "button.delete"))))
-	prof.do("upload meanwhile", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "추가.png", testPNG(t))}))
+	prof.do("upload meanwhile", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "추가.png", testPNGVariant(t, 2))}))
 	prof.wait("redrawn, focus kept", fmt.Sprintf(`window.__redraws >= 2 && document.querySelectorAll('#images li.tile[data-status=ready]').length === 6 &&
 		document.activeElement.dataset.control === 'delete' && document.activeElement.closest('li').dataset.key === %q`, keys[2]), 20*time.Second)
 	keys = readKeys()
@@ -811,7 +811,7 @@ func (e *browserEnv) flows(t *testing.T, vp viewport, sc string) {
 	expires := time.Now().Add(5 * time.Second)
 	prof.eval("a token about to expire", fmt.Sprintf(`localStorage.setItem('medicpx.token', %q); true`, short))
 	gate = e.holdUploads(prof)
-	prof.do("pick two", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "배치 1.jpg", testimage.JPEG(1600, 1200)), e.file(t, "배치 2.png", testPNG(t))}))
+	prof.do("pick two", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{e.file(t, "배치 1.jpg", testimage.JPEG(1600, 1198)), e.file(t, "배치 2.png", testPNGVariant(t, 3))}))
 	for gate.count() < 2 {
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -2,11 +2,25 @@
 // (/patient-images/me), then shows sign-in, the scenario picker, or a scenario (staff: manage;
 // anyone else: view). The page reads nothing from the token itself: the staff/student choice and
 // the rules (scenario ids, upload checks) are the API's answer.
-import {h, errorBox} from './dom.js';
+import {h} from './dom.js';
 import {token, setToken, takeFlash, signOut, toSignIn, onTokenChange, me, signInAgain} from './api.js';
 import {signInForm} from './signin.js';
 import {renderProfessor} from './professor.js';
 import {renderStudent} from './student.js';
+import {renderHome, remember} from './home.js';
+
+// The platform's sign-in handoff: /#access_token=JWT (optionally &scenario=ID). The token leaves
+// the address bar before anything else runs, so it never stays in the history (a fragment is never
+// sent in a Referer either).
+const handoff = takeHandoff();
+function takeHandoff() {
+  if (!location.hash.startsWith('#')) return null;
+  const q = new URLSearchParams(location.hash.slice(1));
+  const tok = q.get('access_token');
+  if (!tok) return null;
+  history.replaceState(history.state, '', location.pathname + location.search);
+  return {token: tok, scenario: q.get('scenario') || ''};
+}
 
 const main = document.getElementById('main');
 
@@ -48,32 +62,6 @@ function renderSignIn(flash) {
   show(...parts, ...form.parts);
 }
 
-function renderPicker(who) {
-  const idRE = new RegExp(who.policy.scenario_id_pattern);
-  document.title = '시나리오 선택 · medicpx 환자 이미지';
-  const err = errorBox();
-  const input = h('input', {id: 'scenario-input', name: 'scenario', required: true, inputmode: 'text',
-    autocomplete: 'off', 'aria-describedby': 'scenario-help'});
-  const form = h('form', {class: 'card', onsubmit: (e) => {
-    e.preventDefault();
-    const id = input.value.trim();
-    if (!idRE.test(id)) {
-      err.show('시나리오 ID는 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자입니다.');
-      input.focus();
-      return;
-    }
-    location.assign(`/scenarios/${id}`);
-  }},
-  h('label', {for: 'scenario-input'}, '시나리오 ID'),
-  h('p', {id: 'scenario-help', class: 'hint'}, '예: 1, 2, 3'),
-  h('div', {class: 'row'}, input, h('button', {type: 'submit', class: 'primary'}, '열기')));
-  show(h('h1', {}, '시나리오 선택'),
-    h('p', {}, who.can_upload
-      ? '환자 이미지를 올리거나 관리할 시나리오를 여세요.'
-      : '실습할 시나리오의 환자 이미지를 보려면 시나리오를 여세요.'),
-    err.el, form);
-}
-
 function renderNotFound(text) {
   document.title = '찾을 수 없음 · medicpx 환자 이미지';
   show(h('h1', {}, '페이지를 찾을 수 없습니다'), h('p', {class: 'error', role: 'alert'}, text),
@@ -83,6 +71,23 @@ function renderNotFound(text) {
 const BAD_ID = '잘못된 시나리오 ID입니다. 영문, 숫자, 밑줄(_), 하이픈(-)으로 된 1~64자여야 합니다.';
 
 async function start() {
+  if (handoff) {
+    // The platform's token replaces whatever this browser held: it says who is signing in now.
+    let who;
+    try {
+      who = await me(handoff.token);
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      header(null);
+      return renderSignIn(`CPX 플랫폼에서 받은 로그인 정보를 쓸 수 없습니다: ${signInAgain(e.message)}`);
+    }
+    setToken(handoff.token);
+    const sc = handoff.scenario;
+    if (sc && new RegExp(who.policy.scenario_id_pattern).test(sc) && location.pathname !== `/scenarios/${sc}`) {
+      location.replace(`/scenarios/${encodeURIComponent(sc)}`);
+      return undefined;
+    }
+  }
   const tok = token();
   const flash = takeFlash();
   const path = location.pathname;
@@ -131,7 +136,7 @@ async function start() {
   header(who);
   if (path === '/') {
     if (!who) renderSignIn(flash);
-    else renderPicker(who);
+    else renderHome(main, who);
     return undefined;
   }
   const id = m[1];
@@ -140,6 +145,7 @@ async function start() {
     return undefined;
   }
   if (!new RegExp(who.policy.scenario_id_pattern).test(id)) return renderNotFound(BAD_ID);
+  remember(id);
   if (who.can_upload) renderProfessor(main, id, who.policy);
   else renderStudent(main, id);
   return undefined;

@@ -4,7 +4,7 @@
 import {h, announce, errorBox, formatBytes, formatDate, josa, srOnly} from './dom.js';
 import {request, listImages, scenarioPath, setToken, setReauth, onTokenChange} from './api.js';
 import {fileRules} from './files.js';
-import {uploadList} from './uploads.js';
+import {uploadList, backoff, transient} from './uploads.js';
 import {viewerDialog, imageName} from './viewer.js';
 import {signInForm} from './signin.js';
 import {editorDialog, canEdit} from './editor.js';
@@ -63,6 +63,7 @@ export function renderProfessor(main, id, policy) {
   const cardErrors = new Map(); // errors shown next to a card's controls, by key
   const deleting = new Set(); // keys whose delete is on its way
   let refreshTimer = 0;
+  let listFailures = 0; // listings in a row that met no connection
   let loading = Promise.resolve();
 
   // load lists the images and the representative together and redraws the grid.
@@ -80,12 +81,18 @@ export function renderProfessor(main, id, policy) {
       draw();
       // Someone's upload is still being checked: look again shortly so it turns ready by itself.
       if (images.some((im) => im.status !== 'ready')) refreshTimer = setTimeout(reload, REFRESH_MS);
+      listFailures = 0;
     } catch (e) {
-      err.show(e.message);
+      // Offline, the upload list already says so (and that it goes on by itself).
+      if (!(transient(e) && !navigator.onLine)) err.show(e.message);
+      // No connection or the server busy: look again by itself (backing off), so the banner and
+      // the "확인 중…" cards do not stay after the network came back.
+      if (transient(e)) refreshTimer = setTimeout(reload, backoff(Math.min(listFailures++, 4)));
     } finally {
       if (!saving) grid.setAttribute('aria-busy', 'false');
     }
   }
+  window.addEventListener('online', () => reload());
   // reload runs loads one after another: a load that started before a change finishes first,
   // and the one asked for after the change then shows it.
   function reload() {
@@ -114,7 +121,7 @@ export function renderProfessor(main, id, policy) {
     const items = numbered();
     count.textContent = `(${items.length}개)`;
     if (items.length === 0) {
-      grid.replaceChildren(h('li', {class: 'empty'}, '아직 등록된 이미지가 없습니다. 위에서 이미지를 올려 주세요.'));
+      grid.replaceChildren(h('li', {class: 'empty'}, '이 시나리오에는 아직 이미지가 없습니다. 위에서 이미지를 올려 주세요. (다른 시나리오를 열려던 것이라면 시나리오 ID를 확인해 주세요.)'));
     } else {
       grid.replaceChildren(...items.map((im, i) => card(im, i, items)));
     }
@@ -465,7 +472,7 @@ export function renderProfessor(main, id, policy) {
     const files = [...(e.clipboardData ? e.clipboardData.files : [])];
     if (files.length === 0) return;
     e.preventDefault();
-    const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '-');
+    const stamp = localStamp(new Date());
     take(files.map((f, i) => {
       // Pasted images are all called "image.png": give each a name a person can tell apart.
       if (f.name && f.name !== 'image.png') return f;
@@ -478,6 +485,13 @@ export function renderProfessor(main, id, policy) {
 
   reload();
   uploads.showRejections().catch((e) => err.show(e.message));
+}
+
+// localStamp is the time as the person's own clock shows it (a Seoul browser's screenshot is
+// named in Seoul time), in a form a file name can hold: 2026-12-02 12-05-09.
+export function localStamp(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
 }
 
 // reauthDialog asks for a new sign-in on the page when the token expires mid-batch: uploads on

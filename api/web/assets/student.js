@@ -46,7 +46,7 @@ export async function renderStudent(main, id) {
       const hero = items.find((im) => im.s3_key === heroKey);
       const others = items.filter((im) => im !== hero);
       if (items.length === 0) {
-        body.replaceChildren(h('p', {class: 'empty'}, '이 시나리오에는 아직 환자 이미지가 없습니다.'));
+        body.replaceChildren(h('p', {class: 'empty'}, '이 시나리오에는 아직 이미지가 없습니다. 시나리오 ID가 맞는지 확인하려면 ', h('a', {href: '/'}, '처음 화면'), '으로 돌아가세요.'));
         return;
       }
       // By key: a refresh (fresh links) replaces the items. An image no longer listed is shown
