@@ -58,6 +58,9 @@ export function clampText(el) {
   toggle.addEventListener('click', () => {
     const open = el.classList.toggle('open');
     toggle.setAttribute('aria-expanded', String(open));
+    // Opened, it may scroll (the large view caps its height): the keyboard must reach it.
+    if (open) el.tabIndex = 0;
+    else el.removeAttribute('tabindex');
     toggle.textContent = open ? '접기' : '더 보기';
   });
   const measure = () => {
@@ -191,11 +194,15 @@ export function viewerDialog(refresh, opts = {}) {
     const im = items[index];
     const n = im.number ? `${im.number}. ` : '';
     title.textContent = `${n}${imageName(im)}`;
-    caption.textContent = captionOf(im);
+    // A caption that is the name (students' label) but too long for the one-line title is shown
+    // whole below the photo as well.
+    const text = captionOf(im) || ([...(im.caption || '')].length > 30 ? im.caption : '');
+    caption.textContent = text;
     caption.classList.remove('open');
+    caption.removeAttribute('tabindex');
     more.textContent = '더 보기';
     more.setAttribute('aria-expanded', 'false');
-    caption.parentElement.hidden = !captionOf(im);
+    caption.parentElement.hidden = !text;
     counter.textContent = `${index + 1} / ${items.length}`;
     prev.disabled = next.disabled = items.length < 2;
     status.textContent = '';
