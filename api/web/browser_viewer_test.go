@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"medicpx/infra/smoke"
 	"medicpx/infra/stack"
 	"medicpx/infra/stack/stacktest"
 	"medicpx/infra/testenv/apiclient"
@@ -34,9 +35,7 @@ import (
 func TestBrowserViewer(t *testing.T) {
 	e := startViewerEnv(t)
 	for _, vp := range viewports {
-		if !t.Run(vp.name, func(t *testing.T) { e.viewerFlows(t, vp) }) {
-			break
-		}
+		t.Run(vp.name, func(t *testing.T) { e.viewerFlows(t, vp) })
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -80,20 +79,9 @@ func startViewerEnv(t *testing.T) *browserEnv {
 			t.Logf("stack logs:\n%s", logs)
 		}
 	})
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "ko-KR"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	b, cancelBrowser := chromedp.NewContext(alloc)
+	// The smoke test's Chromium: the same flags as TestBrowser's but for the window size, which
+	// every tab sets by emulation anyway.
+	b, cancelBrowser := smoke.Browser(context.Background(), chromiumPath)
 	t.Cleanup(cancelBrowser)
 	if err := chromedp.Do(b, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
@@ -358,6 +346,7 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 		prof := on(prof, t)
 		const leaving = `(() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()`
 		area := card(vs.keys[1], "textarea")
+		prof.do("close the large view if open", chromedp.KeyEvent(kb.Escape))
 		prof.do("type a caption", chromedp.ScrollIntoView(chromedp.CSS(area)), chromedp.Focus(chromedp.CSS(area)), chromedp.SendKeys(chromedp.CSS(area), "왼쪽 무릎 찰과상"))
 		if string(prof.eval("leave with unsaved text", leaving)) != "true" {
 			t.Error("no warning before leaving with an unsaved caption")
