@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -436,6 +438,39 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 		prof.press("clear the selection", "#bulk-clear", vp.phone)
 	})
 
+	// 6b. A bulk delete where one DELETE fails: the page says how many of how many went, why the
+	// other did not, keeps it selected with the reason on its card, and the undo brings back the rest.
+	t.Run("bulk delete with one failure", func(t *testing.T) {
+		prof := on(prof, t)
+		cur := e.listed(t, vs.sc)
+		picked := []string{cur[0].S3Key, cur[2].S3Key, cur[3].S3Key}
+		refused := picked[1]
+		stop := e.failDelete(prof, vs.sc, refused)
+		defer stop()
+		for _, k := range picked {
+			prof.press("select", card(k, "label.pick-label"), vp.phone)
+		}
+		prof.wait("three selected", `document.querySelector('#selection-count').textContent === '3개 선택됨'`, 5*time.Second)
+		prof.press("delete the selected", "#bulk-delete", vp.phone)
+		prof.wait("asked once", `document.querySelector('#confirm-delete').open`, 5*time.Second)
+		prof.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+		prof.wait("two gone, the failure said in Korean", fmt.Sprintf(`(() => { const err = document.querySelector('#images').previousElementSibling;
+			const kept = document.querySelector(%q);
+			return document.querySelectorAll('#images li.tile').length === 4 && !err.hidden &&
+				err.textContent.startsWith('3개 중 2개를 휴지통으로 옮겼고, 1개는 삭제하지 못했습니다 (저장소에 잠시 연결할 수 없습니다.)') &&
+				kept && kept.classList.contains('selected') && kept.querySelector('.card-error').textContent.includes('저장소에 잠시 연결할 수 없습니다') &&
+				document.querySelector('#selection-count').textContent === '1개 선택됨' &&
+				document.querySelector('#toast').textContent.includes('이미지 2개를 휴지통으로'); })()`, card(refused, "")), 15*time.Second)
+		e.axe(prof, "bulk delete with a failure")
+		shot(prof, "professor", "bulk-partial")
+		if l := e.listed(t, vs.sc); len(l) != 4 {
+			t.Errorf("the API lists %d images after two of three deletes went through", len(l))
+		}
+		prof.press("undo", "#undo-delete", vp.phone)
+		prof.wait("the two are back", `document.querySelectorAll('#images li.tile').length === 6 && document.querySelector('#toast').hidden`, 15*time.Second)
+		prof.press("clear the selection", "#bulk-clear", vp.phone)
+	})
+
 	// 7. The student: download under the neutral label, no copy link; the long caption is clamped
 	// and keeps 이전/다음 on the screen.
 	t.Run("student download and long caption", func(t *testing.T) {
@@ -512,6 +547,37 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 			}
 		}
 	})
+}
+
+// failDelete makes the page's DELETE of key fail as an S3 outage would (500 with the API's
+// Korean detail); the other requests go through. stop ends it.
+func (e *browserEnv) failDelete(b tab, sc, key string) (stop func()) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: e.st.APIURL + "/patient-images/" + sc + "?*"}}}); err != nil {
+		b.t.Fatalf("intercept: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			if ev.Request.Method == "DELETE" && strings.Contains(ev.Request.URL, url.QueryEscape(key)) {
+				_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 500,
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+					Body:            []byte(`{"detail": "저장소에 잠시 연결할 수 없습니다."}`)})
+				continue
+			}
+			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		_, _ = chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
+	}
 }
 
 // ensureLarge makes sure the large view shows key, opening it from the page if need be.

@@ -174,7 +174,7 @@ export function renderProfessor(main, id, policy) {
     const span = li.querySelector('.caption-state');
     span.textContent = CAPTION_TEXT[state] || '';
     span.dataset.state = state || '';
-    li.querySelector('[data-control=save-caption]').disabled = !drafts.has(key) || state === 'saving';
+    li.querySelector('[data-control=save-caption]').disabled = !drafts.has(key);
   }
   function captionJob(key) {
     if (!captionJobs.has(key)) captionJobs.set(key, {timer: 0, inflight: null, again: false, failed: null});
@@ -381,7 +381,7 @@ export function renderProfessor(main, id, policy) {
       placeholder: '캡션 없음 (예: 촬영 부위, 소견)'});
     area.value = drafts.has(key) ? drafts.get(key) : (im.caption || '');
     const state = captionStates.get(key) || '';
-    const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: !drafts.has(key) || state === 'saving'},
+    const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: !drafts.has(key)},
       '캡션 저장', srOnly(` (${name})`));
     const captionState = h('span', {class: 'hint caption-state', dataset: {state}}, CAPTION_TEXT[state] || '');
     area.addEventListener('input', () => {
