@@ -457,7 +457,7 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 		prof.wait("two gone, the failure said in Korean", fmt.Sprintf(`(() => { const err = document.querySelector('#images').previousElementSibling;
 			const kept = document.querySelector(%q);
 			return document.querySelectorAll('#images li.tile').length === 4 && !err.hidden &&
-				err.textContent.startsWith('3개 중 2개를 휴지통으로 옮겼고, 1개는 삭제하지 못했습니다 (저장소에 잠시 연결할 수 없습니다.)') &&
+				err.textContent === '3개 중 2개를 휴지통으로 옮겼고, 1개는 삭제하지 못했습니다: 저장소에 잠시 연결할 수 없습니다. 삭제하지 못한 이미지는 선택된 채로 남아 있습니다.' &&
 				kept && kept.classList.contains('selected') && kept.querySelector('.card-error').textContent.includes('저장소에 잠시 연결할 수 없습니다') &&
 				document.querySelector('#selection-count').textContent === '1개 선택됨' &&
 				document.querySelector('#toast').textContent.includes('이미지 2개를 휴지통으로'); })()`, card(refused, "")), 15*time.Second)

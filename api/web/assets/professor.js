@@ -300,7 +300,7 @@ export function renderProfessor(main, id, policy) {
     await reload();
     trash.refresh();
     if (failed.length) {
-      gridErr.show(`${targets.length}개 중 ${done.length}개를 휴지통으로 옮겼고, ${failed.length}개는 삭제하지 못했습니다 (${[...new Set(failed)].join(' / ')}). 삭제하지 못한 이미지는 선택된 채로 남아 있습니다.`);
+      gridErr.show(`${targets.length}개 중 ${done.length}개를 휴지통으로 옮겼고, ${failed.length}개는 삭제하지 못했습니다: ${[...new Set(failed)].join(' / ')} 삭제하지 못한 이미지는 선택된 채로 남아 있습니다.`);
     } else {
       gridErr.clear();
     }
@@ -597,7 +597,7 @@ export function renderProfessor(main, id, policy) {
       undo.disabled = false;
       err2.textContent = keys.length === 1
         ? failed[0]
-        : `${keys.length}개 중 ${keys.length - left.length}개를 되살렸고, ${left.length}개는 되살리지 못했습니다 (${[...new Set(failed)].join(' / ')}). "되돌리기"를 다시 누르면 남은 것만 다시 시도합니다.`;
+        : `${keys.length}개 중 ${keys.length - left.length}개를 되살렸고, ${left.length}개는 되살리지 못했습니다: ${[...new Set(failed)].join(' / ')} "되돌리기"를 다시 누르면 남은 것만 다시 시도합니다.`;
       if (back.length) announce(err2.textContent);
     });
     close.addEventListener('click', () => { toast.hidden = true; (focusAfter || document.getElementById('images-title')).focus(); });
@@ -764,7 +764,9 @@ function confirmDialog() {
       if (el.open) return Promise.resolve(false);
       title.textContent = `이미지 ${list.length}개를 삭제할까요?`;
       ok.textContent = `${list.length}개 삭제`;
-      text.textContent = `선택한 이미지 ${list.length}개를 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있고, 삭제한 뒤 "되돌리기" 한 번으로 모두 되살릴 수 있습니다.`;
+      text.textContent = list.length === 1
+        ? '선택한 이미지 1개를 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있습니다.'
+        : `선택한 이미지 ${list.length}개를 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있고, 삭제한 뒤 "되돌리기" 한 번으로 모두 되살릴 수 있습니다.`;
       warn.hidden = !hasRep;
       warn.textContent = hasRep
         ? (nextName ? `선택한 이미지 중 대표 이미지가 있습니다. 삭제하면 남은 첫 이미지('${nextName}')가 대표 이미지가 됩니다.`
