@@ -416,7 +416,7 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 	})
 
 	// 6. Move the selected to the top: the last two, in their order, first for everyone.
-	t.Run("move selected to the top", func(t *testing.T) {
+	t.Run("move selected to the top and the bottom", func(t *testing.T) {
 		prof := on(prof, t)
 		cur := e.listed(t, vs.sc)
 		last2 := []string{cur[4].S3Key, cur[5].S3Key}
@@ -434,6 +434,15 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 			return k[0] === %q && k[1] === %q && document.querySelector('#images').getAttribute('aria-busy') === 'false'; })()`, last2[0], last2[1]), 10*time.Second)
 		if l := e.listed(t, vs.sc); l[0].S3Key != last2[0] || l[1].S3Key != last2[1] {
 			t.Errorf("the API's order after moving two to the top: %s, %s", l[0].S3Key, l[1].S3Key)
+		}
+		prof.press("clear the selection", "#bulk-clear", vp.phone)
+		// And one to the bottom.
+		prof.press("select the first", card(last2[0], "label.pick-label"), vp.phone)
+		prof.press("move it to the bottom", "#bulk-bottom", vp.phone)
+		prof.wait("moved down", fmt.Sprintf(`(() => { const k = [...document.querySelectorAll('#images li.tile')].map(li => li.dataset.key);
+			return k[5] === %q && document.querySelector('#images').getAttribute('aria-busy') === 'false'; })()`, last2[0]), 10*time.Second)
+		if l := e.listed(t, vs.sc); l[5].S3Key != last2[0] || l[0].S3Key != last2[1] {
+			t.Errorf("the API's order after moving one to the bottom: first %s, last %s", l[0].S3Key, l[5].S3Key)
 		}
 		prof.press("clear the selection", "#bulk-clear", vp.phone)
 	})
