@@ -1,6 +1,7 @@
 // The professor/admin view of one scenario: upload (pick, drop, paste, or the phone's camera),
-// name and caption each image, arrange them (drag and drop, or move up/down), pin the
-// representative, open any image large, delete to the trash with an undo, and restore from it.
+// name and caption each image (captions save themselves), arrange them (drag and drop, move
+// up/down, or select several and move them to the top or the bottom), pin the representative,
+// open any image large, delete one or several to the trash with one undo, and restore from it.
 import {h, announce, errorBox, formatBytes, formatDate, josa, srOnly} from './dom.js';
 import {request, listImages, scenarioPath, setToken, setReauth, onTokenChange} from './api.js';
 import {fileRules} from './files.js';
@@ -10,6 +11,11 @@ import {signInForm} from './signin.js';
 import {editorDialog, canEdit} from './editor.js';
 
 const REFRESH_MS = 3000;
+// A caption saves itself this long after the last keystroke, and at once when the field is left.
+const CAPTION_DEBOUNCE_MS = 1500;
+// Bulk deletes and restores: one request per image, this many at a time.
+const BULK_CONCURRENCY = 4;
+const CAPTION_TEXT = {dirty: '저장하지 않음', saving: '저장 중…', saved: '저장됨', error: '저장하지 못함'};
 
 // policy is the upload rules /patient-images/me returned.
 export function renderProfessor(main, id, policy) {
@@ -38,8 +44,18 @@ export function renderProfessor(main, id, policy) {
   const count = h('span', {id: 'image-count'});
   const gridErr = errorBox();
   const grid = h('ol', {id: 'images', class: 'grid', 'aria-labelledby': 'images-title'});
+  // Several images at once: select them on their cards, then move or delete them together.
+  const selectAll = h('input', {type: 'checkbox', id: 'select-all'});
+  const selCount = h('span', {id: 'selection-count', class: 'selection-count'});
+  const bulkTop = h('button', {type: 'button', id: 'bulk-top', class: 'small', 'aria-describedby': 'selection-count'}, '맨 위로');
+  const bulkBottom = h('button', {type: 'button', id: 'bulk-bottom', class: 'small', 'aria-describedby': 'selection-count'}, '맨 아래로');
+  const bulkDelete = h('button', {type: 'button', id: 'bulk-delete', class: 'small danger', 'aria-describedby': 'selection-count'}, '선택 삭제');
+  const bulkClear = h('button', {type: 'button', id: 'bulk-clear', class: 'small'}, '선택 해제');
+  const bulk = h('div', {id: 'bulk-bar', class: 'bulk-bar row', hidden: true},
+    h('label', {class: 'check', for: 'select-all'}, selectAll, '모두 선택'), selCount,
+    h('div', {class: 'row bulk-actions'}, bulkTop, bulkBottom, bulkDelete, bulkClear));
   const confirm = confirmDialog();
-  const viewer = viewerDialog(refreshOne);
+  const viewer = viewerDialog(refreshOne, {scenario: id, staff: true});
   const toast = h('div', {id: 'toast', class: 'toast', role: 'status', hidden: true});
   const trash = trashView(id, () => reload(), confirm);
   const reauth = reauthDialog(uploads);
@@ -51,8 +67,8 @@ export function renderProfessor(main, id, policy) {
     h('section', {'aria-labelledby': 'upload-title'}, h('h2', {id: 'upload-title'}, '이미지 올리기'), drop, ...uploads.nodes),
     h('section', {'aria-labelledby': 'images-title'},
       h('h2', {id: 'images-title', tabindex: -1}, '등록된 이미지 ', count),
-      h('p', {class: 'hint', id: 'order-help'}, '학생에게도 이 순서로 보입니다. 카드를 끌어 옮기거나 "위로"/"아래로" 단추로 순서를 바꾸세요.'),
-      gridErr.el, grid),
+      h('p', {class: 'hint', id: 'order-help'}, '학생에게도 이 순서로 보입니다. 카드를 끌어 옮기거나 "위로"/"아래로" 단추로 순서를 바꾸세요. 여러 장은 "선택"한 뒤 한꺼번에 옮기거나 삭제할 수 있습니다.'),
+      bulk, gridErr.el, grid),
     trash.el,
     confirm.el, viewer.el, reauth.el, editor.el, toast);
   setReauth(reauth.ask);
@@ -62,6 +78,9 @@ export function renderProfessor(main, id, policy) {
   const drafts = new Map(); // unsaved caption edits, by key: a redraw must not lose them
   const cardErrors = new Map(); // errors shown next to a card's controls, by key
   const deleting = new Set(); // keys whose delete is on its way
+  const selected = new Set(); // keys selected for a bulk action
+  const captionStates = new Map(); // key → 'dirty' | 'saving' | 'saved' | 'error', kept across redraws
+  const captionJobs = new Map(); // key → {timer, inflight, again, failed}: one save at a time per image
   let refreshTimer = 0;
   let listFailures = 0; // listings in a row that met no connection
   let loading = Promise.resolve();
@@ -78,6 +97,10 @@ export function renderProfessor(main, id, policy) {
       err.clear();
       images = list.images || [];
       repKey = rep.image ? rep.image.s3_key : '';
+      // Gone meanwhile (deleted in another tab): nothing to select or to save for it.
+      const listed = new Set(images.map((im) => im.s3_key));
+      for (const k of [...selected]) if (!listed.has(k)) selected.delete(k);
+      for (const k of [...drafts.keys()]) if (!listed.has(k)) drafts.delete(k);
       draw();
       // Someone's upload is still being checked: look again shortly so it turns ready by itself.
       if (images.some((im) => im.status !== 'ready')) refreshTimer = setTimeout(reload, REFRESH_MS);
@@ -125,6 +148,7 @@ export function renderProfessor(main, id, policy) {
     } else {
       grid.replaceChildren(...items.map((im, i) => card(im, i, items)));
     }
+    updateBulk();
     if (focusKey && focusControl) {
       const again = grid.querySelector(`[data-key="${CSS.escape(focusKey)}"] [data-control="${focusControl}"]`);
       if (again) {
@@ -145,6 +169,152 @@ export function renderProfessor(main, id, policy) {
     }
   }
 
+  // Captions save themselves: CAPTION_DEBOUNCE_MS after the last keystroke and when the field is
+  // left (blur), one request at a time per image; text typed while one is on its way is sent after
+  // it. The card says "저장하지 않음", "저장 중…", "저장됨" or, with the API's reason beside the
+  // controls, "저장하지 못함" (a refused text is not sent again by itself until it changes).
+  function setCaptionState(key, state) {
+    if (state) captionStates.set(key, state);
+    else captionStates.delete(key);
+    const li = grid.querySelector(`li[data-key="${CSS.escape(key)}"]`);
+    if (!li) return;
+    const span = li.querySelector('.caption-state');
+    span.textContent = CAPTION_TEXT[state] || '';
+    span.dataset.state = state || '';
+    li.querySelector('[data-control=save-caption]').disabled = !drafts.has(key);
+  }
+  function captionJob(key) {
+    if (!captionJobs.has(key)) captionJobs.set(key, {timer: 0, inflight: null, again: false, failed: null});
+    return captionJobs.get(key);
+  }
+  function scheduleCaption(key) {
+    const job = captionJob(key);
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => saveCaptionNow(key, false), CAPTION_DEBOUNCE_MS);
+  }
+  function saveCaptionNow(key, force) {
+    const job = captionJob(key);
+    clearTimeout(job.timer);
+    if (job.inflight) {
+      job.again = true;
+      return job.inflight;
+    }
+    if (!drafts.has(key)) return Promise.resolve();
+    const text = drafts.get(key);
+    if (!force && job.failed === text) return Promise.resolve();
+    const im = images.find((x) => x.s3_key === key);
+    if (!im) return Promise.resolve();
+    setCaptionState(key, 'saving');
+    job.inflight = (async () => {
+      try {
+        const r = await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(im.filename)}`, {caption: text});
+        job.failed = null;
+        const i = images.findIndex((x) => x.s3_key === key);
+        if (i >= 0) images[i] = {...images[i], caption: r.image.caption, label: r.image.label};
+        if (drafts.get(key) === text) drafts.delete(key);
+        if (cardErrors.delete(key)) {
+          const slot = grid.querySelector(`[data-key="${CSS.escape(key)}"] .card-error`);
+          if (slot) slot.hidden = true;
+        }
+        setCaptionState(key, drafts.has(key) ? 'dirty' : 'saved');
+        announce('캡션을 저장했습니다.');
+      } catch (e) {
+        job.failed = text;
+        setCaptionState(key, 'error');
+        showCardError(key, e.message);
+      } finally {
+        job.inflight = null;
+      }
+      if (job.again) {
+        job.again = false;
+        await saveCaptionNow(key, false);
+      }
+    })();
+    return job.inflight;
+  }
+  const captionsPending = () => drafts.size > 0 || [...captionJobs.values()].some((j) => j.inflight);
+  // Unsaved caption text: the browser asks before the page is left; a page sent to the background
+  // (a phone switching apps) saves it first.
+  window.addEventListener('beforeunload', (e) => {
+    if (!captionsPending()) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') for (const k of drafts.keys()) saveCaptionNow(k, false);
+  });
+
+  // The bulk bar: shown once there are images, its actions enabled while some are selected.
+  function updateBulk() {
+    const n = images.filter((im) => selected.has(im.s3_key)).length;
+    bulk.hidden = images.length === 0;
+    bulk.classList.toggle('active', n > 0);
+    selCount.textContent = n ? `${n}개 선택됨` : '선택한 이미지 없음';
+    for (const b of [bulkTop, bulkBottom, bulkDelete, bulkClear]) b.disabled = n === 0;
+    selectAll.checked = n > 0 && n === images.length;
+    selectAll.indeterminate = n > 0 && n < images.length;
+  }
+  function setSelection(keys) {
+    selected.clear();
+    for (const k of keys) selected.add(k);
+    for (const li of grid.querySelectorAll('li[data-key]')) {
+      const on = selected.has(li.dataset.key);
+      li.classList.toggle('selected', on);
+      const box = li.querySelector('input.pick');
+      if (box) box.checked = on;
+    }
+    updateBulk();
+  }
+  selectAll.addEventListener('change', () => setSelection(selectAll.checked ? images.map((im) => im.s3_key) : []));
+  bulkClear.addEventListener('click', () => { setSelection([]); selectAll.focus(); });
+  const moveSelected = (toTop) => async () => {
+    const picked = images.filter((im) => selected.has(im.s3_key)).map((im) => im.s3_key);
+    if (picked.length === 0) return;
+    const rest = images.map((im) => im.s3_key).filter((k) => !selected.has(k));
+    await saveOrder(toTop ? [...picked, ...rest] : [...rest, ...picked],
+      `선택한 이미지 ${picked.length}개를 맨 ${toTop ? '위로' : '아래로'} 옮겼습니다.`, '');
+  };
+  bulkTop.addEventListener('click', moveSelected(true));
+  bulkBottom.addEventListener('click', moveSelected(false));
+  // One confirmation for all; one request per image, BULK_CONCURRENCY at a time; one undo for
+  // all that went to the trash. Images that could not be deleted stay, selected, with the reason.
+  bulkDelete.addEventListener('click', async () => {
+    const targets = images.filter((im) => selected.has(im.s3_key) && !deleting.has(im.s3_key));
+    if (targets.length === 0) return;
+    const first = images.find((x) => x.status === 'ready' && !selected.has(x.s3_key));
+    if (!(await confirm.askMany(targets, targets.some((im) => im.s3_key === repKey), first ? imageName(first) : ''))) {
+      bulkDelete.focus();
+      return;
+    }
+    for (const im of targets) deleting.add(im.s3_key);
+    bulkDelete.disabled = true;
+    const results = await eachLimited(targets, BULK_CONCURRENCY,
+      (im) => request('DELETE', `/patient-images/${encodeURIComponent(id)}?s3_key=${encodeURIComponent(im.s3_key)}`));
+    const done = [];
+    const failed = [];
+    targets.forEach((im, i) => {
+      deleting.delete(im.s3_key);
+      if (results[i].ok) {
+        done.push(im.s3_key);
+        selected.delete(im.s3_key);
+        drafts.delete(im.s3_key);
+        cardErrors.delete(im.s3_key);
+      } else {
+        failed.push(results[i].error.message);
+        cardErrors.set(im.s3_key, `삭제하지 못했습니다: ${results[i].error.message}`);
+      }
+    });
+    await reload();
+    trash.refresh();
+    if (failed.length) {
+      gridErr.show(`${targets.length}개 중 ${done.length}개를 휴지통으로 옮겼고, ${failed.length}개는 삭제하지 못했습니다: ${[...new Set(failed)].join(' / ')} 삭제하지 못한 이미지는 선택된 채로 남아 있습니다.`);
+    } else {
+      gridErr.clear();
+    }
+    if (done.length) showToast(`이미지 ${done.length}개를 휴지통으로 옮겼습니다.`, done, null);
+    else bulkDelete.focus();
+  });
+
   function card(im, index, items) {
     const key = im.s3_key;
     const label = labelOf(im);
@@ -153,9 +323,13 @@ export function renderProfessor(main, id, policy) {
     const isRep = key === repKey;
     const control = (c) => ({key, control: c});
     const alt = im.caption ? `${name}: ${im.caption}` : name;
-    const ready_ = items.filter((x) => x.status === 'ready');
+    // The list as it is when opened: a caption saved since the last redraw is shown.
+    const openLarge = (e) => {
+      const list = numbered().filter((x) => x.status === 'ready');
+      viewer.show(list, Math.max(0, list.findIndex((x) => x.s3_key === key)), e.currentTarget);
+    };
     const pic = ready
-      ? h('button', {type: 'button', class: 'pic', dataset: control('view'), onclick: (e) => viewer.show(ready_, ready_.findIndex((x) => x.s3_key === key), e.currentTarget)},
+      ? h('button', {type: 'button', class: 'pic', dataset: control('view'), onclick: openLarge},
         thumb(im.thumbnail_url, alt, () => reloadSoon()), srOnly(` 크게 보기`))
       : h('div', {class: 'placeholder'}, '확인 중…');
 
@@ -199,7 +373,7 @@ export function renderProfessor(main, id, policy) {
         const pos = images.findIndex((x) => x.s3_key === key);
         await reload();
         const follower = grid.querySelectorAll('li[data-key] button.delete')[Math.min(pos, images.length - 1)];
-        showToast(`${josa(`'${name}'`, '을', '를')} 휴지통으로 옮겼습니다.`, key, follower);
+        showToast(`${josa(`'${name}'`, '을', '를')} 휴지통으로 옮겼습니다.`, [key], follower);
         trash.refresh();
       } catch (e) {
         showCardError(key, e.message);
@@ -210,36 +384,33 @@ export function renderProfessor(main, id, policy) {
     }}, '삭제', srOnly(` (${label})`));
 
     const captionId = `caption-${im.etag || index}-${index}`;
-    const saved = im.caption || '';
     const area = h('textarea', {id: captionId, class: 'caption-input', rows: 2, maxlength: policy.max_caption_chars, dataset: control('caption'),
       placeholder: '캡션 없음 (예: 촬영 부위, 소견)'});
-    area.value = drafts.has(key) ? drafts.get(key) : saved;
-    const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: area.value === saved},
+    area.value = drafts.has(key) ? drafts.get(key) : (im.caption || '');
+    const state = captionStates.get(key) || '';
+    const saveCaption = h('button', {type: 'button', class: 'small', dataset: control('save-caption'), disabled: !drafts.has(key)},
       '캡션 저장', srOnly(` (${name})`));
-    const captionState = h('span', {class: 'hint caption-state', 'aria-live': 'polite'});
+    const captionState = h('span', {class: 'hint caption-state', dataset: {state}}, CAPTION_TEXT[state] || '');
     area.addEventListener('input', () => {
-      if (area.value === saved) drafts.delete(key);
+      const now = images.find((x) => x.s3_key === key);
+      if (area.value === ((now && now.caption) || '')) drafts.delete(key);
       else drafts.set(key, area.value);
-      saveCaption.disabled = area.value === saved;
-      captionState.textContent = area.value === saved ? '' : '저장하지 않음';
+      setCaptionState(key, drafts.has(key) ? 'dirty' : '');
+      scheduleCaption(key);
     });
+    area.addEventListener('blur', () => saveCaptionNow(key, false));
     area.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); saveCaption.click(); }
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); saveCaptionNow(key, true); }
     });
-    saveCaption.addEventListener('click', async () => {
-      try {
-        const r = await request('PATCH', `${scenarioPath(id)}/images/${encodeURIComponent(im.filename)}`, {caption: area.value});
-        drafts.delete(key);
-        cardErrors.delete(key);
-        const i = images.findIndex((x) => x.s3_key === key);
-        if (i >= 0) images[i] = {...images[i], caption: r.image.caption};
-        announce('캡션을 저장했습니다.');
-        draw();
-        const again = grid.querySelector(`[data-key="${CSS.escape(key)}"] [data-control="caption"]`);
-        if (again) again.focus({preventScroll: true});
-      } catch (e) {
-        showCardError(key, e.message);
-      }
+    saveCaption.addEventListener('click', () => saveCaptionNow(key, true));
+
+    const pickId = `pick-${index}`;
+    const pick = h('input', {type: 'checkbox', id: pickId, class: 'pick', dataset: control('select'), checked: selected.has(key)});
+    pick.addEventListener('change', () => {
+      if (pick.checked) selected.add(key);
+      else selected.delete(key);
+      pick.closest('li').classList.toggle('selected', pick.checked);
+      updateBulk();
     });
 
     // Not for a GIF: the editor's JPEG would lose its animation.
@@ -248,10 +419,11 @@ export function renderProfessor(main, id, policy) {
       onclick: () => replaceEdited(im, label, isRep)}, '편집', srOnly(` (${label})`)) : null;
 
     const errText = cardErrors.get(key) || '';
-    const li = h('li', {class: `tile${isRep ? ' rep' : ''}`, draggable: 'true',
+    const li = h('li', {class: `tile${isRep ? ' rep' : ''}${selected.has(key) ? ' selected' : ''}`, draggable: 'true',
       dataset: {key, status: im.status, rep: String(isRep), number: String(im.number || '')}},
     pic,
     isRep ? h('span', {class: 'badge'}, '★ 대표') : null,
+    h('label', {class: 'check pick-label', for: pickId}, pick, '선택', srOnly(` (${name})`)),
     h('p', {class: 'title'}, h('strong', {}, im.number ? `${im.number}. ` : ''), h('span', {class: 'name'}, name)),
     h('p', {class: 'meta hint'}, `${formatBytes(im.file_size)} · ${ready ? '확인 완료' : '확인 중'} · ${formatDate(im.last_modified)}`),
     h('label', {for: captionId, class: 'caption-label'}, '캡션', srOnly(` (${name})`)),
@@ -405,27 +577,35 @@ export function renderProfessor(main, id, policy) {
     toastTimer = setTimeout(() => { if (!toast.contains(document.activeElement)) toast.hidden = true; }, 20000);
   };
   toast.addEventListener('focusout', hideToastLater);
-  function showToast(text, key, focusAfter) {
+  function showToast(text, keys, focusAfter) {
     clearTimeout(toastTimer);
     const undo = h('button', {type: 'button', id: 'undo-delete', class: 'small primary'}, '되돌리기');
     const close = h('button', {type: 'button', class: 'small', 'aria-label': '알림 닫기'}, '닫기');
     const err2 = h('span', {class: 'toast-error', role: 'alert'});
     toast.replaceChildren(h('span', {}, text), undo, close, err2);
     toast.hidden = false;
+    let left = keys.slice(); // what the undo has still to bring back
     undo.addEventListener('click', async () => {
       undo.disabled = true;
-      try {
-        const r = await request('POST', `${scenarioPath(id)}/trash/restore`, {s3_key: key});
+      const results = await eachLimited(left, BULK_CONCURRENCY,
+        (key) => request('POST', `${scenarioPath(id)}/trash/restore`, {s3_key: key}));
+      const back = left.filter((_, i) => results[i].ok);
+      const failed = results.filter((r) => !r.ok).map((r) => r.error.message);
+      left = left.filter((_, i) => !results[i].ok);
+      await reload();
+      trash.refresh();
+      if (failed.length === 0) {
         toast.hidden = true;
-        announce(r.message || '되살렸습니다.');
-        await reload();
-        trash.refresh();
-        const back = grid.querySelector(`[data-key="${CSS.escape(key)}"] [data-control="delete"]`);
-        if (back) back.focus();
-      } catch (e) {
-        undo.disabled = false;
-        err2.textContent = e.message;
+        announce(keys.length === 1 && results[0] ? (results[0].value.message || '되살렸습니다.') : `이미지 ${keys.length}개를 되살렸습니다.`);
+        const again = grid.querySelector(`[data-key="${CSS.escape(keys[0])}"] [data-control="delete"]`);
+        if (again) again.focus();
+        return;
       }
+      undo.disabled = false;
+      err2.textContent = keys.length === 1
+        ? failed[0]
+        : `${keys.length}개 중 ${keys.length - left.length}개를 되살렸고, ${left.length}개는 되살리지 못했습니다: ${[...new Set(failed)].join(' / ')} "되돌리기"를 다시 누르면 남은 것만 다시 시도합니다.`;
+      if (back.length) announce(err2.textContent);
     });
     close.addEventListener('click', () => { toast.hidden = true; (focusAfter || document.getElementById('images-title')).focus(); });
     hideToastLater();
@@ -492,6 +672,25 @@ export function renderProfessor(main, id, policy) {
 export function localStamp(d) {
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
+}
+
+// eachLimited runs fn on every item, at most limit at a time, and resolves (never rejects) to
+// one {ok, value} or {ok: false, error} per item, in the items' order.
+async function eachLimited(list, limit, fn) {
+  const out = new Array(list.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const i = next++;
+      try {
+        out[i] = {ok: true, value: await fn(list[i])};
+      } catch (error) {
+        out[i] = {ok: false, error};
+      }
+    }
+  };
+  await Promise.all(Array.from({length: Math.min(limit, list.length)}, worker));
+  return out;
 }
 
 // reauthDialog asks for a new sign-in on the page when the token expires mid-batch: uploads on
@@ -572,6 +771,25 @@ function confirmDialog() {
           : '이 이미지는 대표 이미지입니다. 삭제하면 대표 이미지가 없어집니다.')
         : '';
       pic.replaceChildren(im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: name}) : '', h('p', {class: 'hint'}, name));
+      return open();
+    },
+    // askMany asks once before several images go to the trash.
+    askMany(list, hasRep, nextName) {
+      if (el.open) return Promise.resolve(false);
+      title.textContent = `이미지 ${list.length}개를 삭제할까요?`;
+      ok.textContent = `${list.length}개 삭제`;
+      text.textContent = list.length === 1
+        ? '선택한 이미지 1개를 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있습니다.'
+        : `선택한 이미지 ${list.length}개를 휴지통으로 옮깁니다. 30일 안에는 되돌릴 수 있고, 삭제한 뒤 "되돌리기" 한 번으로 모두 되살릴 수 있습니다.`;
+      warn.hidden = !hasRep;
+      warn.textContent = hasRep
+        ? (nextName ? `선택한 이미지 중 대표 이미지가 있습니다. 삭제하면 남은 첫 이미지('${nextName}')가 대표 이미지가 됩니다.`
+          : '선택한 이미지 중 대표 이미지가 있습니다. 삭제하면 대표 이미지가 없어집니다.')
+        : '';
+      const shown = list.slice(0, 8);
+      pic.replaceChildren(h('ul', {class: 'confirm-many'}, shown.map((im) => h('li', {},
+        im.thumbnail_url ? h('img', {src: im.thumbnail_url, alt: imageName(im)}) : h('span', {class: 'placeholder'}, imageName(im))))),
+      h('p', {class: 'hint'}, list.length > shown.length ? `${shown.map(imageName).join(', ')} 외 ${list.length - shown.length}개` : list.map(imageName).join(', ')));
       return open();
     },
     // askReplace asks before an edited photo replaces a registered one.

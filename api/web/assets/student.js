@@ -3,7 +3,7 @@
 // representative too) opens the large view. The API lists only checked images for students.
 import {h, errorBox, srOnly} from './dom.js';
 import {request, listImages, scenarioPath} from './api.js';
-import {viewerDialog, imageName, captionOf, altOf} from './viewer.js';
+import {viewerDialog, imageName, captionOf, altOf, clampText} from './viewer.js';
 
 export async function renderStudent(main, id) {
   document.title = `시나리오 ${id} 환자 이미지 · medicpx`;
@@ -13,7 +13,13 @@ export async function renderStudent(main, id) {
   const viewer = viewerDialog(async (im) => {
     await load();
     return items.find((x) => x.s3_key === im.s3_key) || null;
-  });
+  }, {scenario: id});
+  // A caption may be 500 characters (and is then the image's label too): a few lines show, and
+  // "더 보기" the rest, so one caption never makes its column thousands of pixels tall.
+  const described = (...parts) => {
+    const box = h('div', {class: 'described'}, ...parts);
+    return [box, clampText(box)];
+  };
   main.replaceChildren(
     h('p', {class: 'crumbs'}, h('a', {href: '/'}, '← 시나리오 선택')),
     h('h1', {}, `시나리오 ${id} 환자 이미지`), err.el, body, viewer.el);
@@ -61,9 +67,9 @@ export async function renderStudent(main, id) {
         parts.push(h('figure', {class: 'hero', id: 'representative', dataset: {key: hero.s3_key}},
           h('button', {type: 'button', class: 'hero-open', dataset: {key: hero.s3_key, control: 'view'}, onclick: open(hero)},
             picture(hero.display_url || hero.url, altOf(hero)), srOnly(' 크게 보기')),
-          h('figcaption', {},
+          h('figcaption', {}, ...described(
             h('strong', {}, `대표 이미지 · ${hero.number}. ${imageName(hero)}`),
-            captionOf(hero) ? h('span', {class: 'caption'}, captionOf(hero)) : null)));
+            captionOf(hero) ? h('span', {class: 'caption'}, captionOf(hero)) : null))));
       }
       if (others.length > 0) {
         parts.push(h('h2', {id: 'others-title'}, hero ? '다른 이미지' : '환자 이미지'),
@@ -72,9 +78,9 @@ export async function renderStudent(main, id) {
               h('figure', {},
                 h('button', {type: 'button', class: 'thumb', dataset: {key: im.s3_key, control: 'view'}, onclick: open(im)},
                   picture(im.thumbnail_url, altOf(im), {loading: 'lazy'}), srOnly(' 크게 보기')),
-                h('figcaption', {},
+                h('figcaption', {}, ...described(
                   h('strong', {}, `${im.number}. ${imageName(im)}`),
-                  captionOf(im) ? h('span', {class: 'caption'}, captionOf(im)) : null))))));
+                  captionOf(im) ? h('span', {class: 'caption'}, captionOf(im)) : null)))))));
       }
       body.replaceChildren(...parts);
     } catch (e) {
