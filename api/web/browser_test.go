@@ -131,64 +131,12 @@ func (e *browserEnv) deletes() int { return strings.Count(e.logs.String(), `"met
 // processor, the API built with -tags devlogin), on a desktop and on a phone screen, as a
 // professor and as a student, and runs axe-core (WCAG 2.1 A and AA) on every page and dialog.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium is not installed: browser tests did NOT run (%s missing; apt-get install -y chromium)", chromiumPath)
-	}
-	root, err := versity.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	axePath := filepath.Join(os.Getenv("NODE_PATH"), "axe-core", "axe.min.js")
-	if os.Getenv("NODE_PATH") == "" {
-		axePath = filepath.Join(root, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
-	}
-	axeJS, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core is not installed (%v): run make tools; the accessibility checks did NOT run", err)
-	}
-	shots := filepath.Join(root, ".artifacts", "screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Screenshots from an earlier run must not be mistaken for this run's.
-	old, _ := filepath.Glob(filepath.Join(shots, "*.png"))
-	for _, f := range old {
-		_ = os.Remove(f)
-	}
-
 	start := time.Now()
-	logs := &logbuf.Buffer{}
-	st := stacktest.Start(t, stack.Options{Output: logs})
-	t.Logf("built and started the stack in %s", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack logs:\n%s", logs)
-		}
-	})
-	if resp, err := http.Get(st.APIURL + "/"); err != nil || resp.StatusCode != http.StatusOK {
+	e := startBrowserEnv(t, "")
+	t.Logf("built and started the stack and Chromium in %s", time.Since(start).Round(time.Millisecond))
+	if resp, err := http.Get(e.st.APIURL + "/"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET / on the API: %v %v: web.Mount is not wired into api/cmd/medicpx-api", err, resp)
 	}
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "ko-KR"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// The first Do starts the browser; it must not run under a timeout (that would end it).
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	e := &browserEnv{t: t, st: st, browser: browser, shots: shots, axeJS: string(axeJS), dir: t.TempDir(), logs: logs}
 	for _, vp := range viewports {
 		ok := t.Run(vp.name, func(t *testing.T) { e.flows(t, vp, vp.name) })
 		if !ok {
@@ -200,7 +148,7 @@ func TestBrowser(t *testing.T) {
 	for _, p := range e.problem {
 		t.Errorf("page problem: %s", p)
 	}
-	t.Logf("%d screenshots in %s; whole test %s", len(e.taken), shots, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d screenshots in %s; whole test %s", len(e.taken), e.shots, time.Since(start).Round(time.Millisecond))
 }
 
 func (e *browserEnv) shot(name string, ctx context.Context) {
@@ -941,4 +889,61 @@ func testPNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// startBrowserEnv starts the whole local stack and Chromium for one browser test, with its
+// screenshots in their own folder (.artifacts/screenshots/<dir>; TestBrowser's in the folder
+// itself), so that the tests never remove each other's. Without Chromium or axe-core it fails:
+// the browser tests never pass without running.
+func startBrowserEnv(t *testing.T, dir string) *browserEnv {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium is not installed: browser tests did NOT run (%s missing; apt-get install -y chromium)", chromiumPath)
+	}
+	root, err := versity.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	axePath := filepath.Join(os.Getenv("NODE_PATH"), "axe-core", "axe.min.js")
+	if os.Getenv("NODE_PATH") == "" {
+		axePath = filepath.Join(root, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
+	}
+	axeJS, err := os.ReadFile(axePath)
+	if err != nil {
+		t.Fatalf("axe-core is not installed (%v): run make tools; the accessibility checks did NOT run", err)
+	}
+	shots := filepath.Join(root, ".artifacts", "screenshots", dir)
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := filepath.Glob(filepath.Join(shots, "*.png"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	logs := &logbuf.Buffer{}
+	st := stacktest.Start(t, stack.Options{Output: logs})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack logs:\n%s", logs)
+		}
+	})
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "ko-KR"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return &browserEnv{t: t, st: st, browser: browser, shots: shots, axeJS: string(axeJS), dir: t.TempDir(), logs: logs}
 }

@@ -11,8 +11,6 @@ import (
 	"image/draw"
 	"image/png"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,12 +24,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"medicpx/infra/stack"
-	"medicpx/infra/stack/stacktest"
 	"medicpx/infra/testenv/apiclient"
-	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/testimage"
-	"medicpx/infra/testenv/versity"
 )
 
 // TestBrowserUploads drives Chromium through issue 19's flows on the whole local stack, on a
@@ -53,61 +47,6 @@ func TestBrowserUploads(t *testing.T) {
 		t.Errorf("page problem: %s", p)
 	}
 	t.Logf("%d screenshots in %s", len(e.taken), e.shots)
-}
-
-// startBrowserEnv starts the stack and Chromium as TestBrowser does, with screenshots in their
-// own folder (.artifacts/screenshots/<dir>) so the two tests never remove each other's.
-func startBrowserEnv(t *testing.T, dir string) *browserEnv {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium is not installed: browser tests did NOT run (%s missing; apt-get install -y chromium)", chromiumPath)
-	}
-	root, err := versity.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	axePath := filepath.Join(os.Getenv("NODE_PATH"), "axe-core", "axe.min.js")
-	if os.Getenv("NODE_PATH") == "" {
-		axePath = filepath.Join(root, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
-	}
-	axeJS, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core is not installed (%v): run make tools; the accessibility checks did NOT run", err)
-	}
-	shots := filepath.Join(root, ".artifacts", "screenshots", dir)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := filepath.Glob(filepath.Join(shots, "*.png"))
-	for _, f := range old {
-		_ = os.Remove(f)
-	}
-	logs := &logbuf.Buffer{}
-	st := stacktest.Start(t, stack.Options{Output: logs})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack logs:\n%s", logs)
-		}
-	})
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "ko-KR"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return &browserEnv{t: t, st: st, browser: browser, shots: shots, axeJS: string(axeJS), dir: t.TempDir(), logs: logs}
 }
 
 // putSeen is one PUT the page sent to S3.

@@ -22,20 +22,15 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"medicpx/infra/smoke"
-	"medicpx/infra/stack"
-	"medicpx/infra/stack/stacktest"
 	"medicpx/infra/testenv/apiclient"
-	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/testimage"
-	"medicpx/infra/testenv/versity"
 )
 
 // TestBrowserViewer drives Chromium through the large view, the bulk actions, caption autosave,
 // long captions and dark mode (issue 19), on the desktop and phone screens, as a professor and as
 // a student, against the whole local stack; axe-core runs on every new state.
 func TestBrowserViewer(t *testing.T) {
-	e := startViewerEnv(t)
+	e := startBrowserEnv(t, "viewer")
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) { e.viewerFlows(t, vp) })
 	}
@@ -45,50 +40,6 @@ func TestBrowserViewer(t *testing.T) {
 		t.Errorf("page problem: %s", p)
 	}
 	t.Logf("%d screenshots in %s", len(e.taken), e.shots)
-}
-
-// startViewerEnv starts the stack and a browser as TestBrowser does; it removes only its own
-// earlier screenshots (viewer-*), so the two tests can leave theirs side by side.
-func startViewerEnv(t *testing.T) *browserEnv {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium is not installed: browser tests did NOT run (%s missing; apt-get install -y chromium)", chromiumPath)
-	}
-	root, err := versity.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	axePath := filepath.Join(os.Getenv("NODE_PATH"), "axe-core", "axe.min.js")
-	if os.Getenv("NODE_PATH") == "" {
-		axePath = filepath.Join(root, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
-	}
-	axeJS, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core is not installed (%v): run make tools; the accessibility checks did NOT run", err)
-	}
-	shots := filepath.Join(root, ".artifacts", "screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := filepath.Glob(filepath.Join(shots, "viewer-*.png"))
-	for _, f := range old {
-		_ = os.Remove(f)
-	}
-	logs := &logbuf.Buffer{}
-	st := stacktest.Start(t, stack.Options{Output: logs})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack logs:\n%s", logs)
-		}
-	})
-	// The smoke test's Chromium: the same flags as TestBrowser's but for the window size, which
-	// every tab sets by emulation anyway.
-	b, cancelBrowser := smoke.Browser(context.Background(), chromiumPath)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(b, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return &browserEnv{t: t, st: st, browser: b, shots: shots, axeJS: string(axeJS), dir: t.TempDir(), logs: logs}
 }
 
 // viewerScenario is what a viewport's flows start from: six ready images in scenario sc, the
