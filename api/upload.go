@@ -39,7 +39,10 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	// one. Replaying this URL until it expires can therefore only stage new bytes, never replace
 	// the checked image directly.
 	id := s.NewID()
-	key := keys.OriginalKey(scenario, id, up.typ.Ext)
+	// A HEIC or AVIF is stored as a JPEG: the client is told the JPEG's key, and the upload is
+	// staged under its own extension, which the processor reads the type from.
+	key := keys.OriginalKey(scenario, id, up.typ.Stored().Ext)
+	staged := keys.StagedKey(keys.OriginalKey(scenario, id, up.typ.StagedExt(up.filename)))
 	ctx := r.Context()
 	// The name the professor picked exists only in this request: keep it before handing out the URL.
 	if err := s.recordUpload(ctx, scenario, id, up.filename); err != nil {
@@ -65,7 +68,7 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	if up.method == "POST" {
 		presign = s.presignPost
 	}
-	if err := presign(ctx, keys.StagedKey(key), up, resp); err != nil {
+	if err := presign(ctx, staged, up, resp); err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	writeJSON(w, http.StatusOK, resp)
