@@ -8,8 +8,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"medicpx/infra/testenv/heifbuild"
 	"medicpx/infra/testenv/heicsamples"
+	"medicpx/infra/testenv/heifbuild"
 	"medicpx/processor/pipeline/internal/bmff"
 	"medicpx/shared/imagepolicy"
 )
