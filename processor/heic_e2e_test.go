@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"medicpx/infra/testenv/heicsamples"
 	"medicpx/infra/testenv/heifbuild"
@@ -44,7 +45,7 @@ func TestHEICSamplesEndToEnd(t *testing.T) {
 		data := heicsamples.Read(t, dir, f)
 		ups = append(ups, upload{name: f.Name, f: f, data: data, key: a.upload(t, fmt.Sprintf("heic-%02d", i), f.Name, data)})
 	}
-	waitFor(t, "every HEIC upload to settle", func() bool {
+	waitForWithin(t, 3*time.Minute, "every HEIC upload to settle", func() bool {
 		if !s.recv.idle() {
 			return false
 		}

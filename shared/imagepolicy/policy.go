@@ -65,7 +65,7 @@ var types = []Type{
 	{MIME: "image/gif", Ext: "gif", Exts: []string{"gif"}},
 	{MIME: "image/webp", Ext: "webp", Exts: []string{"webp"}},
 	// HEIC/HEIF as iPhones and cameras (Canon's and Sony's .HIF) write it, and AVIF.
-	{MIME: "image/heic", Ext: "heic", Exts: HEICExts, Aliases: HEICTypes[1:], StoredAs: "image/jpeg"},
+	{MIME: "image/heic", Ext: "heic", Exts: HEICExts, Aliases: []string{"image/heif"}, StoredAs: "image/jpeg"},
 	{MIME: "image/avif", Ext: "avif", Exts: []string{"avif"}, StoredAs: "image/jpeg"},
 }
 
