@@ -598,7 +598,7 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 				if !slices.Contains(known, k) {
 					// CORS_ORIGINS (the HTTP API does CORS), AWS_REGION (Lambda's own) and anything
 					// the binaries do not read. The dev sign-in is a build tag, which TestMakeLambda
-					// proves the Lambda builds lack (-tags=lambda.norpc exactly).
+					// proves the Lambda builds lack (-tags=lambda.norpc,nodynamic exactly).
 					t.Errorf("%s sets %s, which is not a setting for AWS", fn, k)
 				}
 				s, ok := v.(string)

@@ -1,0 +1,85 @@
+package heifwasm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const samples = "../../../../../shared/samples/heic"
+
+func noLimit(w, h int) error { return nil }
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(samples, name))
+	if err != nil {
+		t.Skipf("%s is absent: %v", filepath.Clean(samples), err)
+	}
+	return data
+}
+
+// TestMemoryCap: a decode that needs more than its sandbox may have fails with an error (the
+// iPhone photo needs 88 MiB; this codec allows 16), and the same module then decodes the photo
+// with the real cap: the process and the compiled module are unharmed.
+func TestMemoryCap(t *testing.T) {
+	data := readSample(t, "iphonexr_rot90_gps.heic")
+	small := &codec{name: "libheif (16 MiB)", gz: heifModule, limit: 16 << 20 / pageSize}
+	saved := heifCodec
+	heifCodec = small
+	_, err := HEIF(context.Background(), data, noLimit)
+	heifCodec = saved
+	if err == nil {
+		t.Fatal("decoded within 16 MiB")
+	}
+	t.Logf("16 MiB: %v", err)
+	img, err := HEIF(context.Background(), data, noLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 3024 || b.Dy() != 4032 {
+		t.Fatalf("decoded %v", b)
+	}
+}
+
+// TestLimitBeforeAllocation: the caller's limit sees the decoder's reported size before the
+// output buffer exists, and its error is returned as it is.
+func TestLimitBeforeAllocation(t *testing.T) {
+	errCap := errors.New("cap")
+	var saw [2]int
+	_, err := HEIF(context.Background(), readSample(t, "nikon_stonehenge_gps.heic"), func(w, h int) error {
+		saw = [2]int{w, h}
+		return errCap
+	})
+	if !errors.Is(err, errCap) || saw != [2]int{300, 200} {
+		t.Fatalf("err %v, limit saw %v", err, saw)
+	}
+}
+
+// TestGarbage: bytes no decoder accepts are an error from either module, never a panic.
+func TestGarbage(t *testing.T) {
+	junk := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00heicmif1"), make([]byte, 1000)...)
+	for name, dec := range map[string]func(context.Context, []byte, Limit) (any, error){
+		"heif": func(ctx context.Context, b []byte, l Limit) (any, error) { return HEIF(ctx, b, l) },
+		"avif": func(ctx context.Context, b []byte, l Limit) (any, error) { return AVIF(ctx, b, l) },
+	} {
+		if _, err := dec(context.Background(), junk, noLimit); err == nil {
+			t.Errorf("%s decoded junk", name)
+		}
+	}
+}
+
+// TestModulesPresent: the modules pulled from the two packages (embed.go) are there and gzipped,
+// so a version that renames them fails here rather than at the first upload.
+func TestModulesPresent(t *testing.T) {
+	for name, m := range map[string][]byte{"heif": heifModule(), "avif": avifModule()} {
+		if len(m) < 1000 || m[0] != 0x1f || m[1] != 0x8b {
+			t.Errorf("%s module: %d bytes, not gzip", name, len(m))
+		}
+	}
+	if err := Warm(); err != nil {
+		t.Fatal(err)
+	}
+}
