@@ -48,12 +48,12 @@ var ErrDecode = errors.New("decoder refused the file")
 // codec is one compiled module and the runtime that owns it.
 type codec struct {
 	name  string
-	limit uint32 // pages; MemoryLimit when 0
-	gz   func() []byte // the gzipped module
-	once sync.Once
-	rt   wazero.Runtime
-	cm   wazero.CompiledModule
-	err  error
+	limit uint32        // pages; MemoryLimit when 0
+	gz    func() []byte // the gzipped module
+	once  sync.Once
+	rt    wazero.Runtime
+	cm    wazero.CompiledModule
+	err   error
 }
 
 // lastPages is the linear memory, in pages, the last decode ended with (for the benchmark).
