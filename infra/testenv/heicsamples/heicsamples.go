@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"medicpx/infra/testenv/phonesamples"
 )
 
 // File is one sample: its name, size, and the size libheif displays it at (after irot).
@@ -34,26 +36,7 @@ var Files = []File{
 // Dir returns ../shared/samples/heic beside the module root, or skips naming it.
 func Dir(tb testing.TB) string {
 	tb.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			tb.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "samples", "heic")
-	if _, err := os.Stat(filepath.Join(dir, Files[0].Name)); err != nil {
-		tb.Skipf("real HEIC samples not found: %s is absent (it sits beside the repository as ../shared/samples/heic; see SOURCES.md there)", dir)
-	}
-	return dir
+	return phonesamples.SamplesDir(tb, "heic", Files[0].Name)
 }
 
 // Read returns one sample's bytes, failing if its size is not the recorded one.
