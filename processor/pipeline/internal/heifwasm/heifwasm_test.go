@@ -3,8 +3,10 @@ package heifwasm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -81,5 +83,18 @@ func TestModulesPresent(t *testing.T) {
 	}
 	if err := Warm(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTemplateStatesTheCap: template.yaml sizes the processor's memory with this cap in mind
+// (infra's TestProcessorMemoryLimit adds it to GOMEMLIMIT); the figure it states is MemoryLimit.
+func TestTemplateStatesTheCap(t *testing.T) {
+	data, err := os.ReadFile("../../../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("capped at %d MiB", MemoryLimit>>20)
+	if !strings.Contains(string(data), want) {
+		t.Errorf("template.yaml does not say %q", want)
 	}
 }
