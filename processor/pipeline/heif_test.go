@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/jpeg"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -112,4 +113,40 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestSniffHEIF decides HEIF and AVIF by their ftyp brands, major or compatible, and holds them
+// to the key's extension.
+func TestSniffHEIF(t *testing.T) {
+	ftyp := func(major string, compat ...string) []byte {
+		return heifbuild.Box("ftyp", []byte(major), []byte{0, 0, 0, 0}, []byte(strings.Join(compat, "")))
+	}
+	tests := []struct {
+		name string
+		head []byte
+		ext  string
+		want string // MIME, or the rejection reason
+	}{
+		{"heic", ftyp("heic", "mif1", "heic"), "heic", "image/heic"},
+		{"heix as .hif", ftyp("heix", "mif1", "heix"), "hif", "image/heic"},
+		{"mif1 major, heic compatible", ftyp("mif1", "heic"), "heif", "image/heic"},
+		{"msf1", ftyp("msf1", "hevc"), "heic", "image/heic"},
+		{"avif", ftyp("avif", "mif1", "avif", "miaf"), "avif", "image/avif"},
+		{"avis", ftyp("avis", "avif", "msf1"), "avif", "image/avif"},
+		{"heic as .jpg", ftyp("heic", "mif1"), "jpg", string(ReasonMismatch)},
+		{"avif as .heic", ftyp("avif", "mif1"), "heic", string(ReasonMismatch)},
+		{"heic as .avif", ftyp("heic", "mif1"), "avif", string(ReasonMismatch)},
+		{"an MP4 as .heic", ftyp("isom", "mp41"), "heic", string(ReasonUnsupported)},
+		{"JPEG as .heic", []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0}, "heic", string(ReasonMismatch)},
+	}
+	for _, tt := range tests {
+		got, err := Sniff(tt.head, tt.ext)
+		res := got.MIME
+		if r, ok := AsRejected(err); ok {
+			res = string(r.Reason)
+		}
+		if res != tt.want {
+			t.Errorf("%s: Sniff = %q (%v); want %q", tt.name, res, err, tt.want)
+		}
+	}
 }
