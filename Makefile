@@ -18,7 +18,7 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium lcms smoke benchpeers burst soak
+.PHONY: run test bench token tools build clean chromium lcms heif smoke benchpeers burst soak
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C (or SIGTERM to any of its processes)
 # The launcher is built and exec'd, not `go run`: make's child is then the launcher itself, which
@@ -67,7 +67,7 @@ build:
 	go build -tags devlogin -o "$(LOCAL_BIN)/" ./api/cmd/medicpx-api
 	go build -o "$(LOCAL_BIN)/" ./processor/cmd/medicpx-processor
 
-tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json $(NODE_PATH)/axe-core/.v$(AXE_VERSION) chromium lcms
+tools: $(BIN)/versitygw $(BIN)/aws-lambda-rie $(NODE_PATH)/axios/package.json $(NODE_PATH)/axe-core/.v$(AXE_VERSION) chromium lcms heif
 
 $(BIN)/versitygw:
 	@echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes the first time)"
@@ -108,6 +108,18 @@ lcms:
 			(apt-get install -y -qq liblcms2-utils >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq liblcms2-utils)); \
 		else \
 			echo "WARNING: jpgicc is missing and this is not root: TestICCLittleCMS will FAIL (not skip)." >&2; \
+		fi; \
+	fi
+
+# The HEIC tests' reference decoder (heif-convert, libheif's own) and metadata reader (exiftool):
+# without them those tests FAIL, not skip, when ../shared/samples/heic is there.
+heif:
+	@if ! command -v heif-convert >/dev/null || ! command -v exiftool >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing libheif-examples, libimage-exiftool-perl (Debian)"; \
+			(apt-get install -y -qq libheif-examples libimage-exiftool-perl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq libheif-examples libimage-exiftool-perl)); \
+		else \
+			echo "WARNING: heif-convert or exiftool is missing and this is not root: the HEIC sample tests will FAIL (not skip)." >&2; \
 		fi; \
 	fi
 

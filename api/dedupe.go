@@ -60,7 +60,7 @@ func readRetryFields(r *http.Request, req uploadRequest, up *declaredUpload) err
 		if err != nil {
 			return err
 		}
-		if k.Ext != up.typ.Ext {
+		if k.Ext != up.typ.Stored().Ext {
 			return newError(EUnprocessable, msgRetryType)
 		}
 		up.retry = &k
@@ -87,7 +87,7 @@ func (s *Server) retryUpload(ctx context.Context, k keys.Key) (string, error) {
 	}()
 	key := k.String()
 	tomb := keys.RetiredKey(k.Scenario, k.ID)
-	found, err := s.existing(ctx, []string{keys.StagedKey(key), key, keys.QuarantineKey(key), tomb})
+	found, err := s.existing(ctx, append(keys.StagedKeys(key), key, keys.QuarantineKey(key), tomb))
 	note := <-nc
 	if err = errors.Join(err, note.err); err != nil {
 		return "", wrapError(EInternal, msgInternal, err)

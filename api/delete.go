@@ -85,8 +85,10 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	// Unchecked bytes are not kept in the trash.
-	if err := s.deleteObject(ctx, keys.StagedKey(k.String())); err != nil {
-		return wrapError(EInternal, msgInternal, err)
+	for _, staged := range keys.StagedKeys(k.String()) {
+		if err := s.deleteObject(ctx, staged); err != nil {
+			return wrapError(EInternal, msgInternal, err)
+		}
 	}
 	if !o.staged {
 		pin, err := s.pinned(ctx, scenario)
@@ -132,7 +134,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, k keys.Key, fromT
 	}
 	defer s.unlock(ctx, lock)
 	key := k.String()
-	objects := []string{keys.StagedKey(key), key, keys.TrashKey(key), keys.QuarantineKey(key), keys.NoteKey(k.Scenario, k.ID)}
+	objects := append(keys.StagedKeys(key), key, keys.TrashKey(key), keys.QuarantineKey(key), keys.NoteKey(k.Scenario, k.ID))
 	found, err := s.existing(ctx, objects)
 	if err != nil {
 		return wrapError(EInternal, msgInternal, err)

@@ -126,7 +126,7 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 				if err != nil || k.Kind != keys.Staged {
 					return
 				}
-				k.Kind = keys.Original
+				k = k.Original()
 				res.uploads = append(res.uploads, original{key: k, obj: o, staged: true})
 			})
 		}
@@ -461,18 +461,22 @@ func (s *Server) lookupUpload(ctx context.Context, k keys.Key) (original, error)
 	return o, nil
 }
 
+// lookupStaged finds k's staged upload, which may have another extension than k (a .heic that
+// becomes a .jpg): one listing of the id's staged keys, no dearer than a HEAD.
 func (s *Server) lookupStaged(ctx context.Context, k keys.Key) (original, error) {
-	staged := keys.StagedKey(k.String())
-	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(staged)})
-	if s3client.IsNotFound(err) {
-		return original{}, newError(ENotFound, msgNotFound)
-	}
+	var found *types.Object
+	err := s.list(ctx, keys.StagedPrefix(k.Scenario)+k.ID+".", false, func(obj types.Object) {
+		if sk, err := keys.Parse(aws.ToString(obj.Key)); err == nil && sk.Kind == keys.Staged && sk.OriginalKey() == k.String() && found == nil {
+			found = &obj
+		}
+	})
 	if err != nil {
 		return original{}, wrapError(EInternal, msgInternal, err)
 	}
-	return original{key: k, staged: true, obj: types.Object{
-		Key: aws.String(staged), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
-	}}, nil
+	if found == nil {
+		return original{}, newError(ENotFound, msgNotFound)
+	}
+	return original{key: k, staged: true, obj: *found}, nil
 }
 
 func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {

@@ -39,6 +39,8 @@ type policyType struct {
 	MIME string   `json:"mime"`
 	Ext  string   `json:"ext"`
 	Exts []string `json:"exts"`
+	// Aliases are other types a browser may give such a file (image/heif for a .heic).
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // currentPolicy is built from the rules the API applies, never from a copy of them.
@@ -54,7 +56,7 @@ func currentPolicy() uploadPolicy {
 		MaxCaptionChars:   maxCaptionRunes,
 	}
 	for _, t := range imagepolicy.Types() {
-		p.Types = append(p.Types, policyType{MIME: t.MIME, Ext: t.Ext, Exts: t.Exts})
+		p.Types = append(p.Types, policyType{MIME: t.MIME, Ext: t.Ext, Exts: t.Exts, Aliases: t.Aliases})
 	}
 	return p
 }

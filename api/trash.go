@@ -240,7 +240,7 @@ func (s *Server) restoreFromTrash(w http.ResponseWriter, r *http.Request) error 
 	// Behind the tombstone, whatever is under the final key or in staging is not the image: a
 	// promotion that lost to the delete, or bytes sent through the upload URL since. Neither is
 	// what the professor restores, so both go before the tombstone does.
-	leftovers := []string{keys.StagedKey(key), key}
+	leftovers := append(keys.StagedKeys(key), key)
 	if dead {
 		thumbs, err := s.thumbnailKeys(ctx, "", k)
 		if err != nil {

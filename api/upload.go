@@ -45,17 +45,19 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	// The catalog is read beside the note's write (one S3 call after the other at most), only
 	// when there is a checksum to look for.
 	dup := s.findDuplicate(ctx, scenario, up.checksum)
-	var key string
+	// A HEIC or AVIF is stored as a JPEG: the client is told the JPEG's key, and the upload is
+	// staged under its own extension, which the processor reads the type from.
+	var key, id string
 	if up.retry != nil {
 		// A retry: the same key, its note kept alive for the fresh URL (retryUpload).
-		key = up.retry.String()
+		key, id = up.retry.String(), up.retry.ID
 		if up.filename, err = s.retryUpload(ctx, *up.retry); err != nil {
 			dup.cancel()
 			return err
 		}
 	} else {
-		id := s.NewID()
-		key = keys.OriginalKey(scenario, id, up.typ.Ext)
+		id = s.NewID()
+		key = keys.OriginalKey(scenario, id, up.typ.Stored().Ext)
 		// The name the professor picked exists only in this request: keep it before handing out the URL.
 		if err := s.recordUpload(ctx, scenario, id, up.filename); err != nil {
 			dup.cancel()
@@ -82,7 +84,8 @@ func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) error {
 	if up.method == "POST" {
 		presign = s.presignPost
 	}
-	if err := presign(ctx, keys.StagedKey(key), up, resp); err != nil {
+	staged := keys.StagedKey(keys.OriginalKey(scenario, id, up.typ.StagedExt(up.filename)))
+	if err := presign(ctx, staged, up, resp); err != nil {
 		dup.cancel()
 		return wrapError(EInternal, msgInternal, err)
 	}

@@ -10,8 +10,10 @@ PROCESSOR_PKG ?= ./processor/cmd/medicpx-processor
 GO ?= go
 
 # provided.al2023 on Graviton: a static binary named bootstrap; lambda.norpc drops the legacy
-# go1.x RPC server, which provided.* runtimes never use.
-LAMBDA_GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
+# go1.x RPC server, which provided.* runtimes never use; nodynamic keeps gen2brain/heic and
+# gen2brain/avif from linking purego (their fallback to a system libheif/libavif, which we never
+# call), which would make the binary dynamically linked even with CGO_ENABLED=0.
+LAMBDA_GO_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc,nodynamic -trimpath -ldflags "-s -w"
 
 # One file, executable, fixed timestamp: Lambda needs the exec bit, and identical builds give
 # identical zips (so `sam deploy` and `update-function-code` see no change when there is none).

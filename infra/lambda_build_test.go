@@ -45,7 +45,7 @@ func checkBootstrap(t *testing.T, what string, data []byte, mainPkg string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for k, v := range map[string]string{"GOOS": "linux", "GOARCH": "arm64", "CGO_ENABLED": "0", "-tags": "lambda.norpc", "-trimpath": "true"} {
+	for k, v := range map[string]string{"GOOS": "linux", "GOARCH": "arm64", "CGO_ENABLED": "0", "-tags": "lambda.norpc,nodynamic", "-trimpath": "true"} {
 		if settings[k] != v {
 			t.Errorf("%s: build setting %s = %q, want %q", what, k, settings[k], v)
 		}

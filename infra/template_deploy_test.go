@@ -282,6 +282,18 @@ func TestProcessorMemoryLimit(t *testing.T) {
 	if bytes > memMB<<20*85/100 {
 		t.Errorf("GOMEMLIMIT %s leaves too little of %d MiB outside the heap", limit, memMB)
 	}
+	// A HEIC decode's WebAssembly sandbox is an mmap outside the heap, so outside GOMEMLIMIT: the
+	// heap's limit and the sandbox's cap (heifwasm.MemoryLimit, which its own test ties to this
+	// comment) together must still leave the 15%.
+	cm := regexp.MustCompile(`capped at (\d+) MiB`).FindSubmatch(data)
+	if cm == nil {
+		t.Fatal("the processor's memory comment no longer states the WebAssembly cap (\"capped at N MiB\")")
+	}
+	var capMiB int64
+	fmt.Sscan(string(cm[1]), &capMiB)
+	if bytes+capMiB<<20 > memMB<<20*85/100 {
+		t.Errorf("GOMEMLIMIT %s and the %d MiB sandbox leave too little of %d MiB", limit, capMiB, memMB)
+	}
 	if bytes < int64(worstMB)*1_000_000*3/2 {
 		t.Errorf("GOMEMLIMIT %s is tight for the worst decode of ~%d MB", limit, worstMB)
 	}

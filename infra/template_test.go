@@ -125,8 +125,8 @@ func TestTemplateParsesAsSAM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if proc.MemorySize == nil || *proc.MemorySize != 1024 || proc.Timeout == nil || *proc.Timeout != 60 {
-		t.Errorf("processor MemorySize/Timeout = %v/%v, want 1024/60", proc.MemorySize, proc.Timeout)
+	if proc.MemorySize == nil || *proc.MemorySize != 1536 || proc.Timeout == nil || *proc.Timeout != 60 {
+		t.Errorf("processor MemorySize/Timeout = %v/%v, want 1536/60", proc.MemorySize, proc.Timeout)
 	}
 	if proc.AWSCloudFormationMetadata["BuildMethod"] != "makefile" {
 		t.Errorf("processor Metadata = %v, want BuildMethod makefile", proc.AWSCloudFormationMetadata)
@@ -207,7 +207,7 @@ func TestFunctionsAreBuiltForProvidedAL2023Arm64(t *testing.T) {
 		memory, timeout string
 	}{
 		{"ApiFunction", "256", "15"},
-		{"ProcessorFunction", "1024", "60"},
+		{"ProcessorFunction", "1536", "60"},
 	}
 	eachScenario(t, func(t *testing.T, _ scenario, d *deployment) {
 		for _, c := range cases {
@@ -598,7 +598,7 @@ func TestEnvironmentLoadsIntoConfig(t *testing.T) {
 				if !slices.Contains(known, k) {
 					// CORS_ORIGINS (the HTTP API does CORS), AWS_REGION (Lambda's own) and anything
 					// the binaries do not read. The dev sign-in is a build tag, which TestMakeLambda
-					// proves the Lambda builds lack (-tags=lambda.norpc exactly).
+					// proves the Lambda builds lack (-tags=lambda.norpc,nodynamic exactly).
 					t.Errorf("%s sets %s, which is not a setting for AWS", fn, k)
 				}
 				s, ok := v.(string)

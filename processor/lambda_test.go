@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"medicpx/infra/testenv/heicsamples"
 	"medicpx/infra/testenv/logbuf"
 	"medicpx/infra/testenv/rie"
 	"medicpx/shared/keys"
@@ -146,5 +147,41 @@ func TestLambdaBadKeySkipped(t *testing.T) {
 		if !strings.Contains(out, line) {
 			t.Errorf("Lambda log lacks %s:\n%s", line, out)
 		}
+	}
+}
+
+// TestLambdaHEIC runs the deployed bootstrap (static, no cgo, the WebAssembly decoders inside)
+// under the Runtime Interface Emulator on an AWS-shaped event for a staged .heic (the Nikon-tagged
+// sample, with GPS and a serial) and a staged .avif: each becomes a stripped {uuid}.jpg with its
+// two thumbnails, and staging is emptied.
+func TestLambdaHEIC(t *testing.T) {
+	dir := heicsamples.Dir(t)
+	s := startStack(t, false)
+	uploads := []struct {
+		scenario, id string
+		f            heicsamples.File
+	}{
+		{"lambda-heic", "3b9e2f10-6c4d-4e8a-9f1b-7a2c5d8e0f34", heicsamples.Files[2]},
+		{"lambda-avif", "8d4c1a27-5e3f-4b9d-a0c6-2e7f9b1d3c58", heicsamples.Files[3]},
+	}
+	for _, u := range uploads {
+		s.put(t, keys.StagedKey(keys.OriginalKey(u.scenario, u.id, u.f.Ext)), "image/"+u.f.Ext, heicsamples.Read(t, dir, u.f))
+	}
+	invoke, logs := startLambda(t, s)
+	invoke("aws-s3-put-heic.json")
+	for _, u := range uploads {
+		final := keys.OriginalKey(u.scenario, u.id, "jpg")
+		want := []string{final, keys.ThumbnailKey(u.scenario, u.id, 1280, "jpg"), keys.ThumbnailKey(u.scenario, u.id, 320, "jpg")}
+		slices.Sort(want)
+		if got := s.list(t, keys.ScenarioPrefix(u.scenario)); !slices.Equal(got, want) {
+			t.Errorf("%s: objects = %v\nwant %v", u.f.Name, got, want)
+		}
+		if got := s.list(t, keys.StagedPrefix(u.scenario)); len(got) != 0 {
+			t.Errorf("%s: staged = %v", u.f.Name, got)
+		}
+		heicsamples.CheckStripped(t, s.get(t, final), false)
+	}
+	if !strings.Contains(logs.String(), `removed=heic_converted`) {
+		t.Errorf("Lambda log lacks removed=heic_converted:\n%s", logs.String())
 	}
 }

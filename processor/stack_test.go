@@ -91,7 +91,14 @@ func (r *Receiver) idle() bool {
 // one idle moment proves little), or fails after a bounded time.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitForWithin(t, 30*time.Second, what, cond)
+}
+
+// waitForWithin is waitFor with its own bound, for work slower than a JPEG's (a HEIC conversion
+// takes seconds of CPU, and the machine running the tests may be busy).
+func waitForWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	held := 0
 	for held < 3 {
 		if time.Now().After(deadline) {

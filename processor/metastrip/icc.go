@@ -380,3 +380,15 @@ func gifICC(blocks []byte) (keep bool, ext []byte) {
 	}
 	return false, append(ext, 0)
 }
+
+// WithICC returns a JPEG made by this service's encoder (SOI, then the encoder's segments) with
+// profile inserted after SOI as ICC_PROFILE segments. The result still goes through Strip, which
+// keeps the profile only if it passes the checks above, rebuilt neutral.
+func WithICC(jpeg, profile []byte) []byte {
+	if len(profile) == 0 || len(profile) > maxICCSize || len(jpeg) < 2 {
+		return jpeg
+	}
+	out := append([]byte(nil), jpeg[:2]...)
+	out = append(out, jpegICCSegments(profile)...)
+	return append(out, jpeg[2:]...)
+}

@@ -63,6 +63,9 @@ func RunContext(ctx context.Context, data []byte, ext string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.StoredAs != "" {
+		return runConverted(ctx, data, t)
+	}
 	f := formats[t.MIME]
 
 	cfg, err := f.config(bytes.NewReader(data))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/h2non/filetype"
 
+	"medicpx/processor/pipeline/internal/bmff"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -23,6 +24,14 @@ func Sniff(head []byte, ext string) (imagepolicy.Type, error) {
 	if len(head) > SniffLen {
 		head = head[:SniffLen]
 	}
+	// HEIF and AVIF by their ftyp brands, which filetype does not all know (heix, hevc, mif1, avis).
+	if codec, ok := bmff.Kind(head); ok {
+		actual, _ := imagepolicy.ByMIME(heifMIME[codec])
+		if actual.MIME != declared.MIME {
+			return imagepolicy.Type{}, Reject(ReasonMismatch, "content is %s but the key says .%s", actual.MIME, ext)
+		}
+		return actual, nil
+	}
 	kind, err := filetype.Match(head)
 	if err != nil || kind == filetype.Unknown {
 		return imagepolicy.Type{}, Reject(ReasonUnsupported, "content is not a known file type")
@@ -36,3 +45,5 @@ func Sniff(head []byte, ext string) (imagepolicy.Type, error) {
 	}
 	return actual, nil
 }
+
+var heifMIME = map[bmff.Codec]string{bmff.HEVC: "image/heic", bmff.AV1: "image/avif"}

@@ -33,6 +33,30 @@ type Type struct {
 	Ext  string // canonical key extension, e.g. "jpg"
 	// Exts are the filename extensions that declare this type.
 	Exts []string
+	// Aliases are other MIME types that declare it.
+	Aliases []string
+	// StoredAs is the MIME type of the original stored for an upload of this type, when that is
+	// not the type itself: a HEIC or AVIF upload is converted to a JPEG, a format every browser
+	// shows. Its staged key keeps the extension it was declared with.
+	StoredAs string
+}
+
+// Stored is the type of the original stored for an upload of type t.
+func (t Type) Stored() Type {
+	if s, ok := ByMIME(t.StoredAs); ok && t.StoredAs != "" {
+		return s
+	}
+	return t
+}
+
+// StagedExt is the extension of the staged key for an upload of type t declared as filename:
+// a converted type keeps the declared one (.heif stays .heif), the others use t.Ext.
+func (t Type) StagedExt(filename string) string {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
+	if t.StoredAs != "" && slices.Contains(t.Exts, ext) {
+		return ext
+	}
+	return t.Ext
 }
 
 var types = []Type{
@@ -40,7 +64,14 @@ var types = []Type{
 	{MIME: "image/png", Ext: "png", Exts: []string{"png"}},
 	{MIME: "image/gif", Ext: "gif", Exts: []string{"gif"}},
 	{MIME: "image/webp", Ext: "webp", Exts: []string{"webp"}},
+	// HEIC/HEIF as iPhones and cameras (Canon's and Sony's .HIF) write it, and AVIF.
+	{MIME: "image/heic", Ext: "heic", Exts: HEICExts, Aliases: []string{"image/heif"}, StoredAs: "image/jpeg"},
+	{MIME: "image/avif", Ext: "avif", Exts: []string{"avif"}, StoredAs: "image/jpeg"},
 }
+
+// untypedMIMEs are what browsers send as a file's type when they do not know it: desktop Chrome
+// and Firefox for a HEIC. A converted type's extension then declares it.
+var untypedMIMEs = []string{"", "application/octet-stream"}
 
 // Types returns the allowed types.
 func Types() []Type { return append([]Type(nil), types...) }
@@ -53,7 +84,7 @@ func ByMIME(mime string) (Type, bool) {
 		mime = "image/jpeg"
 	}
 	for _, t := range types {
-		if t.MIME == mime {
+		if t.MIME == mime || slices.Contains(t.Aliases, mime) {
 			return t, true
 		}
 	}
@@ -74,8 +105,8 @@ func ByExt(ext string) (Type, bool) {
 }
 
 // IsHEIC reports whether a declared file is HEIC/HEIF, the iPhone's default photo format, by its
-// extension or its type: it is refused like any other type, but with a message that says how to
-// get a JPEG instead.
+// extension or its type. HEIC is accepted now; a declaration that is still refused (an image
+// sequence, say) gets a message that says how to get a JPEG instead.
 func IsHEIC(filename, contentType string) bool {
 	ext := strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
 	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
@@ -116,6 +147,9 @@ func Check(d Declared) (Type, error) {
 		return Type{}, fmt.Errorf("%w: extension %q", ErrUnsupported, ext)
 	}
 	byMIME, ok := ByMIME(d.ContentType)
+	if !ok && byExt.StoredAs != "" && slices.Contains(untypedMIMEs, strings.ToLower(strings.TrimSpace(d.ContentType))) {
+		byMIME, ok = byExt, true
+	}
 	if !ok {
 		return Type{}, fmt.Errorf("%w: content type %q", ErrUnsupported, d.ContentType)
 	}

@@ -264,19 +264,55 @@ func (k Key) String() string {
 }
 
 // OriginalKey returns the key of the original a thumbnail, quarantine copy or staged upload
-// belongs to.
-func (k Key) OriginalKey() string { return OriginalKey(k.Scenario, k.ID, k.Ext) }
+// belongs to. A staged HEIC or AVIF (.heic, .heif, .hif, .avif) becomes a JPEG original.
+func (k Key) OriginalKey() string { return OriginalKey(k.Scenario, k.ID, storedExt(k.Ext)) }
+
+// Original is the key of the original k belongs to, parsed.
+func (k Key) Original() Key {
+	return Key{Kind: Original, Scenario: k.Scenario, ID: k.ID, Ext: storedExt(k.Ext)}
+}
+
+// storedExt is the extension of the original stored for an upload with extension ext.
+func storedExt(ext string) string {
+	if t, ok := imagepolicy.ByExt(ext); ok && t.StoredAs != "" {
+		return t.Stored().Ext
+	}
+	return ext
+}
+
+// StagedKeys are the staged keys whose upload promotes to original: the staged key itself and,
+// for a JPEG, one for each extension of a type converted to JPEG.
+func StagedKeys(original string) []string {
+	out := []string{StagedKey(original)}
+	k, err := Parse(original)
+	if err != nil || k.Kind != Original || storedExt(k.Ext) != "jpg" {
+		return out
+	}
+	for _, t := range imagepolicy.Types() {
+		if t.StoredAs == "" {
+			continue
+		}
+		for _, ext := range t.Exts {
+			out = append(out, StagedKey(OriginalKey(k.Scenario, k.ID, ext)))
+		}
+	}
+	return out
+}
 
 // Parse parses any key of the layout. Anything else, including keys that differ only by case,
 // encoding or extra path elements, is an error.
-func Parse(s string) (Key, error) {
+func Parse(s string) (Key, error) { return parse(s, false) }
+
+// parse is Parse; staged allows an original name with the extension of a type that is converted
+// (a staged .heic), which no original, thumbnail or quarantine copy ever has.
+func parse(s string, staged bool) (Key, error) {
 	bad := func(why string) (Key, error) { return Key{}, fmt.Errorf("%w: %s: %q", ErrInvalid, why, s) }
 	for _, wrap := range []struct {
 		root string
 		kind Kind
 	}{{QuarantineRoot, Quarantine}, {IncomingRoot, Staged}} {
 		if rest, ok := strings.CutPrefix(s, wrap.root); ok {
-			k, err := Parse(rest)
+			k, err := parse(rest, wrap.kind == Staged)
 			if err != nil || k.Kind != Original {
 				return bad(wrap.kind.String() + " key of a non-original")
 			}
@@ -321,7 +357,7 @@ func Parse(s string) (Key, error) {
 	if !ok || !ValidID(stem) {
 		return bad("original name")
 	}
-	if _, ok := imagepolicy.ByExt(ext); !ok || ext != strings.ToLower(ext) {
+	if t, ok := imagepolicy.ByExt(ext); !ok || ext != strings.ToLower(ext) || t.StoredAs != "" && !staged {
 		return bad("original extension")
 	}
 	return Key{Kind: Original, Scenario: scenario, ID: stem, Ext: ext}, nil

@@ -17,6 +17,11 @@ export function fileRules(policy) {
   const types = policy.types || [];
   const byExt = new Map();
   for (const t of types) for (const e of t.exts) byExt.set(e.toLowerCase(), t.mime);
+  // Other names of a type (image/heif for a .heic), and what desktop Chrome and Firefox say of a
+  // HEIC they do not know; the extension then decides, as the API does.
+  const aliasOf = new Map();
+  for (const t of types) for (const a of t.aliases || []) aliasOf.set(a.toLowerCase(), t.mime);
+  const untyped = new Set(['', 'application/octet-stream']);
   const heicExts = new Set((policy.heic_exts || []).map((e) => e.toLowerCase()));
   const heicTypes = new Set((policy.heic_types || []).map((t) => t.toLowerCase()));
   const names = types.map((t) => t.mime.replace(/^image\//, '').toUpperCase()).join(', ');
@@ -35,13 +40,16 @@ export function fileRules(policy) {
     check(file) {
       const dot = file.name.lastIndexOf('.');
       const ext = dot > 0 ? file.name.slice(dot + 1).toLowerCase() : '';
-      if (heicExts.has(ext) || heicTypes.has(baseType(file.type))) return {error: policy.heic_message};
       const want = byExt.get(ext);
+      // Only a HEIC the policy does not accept (none, now that it is converted) gets the message
+      // about camera settings.
+      if (!want && (heicExts.has(ext) || heicTypes.has(baseType(file.type)))) return {error: policy.heic_message};
       if (!want) {
         return {error: `지원하지 않는 파일 형식입니다. ${names} 이미지(${extList})만 올릴 수 있습니다.`};
       }
       // Some systems give no type; the extension then decides, and the processor checks the content.
-      const type = baseType(file.type) || want;
+      let type = baseType(file.type) || want;
+      if (aliasOf.get(type) === want || (untyped.has(type) && want !== byExt.get('jpg'))) type = want;
       if (type !== want) {
         return {error: `파일 확장자(.${ext})와 파일 형식(${type})이 맞지 않습니다. 실제 형식에 맞는 확장자로 바꿔 주세요.`};
       }

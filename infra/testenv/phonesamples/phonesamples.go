@@ -45,6 +45,13 @@ var Files = []File{
 // ../shared/samples/phone, or skips the test, naming the folder it looked for.
 func Dir(tb testing.TB) string {
 	tb.Helper()
+	return SamplesDir(tb, "phone", Files[0].Name)
+}
+
+// SamplesDir returns ../shared/samples/{name} beside the module root, or skips the test naming
+// that folder when probe (one of its files) is not there.
+func SamplesDir(tb testing.TB, name, probe string) string {
+	tb.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		tb.Fatal(err)
@@ -60,9 +67,9 @@ func Dir(tb testing.TB) string {
 		}
 		root = parent
 	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "samples", "phone")
-	if _, err := os.Stat(filepath.Join(dir, Files[0].Name)); err != nil {
-		tb.Skipf("real phone samples not found: %s is absent (it sits beside the repository as ../shared/samples/phone; see SOURCES.md there)", dir)
+	dir := filepath.Join(filepath.Dir(root), "shared", "samples", name)
+	if _, err := os.Stat(filepath.Join(dir, probe)); err != nil {
+		tb.Skipf("real %s samples not found: %s is absent (it sits beside the repository as ../shared/samples/%s; see SOURCES.md there)", name, dir, name)
 	}
 	return dir
 }

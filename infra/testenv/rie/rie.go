@@ -28,7 +28,7 @@ func BuildBootstrap(dir, pkg string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc,nodynamic", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
