@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"medicpx/infra/testenv/phonesamples"
+	"medicpx/processor/pipeline/internal/jpegscale"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -258,7 +261,7 @@ const benchRuns = 3
 // MiB and the processor's ratios to each peer. A peer that is not installed is reported as not
 // measured. It measures once, whatever b.N: run it with -benchtime=1x.
 func BenchmarkPeakRSS(b *testing.B) {
-	photos := samplePhotos(b)
+	photos := append(samplePhotos(b), phonePhotos()...)
 	ps := peers(b)
 	for _, p := range ps {
 		if p.missing != "" {
@@ -319,6 +322,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 		rel, _ := filepath.Rel(filepath.Join(samplesDir, "usr/share/wallpapers"), photo)
 		label := strings.Replace(strings.TrimSuffix(rel, "/5120x2880.jpg"), "/contents/images", "", 1)
 		label = strings.Replace(label, "_dark", " dark", 1)
+		if strings.HasPrefix(photo, phoneDir) {
+			label = "phone " + strings.SplitN(filepath.Base(photo), "_", 2)[0]
+		}
 		if progressiveJPEG(photo) {
 			label += " (progressive)"
 		} else {
@@ -331,6 +337,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 		}
 	}
 	row("total CPU, largest peak", total)
+	if len(phonePhotos()) == 0 {
+		fmt.Fprintf(&tab, "phone photos NOT MEASURED: %s is absent\n", phoneDir)
+	}
 	// Printed, not logged: the testing package keeps only the first lines of a benchmark's log.
 	fmt.Print(tab.String())
 	for j, p := range ps[1:] {
@@ -356,4 +365,105 @@ func progressiveJPEG(path string) bool {
 		}
 	}
 	return false
+}
+
+// phoneDir holds the real phone photos (../shared/samples/phone beside the repository, see
+// phonesamples); they are read in place.
+const phoneDir = "../../../shared/samples/phone"
+
+// phone12MP are its 12 MP photos, both baseline 4:2:0, as phones write them: the decoder
+// reduces them by 2 for the 1280 px thumbnail, where a 5120x2880 wallpaper is reduced by 4.
+var phone12MP = []string{"pixel3axl_motionphoto.jpg", "pixel8pro_ultrahdr.jpg"}
+
+// phonePhotos returns the paths of phone12MP, or none when the folder is absent.
+func phonePhotos() []string {
+	var out []string
+	for _, name := range phone12MP {
+		if p := filepath.Join(phoneDir, name); fileExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// decodeRuns is how often each decoder runs per photo and scale in BenchmarkDecodeVsLibjpeg;
+// the fastest run counts for each.
+const decodeRuns = 5
+
+// BenchmarkDecodeVsLibjpeg times jpegscale's decode of each 12 MP phone photo at 1/2 and 1/8 (one
+// goroutine, wall time) beside libjpeg-turbo's `tjbench -scale` on the same file (Debian's
+// libjpeg-turbo-progs; its frame rate, one thread), interleaved, best of decodeRuns each, and
+// prints both and their ratio. tjbench decodes to interleaved BGR, jpegscale to YCbCr planes:
+// the floor does slightly more work than the decoder it is compared with. Run it with
+// -benchtime=1x.
+func BenchmarkDecodeVsLibjpeg(b *testing.B) {
+	dir := phonesamples.Dir(b)
+	tj, err := exec.LookPath("tjbench")
+	if err != nil {
+		fmt.Println("tjbench: NOT MEASURED: tjbench is not installed (install libjpeg-turbo-progs)")
+	}
+	frameRate := regexp.MustCompile(`Frame rate:\s+([0-9.]+) fps`)
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "decode, one thread, best of %d, ms; ratio = jpegscale / tjbench\n", decodeRuns)
+	fmt.Fprintf(&tab, "%-28s %-6s %10s %10s %8s\n", "photo", "scale", "jpegscale", "tjbench", "ratio")
+	for range b.N {
+		for _, name := range phone12MP {
+			path := filepath.Join(dir, name)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			long := max(cfg.Width, cfg.Height)
+			for _, scale := range []int{2, 8} {
+				var goBest, tjBest time.Duration
+				for run := range decodeRuns {
+					start := time.Now()
+					img, err := jpegscale.DecodeScaledBytes(data, long/scale)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if got, want := img.Bounds().Dx(), (cfg.Width+scale-1)/scale; got != want {
+						b.Fatalf("%s at 1/%d: %d px wide, want %d", name, scale, got, want)
+					}
+					if d := time.Since(start); run == 0 || d < goBest {
+						goBest = d
+					}
+					if tj == "" {
+						continue
+					}
+					out, err := exec.Command(tj, path, "-scale", fmt.Sprintf("1/%d", scale),
+						"-benchtime", "0.5", "-warmup", "0.2", "-nowrite").CombinedOutput()
+					m := frameRate.FindSubmatch(out)
+					if err != nil || m == nil {
+						b.Fatalf("tjbench on %s: %v\n%s", name, err, out)
+					}
+					fps, _ := strconv.ParseFloat(string(m[1]), 64)
+					if d := time.Duration(float64(time.Second) / fps); run == 0 || d < tjBest {
+						tjBest = d
+					}
+				}
+				ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+				label := fmt.Sprintf("%s (%dx%d)", strings.SplitN(name, "_", 2)[0], cfg.Width, cfg.Height)
+				if tj == "" {
+					fmt.Fprintf(&tab, "%-28s 1/%-4d %10.1f %10s %8s\n", label, scale, ms(goBest), "-", "-")
+					continue
+				}
+				ratio := float64(goBest) / float64(tjBest)
+				fmt.Fprintf(&tab, "%-28s 1/%-4d %10.1f %10.1f %7.2fx\n", label, scale, ms(goBest), ms(tjBest), ratio)
+				if name == phone12MP[0] {
+					b.ReportMetric(ratio, fmt.Sprintf("ratio-tjbench-1/%d", scale))
+				}
+			}
+		}
+	}
+	fmt.Print(tab.String())
 }
