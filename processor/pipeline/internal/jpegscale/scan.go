@@ -184,6 +184,12 @@ func (d *decoder) processSOS(n int) error {
 	if d.img1 == nil && d.img3 == nil {
 		d.makeImg(mxx, myy)
 	}
+	var plans [maxComponents]blockPlan
+	if !d.progressive {
+		for i := range nComp {
+			plans[i] = d.plan(int(scan[i].compIndex))
+		}
+	}
 	if d.progressive {
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
@@ -297,7 +303,7 @@ func (d *decoder) processSOS(n int) error {
 						// SOS markers are processed.
 						continue
 					}
-					if err := d.reconstructBlock(&b, nz, bx, by, int(compIndex)); err != nil {
+					if err := d.reconstruct(&plans[i], &b, nz, bx, by); err != nil {
 						return err
 					}
 				} // for j
@@ -542,6 +548,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 		h := 8 * d.comp[0].h / d.comp[i].h
 		stride := mxx * d.comp[i].h
 		var b block
+		plan := d.plan(i)
 		for by := 0; by*v < d.height; by++ {
 			if err := d.interrupted(); err != nil {
 				return err
@@ -558,7 +565,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 						}
 					}
 				}
-				if err := d.reconstructBlock(&b, nz|1, bx, by, i); err != nil {
+				if err := d.reconstruct(&plan, &b, nz|1, bx, by); err != nil {
 					return err
 				}
 			}

@@ -86,7 +86,7 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 				break
 			}
 			n -= int32(e>>13) & 0xf
-			nat := unzig[zig]
+			nat := unzig[zig&(blockSize-1)] & (blockSize - 1) // in range: no bounds or shift checks
 			b[nat] = int32(e) >> 18
 			mask |= 1 << nat
 			continue
@@ -124,7 +124,7 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 				ac = v
 				a, n = d.bits.a, d.bits.n
 			}
-			nat := unzig[zig]
+			nat := unzig[zig&(blockSize-1)] & (blockSize - 1)
 			b[nat] = ac
 			mask |= 1 << nat
 			continue
