@@ -83,10 +83,12 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 		hs, vs = 4, 2
 	}
 	cw, ch := (sw+hs-1)/hs, (sh+vs-1)/vs
-	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1))
+	// One buffer between the passes serves the three planes (each needs at most luma's).
+	across := make([]int16, w*sh)
+	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1), across)
 	tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
-	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
-	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
+	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty, across)
+	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty, across)
 	return dst
 }
 
@@ -95,10 +97,13 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 const weightBits = 14
 
 // filterTaps are, for each output position along one axis, the first source position and the
-// weights of the source positions from there.
+// weights of the n source positions from there. Every output has n weights, the longest window's
+// count: a shorter one is padded with zero weights (moved left at the far edge to stay inside the
+// source), which add nothing to its sum, so the loops run over one flat slice.
 type filterTaps struct {
 	start   []int
-	weights [][]int32
+	n       int
+	weights []int32 // n per output
 }
 
 // lanczosTaps maps src positions to dst ones: output i covers the source interval
@@ -109,7 +114,9 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 	const support = 3.0
 	scale := float64(src) / float64(dst)
 	width := max(scale, 1)
-	t := filterTaps{start: make([]int, dst), weights: make([][]int32, dst)}
+	starts := make([]int, dst)
+	windows := make([][]int32, dst)
+	n := 1
 	for i := range dst {
 		lo, hi := i, i
 		ws := []float64{1}
@@ -136,7 +143,15 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 		for j, v := range folded {
 			fixed[j] = int32(math.Round(v * (1 << weightBits)))
 		}
-		t.start[i], t.weights[i] = lo/sub, fixed
+		starts[i], windows[i] = lo/sub, fixed
+		n = max(n, len(fixed))
+	}
+	samples := (src + sub - 1) / sub
+	t := filterTaps{start: starts, n: n, weights: make([]int32, n*dst)}
+	for i, ws := range windows {
+		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
+		t.start[i] -= pad
+		copy(t.weights[i*n+pad:], ws)
 	}
 	return t
 }
@@ -159,38 +174,77 @@ func lanczos3(x float64) float64 {
 const midBits = 6
 
 // resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
-// with taps tx across and ty down.
-func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps) {
-	// Across: every source row becomes w samples.
-	across := make([]int16, w*sh)
-	for y := range sh {
-		row := src[y*sstride : y*sstride+sw]
-		out := across[y*w : y*w+w]
-		for x := range out {
-			ws := tx.weights[x]
-			in := row[tx.start[x]:][:len(ws)]
-			var sum int32
-			for j, wt := range ws {
-				sum += int32(in[j]) * wt
-			}
-			out[x] = int16((sum + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
-		}
+// with taps tx across and ty down, through buf (at least w*sh) between the passes.
+func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps, buf []int16) {
+	// Across: every source row becomes w samples, two rows at a time (each output's weights are
+	// read once for both).
+	across := buf[:w*sh]
+	y := 0
+	for ; y+2 <= sh; y += 2 {
+		acrossRows(across[y*w:y*w+w], across[(y+1)*w:(y+1)*w+w], src[y*sstride:y*sstride+sw], src[(y+1)*sstride:(y+1)*sstride+sw], tx)
 	}
-	// Down: every output row from the rows of its window, a whole row at a time.
+	if y < sh {
+		out := across[y*w : y*w+w]
+		acrossRows(out, out, src[y*sstride:y*sstride+sw], src[y*sstride:y*sstride+sw], tx)
+	}
+	// Down: every output row from the rows of its window, a whole row at a time, two rows a
+	// step (each sum is the same integers added in another order).
 	sums := make([]int32, w)
 	const shift = weightBits + midBits
+	n := ty.n
 	for y := range h {
-		clear(sums)
-		for j, wt := range ty.weights[y] {
-			in := across[(ty.start[y]+j)*w:][:w]
-			for x, v := range in {
-				sums[x] += int32(v) * wt
+		ws := ty.weights[y*n : y*n+n]
+		first := ty.start[y]
+		j := 0
+		w0 := ws[0]
+		for x, v := range across[first*w:][:w] {
+			sums[x] = int32(v) * w0
+		}
+		for j = 1; j+1 < len(ws); j += 2 {
+			wa, wb := ws[j], ws[j+1]
+			a := across[(first+j)*w:][:w]
+			b := across[(first+j+1)*w:][:w]
+			for x := range sums {
+				sums[x] += int32(a[x])*wa + int32(b[x])*wb
+			}
+		}
+		if j < len(ws) {
+			wa := ws[j]
+			for x, v := range across[(first+j)*w:][:w] {
+				sums[x] += int32(v) * wa
 			}
 		}
 		out := dst[y*dstride : y*dstride+w]
 		for x, s := range sums {
 			out[x] = uint8(min(max((s+1<<(shift-1))>>shift, 0), 255))
 		}
+	}
+}
+
+// acrossRows filters rows r0 and r1 across with taps t into out0 and out1, as int16 with midBits
+// fractional bits. Four taps a step, in two sums a row: int32 addition wraps alike in any order.
+func acrossRows(out0, out1 []int16, r0, r1 []byte, t filterTaps) {
+	n := t.n
+	out1 = out1[:len(out0)]
+	for x := range out0 {
+		ws := t.weights[x*n : x*n+n]
+		start := t.start[x]
+		in0, in1 := r0[start:][:len(ws)], r1[start:][:len(ws)]
+		var a0, a1, b0, b1 int32
+		j := 0
+		for ; j+4 <= len(ws); j += 4 {
+			w4, p, q := ws[j:j+4:j+4], in0[j:j+4:j+4], in1[j:j+4:j+4]
+			a0 += int32(p[0])*w4[0] + int32(p[2])*w4[2]
+			a1 += int32(p[1])*w4[1] + int32(p[3])*w4[3]
+			b0 += int32(q[0])*w4[0] + int32(q[2])*w4[2]
+			b1 += int32(q[1])*w4[1] + int32(q[3])*w4[3]
+		}
+		for ; j < len(ws); j++ {
+			a0 += int32(in0[j]) * ws[j]
+			b0 += int32(in1[j]) * ws[j]
+		}
+		out0[x] = int16((a0 + a1 + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		out1[x] = int16((b0 + b1 + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
 	}
 }
 
