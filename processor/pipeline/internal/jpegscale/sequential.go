@@ -37,24 +37,18 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 			n -= e.codeLen()
 			value = sym
 		} else {
-			d.bits.a, d.bits.n = a, n
-			v, err := d.decodeHuffman(dcHuff)
-			if err != nil {
+			var err error
+			if value, a, n, err = d.huffmanFrom(dcHuff, a, n); err != nil {
 				return 0, err
 			}
-			value = v
-			a, n = d.bits.a, d.bits.n
 		}
 		if value > 16 {
 			return 0, UnsupportedError("excessive DC component")
 		}
-		d.bits.a, d.bits.n = a, n
-		v, err := d.receiveExtend(value)
-		if err != nil {
+		var err error
+		if delta, a, n, err = d.receiveExtendFrom(value, a, n); err != nil {
 			return 0, err
 		}
-		delta = v
-		a, n = d.bits.a, d.bits.n
 	}
 	*dc += delta
 	b[0] = *dc
@@ -96,13 +90,10 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 			n -= e.codeLen()
 			value = e.symbol()
 		} else {
-			d.bits.a, d.bits.n = a, n
-			v, err := d.decodeHuffman(acHuff)
-			if err != nil {
+			var err error
+			if value, a, n, err = d.huffmanFrom(acHuff, a, n); err != nil {
 				return 0, err
 			}
-			value = v
-			a, n = d.bits.a, d.bits.n
 		}
 		val0 := value >> 4
 		val1 := value & 0x0f
@@ -116,13 +107,10 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 				n -= int32(val1)
 				ac = extend(uint32(a>>uint32(n)), val1)
 			} else {
-				d.bits.a, d.bits.n = a, n
-				v, err := d.receiveExtend(val1)
-				if err != nil {
+				var err error
+				if ac, a, n, err = d.receiveExtendFrom(val1, a, n); err != nil {
 					return 0, err
 				}
-				ac = v
-				a, n = d.bits.a, d.bits.n
 			}
 			nat := unzig[zig&(blockSize-1)] & (blockSize - 1)
 			b[nat] = ac
@@ -148,4 +136,18 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	}
 	d.bits.a, d.bits.n = a, n
 	return mask, nil
+}
+
+// huffmanFrom is decodeHuffman with the bit buffer handed in and back (decodeSequential's locals).
+func (d *decoder) huffmanFrom(h *huffman, a uint64, n int32) (uint8, uint64, int32, error) {
+	d.bits.a, d.bits.n = a, n
+	v, err := d.decodeHuffman(h)
+	return v, d.bits.a, d.bits.n, err
+}
+
+// receiveExtendFrom is receiveExtend with the bit buffer handed in and back.
+func (d *decoder) receiveExtendFrom(t uint8, a uint64, n int32) (int32, uint64, int32, error) {
+	d.bits.a, d.bits.n = a, n
+	v, err := d.receiveExtend(t)
+	return v, d.bits.a, d.bits.n, err
 }
