@@ -176,16 +176,16 @@ const midBits = 6
 // resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
 // with taps tx across and ty down, through buf (at least w*sh) between the passes.
 func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps, buf []int16) {
-	// Across: every source row becomes w samples, two rows at a time (each output's weights are
-	// read once for both).
+	// Across: every source row becomes w samples, two rows at a time (see acrossRows).
 	across := buf[:w*sh]
+	packed := make([]int64, sw)
 	y := 0
 	for ; y+2 <= sh; y += 2 {
-		acrossRows(across[y*w:y*w+w], across[(y+1)*w:(y+1)*w+w], src[y*sstride:y*sstride+sw], src[(y+1)*sstride:(y+1)*sstride+sw], tx)
+		acrossRows(across[y*w:y*w+w], across[(y+1)*w:(y+1)*w+w], src[y*sstride:y*sstride+sw], src[(y+1)*sstride:(y+1)*sstride+sw], tx, packed)
 	}
 	if y < sh {
 		out := across[y*w : y*w+w]
-		acrossRows(out, out, src[y*sstride:y*sstride+sw], src[y*sstride:y*sstride+sw], tx)
+		acrossRows(out, out, src[y*sstride:y*sstride+sw], src[y*sstride:y*sstride+sw], tx, packed)
 	}
 	// Down: every output row from the rows of its window, a whole row at a time, two rows a
 	// step (each sum is the same integers added in another order).
@@ -222,29 +222,37 @@ func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int,
 }
 
 // acrossRows filters rows r0 and r1 across with taps t into out0 and out1, as int16 with midBits
-// fractional bits. Four taps a step, in two sums a row: int32 addition wraps alike in any order.
-func acrossRows(out0, out1 []int16, r0, r1 []byte, t filterTaps) {
+// fractional bits. The two rows go through one multiply a tap: each pixel pair is packed into
+// one int64 (r0's in the low 32 bits, r1's above) and the sum S0 + S1<<32 taken in int64. Each
+// row's sum fits an int32 (8-bit samples times weights of 14 bits whose magnitudes add up to
+// less than 2), so the int64 holds it exactly and the low half is S0, the rest S1: the same
+// integers as filtering each row on its own. packed is scratch of len(r0).
+func acrossRows(out0, out1 []int16, r0, r1 []byte, t filterTaps, packed []int64) {
+	packed = packed[:len(r0)]
+	r1 = r1[:len(r0)]
+	for i, v := range r0 {
+		packed[i] = int64(v) | int64(r1[i])<<32
+	}
 	n := t.n
 	out1 = out1[:len(out0)]
 	for x := range out0 {
 		ws := t.weights[x*n : x*n+n]
-		start := t.start[x]
-		in0, in1 := r0[start:][:len(ws)], r1[start:][:len(ws)]
-		var a0, a1, b0, b1 int32
+		in := packed[t.start[x]:][:len(ws)]
+		var s0, s1 int64
 		j := 0
-		for ; j+4 <= len(ws); j += 4 {
-			w4, p, q := ws[j:j+4:j+4], in0[j:j+4:j+4], in1[j:j+4:j+4]
-			a0 += int32(p[0])*w4[0] + int32(p[2])*w4[2]
-			a1 += int32(p[1])*w4[1] + int32(p[3])*w4[3]
-			b0 += int32(q[0])*w4[0] + int32(q[2])*w4[2]
-			b1 += int32(q[1])*w4[1] + int32(q[3])*w4[3]
+		for ; j+2 <= len(ws); j += 2 {
+			w2, p := ws[j:j+2:j+2], in[j:j+2:j+2]
+			s0 += p[0] * int64(w2[0])
+			s1 += p[1] * int64(w2[1])
 		}
-		for ; j < len(ws); j++ {
-			a0 += int32(in0[j]) * ws[j]
-			b0 += int32(in1[j]) * ws[j]
+		if j < len(ws) {
+			s0 += in[j] * int64(ws[j])
 		}
-		out0[x] = int16((a0 + a1 + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
-		out1[x] = int16((b0 + b1 + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		sum := s0 + s1
+		lo := int32(sum)
+		hi := int32((sum - int64(lo)) >> 32)
+		out0[x] = int16((lo + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		out1[x] = int16((hi + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
 	}
 }
 
