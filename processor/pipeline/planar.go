@@ -83,12 +83,10 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 		hs, vs = 4, 2
 	}
 	cw, ch := (sw+hs-1)/hs, (sh+vs-1)/vs
-	// One buffer between the passes serves the three planes (each needs at most luma's).
-	across := make([]int16, w*sh)
-	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1), across)
+	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1))
 	tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
-	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty, across)
-	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty, across)
+	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
+	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
 	return dst
 }
 
@@ -174,49 +172,74 @@ func lanczos3(x float64) float64 {
 const midBits = 6
 
 // resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
-// with taps tx across and ty down, through buf (at least w*sh) between the passes.
-func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps, buf []int16) {
-	// Across: every source row becomes w samples, two rows at a time (see acrossRows).
-	across := buf[:w*sh]
+// with taps tx across and ty down. The rows filtered across are kept only while an output row
+// needs them: ty.n+1 of them in a ring (a window of ty.n, and the second of the last pair that
+// acrossRows filtered), not the whole w x sh intermediate.
+//
+// Each kept row is packed two samples an int64, x = 2k in the low 32 bits and 2k+1 above, so
+// the pass down takes one multiply for two outputs, as acrossRows does for two rows: each
+// output's sum fits an int32 (int16 samples of 14 bits times weights whose magnitudes add up to
+// less than 2<<weightBits), so the halves are exactly the sums a filter of each would make.
+func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps) {
+	half := (w + 1) / 2
+	slots := ty.n + 1
+	ring := make([]int64, slots*half)
+	row0, row1 := make([]int16, w), make([]int16, w)
 	packed := make([]int64, sw)
-	y := 0
-	for ; y+2 <= sh; y += 2 {
-		acrossRows(across[y*w:y*w+w], across[(y+1)*w:(y+1)*w+w], src[y*sstride:y*sstride+sw], src[(y+1)*sstride:(y+1)*sstride+sw], tx, packed)
+	sums := make([]int64, half)
+	keep := func(r int, v []int16) {
+		out := ring[r%slots*half:][:half]
+		for k := range out {
+			lo, hi := int64(v[2*k]), int64(0)
+			if 2*k+1 < len(v) {
+				hi = int64(v[2*k+1])
+			}
+			out[k] = lo + hi<<32
+		}
 	}
-	if y < sh {
-		out := across[y*w : y*w+w]
-		acrossRows(out, out, src[y*sstride:y*sstride+sw], src[y*sstride:y*sstride+sw], tx, packed)
-	}
-	// Down: every output row from the rows of its window, a whole row at a time, two rows a
-	// step (each sum is the same integers added in another order).
-	sums := make([]int32, w)
 	const shift = weightBits + midBits
+	clip := func(s int32) uint8 { return uint8(min(max((s+1<<(shift-1))>>shift, 0), 255)) }
+	done := 0 // source rows [0, done) are filtered across
 	n := ty.n
 	for y := range h {
-		ws := ty.weights[y*n : y*n+n]
 		first := ty.start[y]
-		j := 0
-		w0 := ws[0]
-		for x, v := range across[first*w:][:w] {
-			sums[x] = int32(v) * w0
+		for done < first+n {
+			next := min(done+1, sh-1)
+			acrossRows(row0, row1, src[done*sstride:][:sw], src[next*sstride:][:sw], tx, packed)
+			keep(done, row0)
+			if done+1 < sh {
+				keep(done+1, row1)
+			}
+			done += 2
 		}
-		for j = 1; j+1 < len(ws); j += 2 {
-			wa, wb := ws[j], ws[j+1]
-			a := across[(first+j)*w:][:w]
-			b := across[(first+j+1)*w:][:w]
-			for x := range sums {
-				sums[x] += int32(a[x])*wa + int32(b[x])*wb
+		// Down: the window's rows, two a step.
+		ws := ty.weights[y*n : y*n+n]
+		w0 := int64(ws[0])
+		for k, v := range ring[first%slots*half:][:half] {
+			sums[k] = v * w0
+		}
+		j := 1
+		for ; j+1 < n; j += 2 {
+			wa, wb := int64(ws[j]), int64(ws[j+1])
+			a := ring[(first+j)%slots*half:][:half]
+			b := ring[(first+j+1)%slots*half:][:half]
+			for k := range sums {
+				sums[k] += a[k]*wa + b[k]*wb
 			}
 		}
-		if j < len(ws) {
-			wa := ws[j]
-			for x, v := range across[(first+j)*w:][:w] {
-				sums[x] += int32(v) * wa
+		if j < n {
+			wa := int64(ws[j])
+			for k, v := range ring[(first+j)%slots*half:][:half] {
+				sums[k] += v * wa
 			}
 		}
 		out := dst[y*dstride : y*dstride+w]
-		for x, s := range sums {
-			out[x] = uint8(min(max((s+1<<(shift-1))>>shift, 0), 255))
+		for k, s := range sums {
+			lo := int32(s)
+			out[2*k] = clip(lo)
+			if 2*k+1 < w {
+				out[2*k+1] = clip(int32((s - int64(lo)) >> 32))
+			}
 		}
 	}
 }
