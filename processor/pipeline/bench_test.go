@@ -29,8 +29,9 @@ import (
 //	infra/samples.sh && go test ./processor/pipeline -run '^$' -bench . -benchmem -benchtime 1x
 //
 // BenchmarkPipeline and BenchmarkNaive time the same photos in one process; BenchmarkPeakRSS runs
-// the processor and its peers (Pillow, libvips) on each photo as whole processes and compares
-// their CPU time and peak RSS in the same run.
+// the processor and its peers (Pillow, libvips) on each photo, and on the 12 MP phone photos of
+// ../shared/samples/phone, as whole processes and compares their CPU time and peak RSS in the
+// same run; BenchmarkDecodeVsLibjpeg puts the JPEG decoder alone beside libjpeg-turbo's tjbench.
 
 const samplesDir = "../../.cache/samples"
 
