@@ -113,16 +113,18 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 	scale := float64(src) / float64(dst)
 	width := max(scale, 1)
 	starts := make([]int, dst)
-	windows := make([][]int32, dst)
+	ends := make([]int, dst) // windows[i] is fixed[ends[i-1]:ends[i]]
+	var fixed []int32        // every output's weights, one after the other
+	var ws, folded []float64 // scratch, reused from one output to the next
 	n := 1
 	for i := range dst {
 		lo, hi := i, i
-		ws := []float64{1}
+		ws = append(ws[:0], 1)
 		if dst != src {
 			center := (float64(i)+0.5)*scale - 0.5
 			lo = max(0, int(math.Ceil(center-support*width)))
 			hi = min(src-1, int(math.Floor(center+support*width)))
-			ws = make([]float64, 0, hi-lo+1)
+			ws = ws[:0]
 			var sum float64
 			for j := lo; j <= hi; j++ {
 				v := lanczos3((float64(j) - center) / width)
@@ -133,23 +135,24 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 				ws[j] /= sum
 			}
 		}
-		folded := make([]float64, hi/sub-lo/sub+1)
+		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)
 		for j, v := range ws {
 			folded[(lo+j)/sub-lo/sub] += v
 		}
-		fixed := make([]int32, len(folded))
-		for j, v := range folded {
-			fixed[j] = int32(math.Round(v * (1 << weightBits)))
+		for _, v := range folded {
+			fixed = append(fixed, int32(math.Round(v*(1<<weightBits))))
 		}
-		starts[i], windows[i] = lo/sub, fixed
-		n = max(n, len(fixed))
+		starts[i], ends[i] = lo/sub, len(fixed)
+		n = max(n, len(folded))
 	}
 	samples := (src + sub - 1) / sub
 	t := filterTaps{start: starts, n: n, weights: make([]int32, n*dst)}
-	for i, ws := range windows {
+	from := 0
+	for i, end := range ends {
 		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
 		t.start[i] -= pad
-		copy(t.weights[i*n+pad:], ws)
+		copy(t.weights[i*n+pad:], fixed[from:end])
+		from = end
 	}
 	return t
 }
