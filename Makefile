@@ -124,15 +124,16 @@ heif:
 	fi
 
 # The processor's peers in the pipeline benchmark: Pillow (Debian's python3-pil, run by
-# infra/bench/pillow_thumbnails.py) and libvips (vipsthumbnail). Installed when missing and we are
-# root; otherwise the benchmark prints their rows as NOT MEASURED.
+# infra/bench/pillow_thumbnails.py), libvips (vipsthumbnail) and, beside the JPEG decoder alone,
+# libjpeg-turbo's tjbench (libjpeg-turbo-progs). Installed when missing and we are root;
+# otherwise the benchmark prints their rows as NOT MEASURED.
 benchpeers:
-	@if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null || ! command -v vipsthumbnail >/dev/null; then \
+	@if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null || ! command -v vipsthumbnail >/dev/null || ! command -v tjbench >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing the benchmark's peers: python3-pil, libvips-tools (Debian)"; \
-			(apt-get install -y -qq python3-pil libvips-tools >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-pil libvips-tools)); \
+			echo "installing the benchmark's peers: python3-pil, libvips-tools, libjpeg-turbo-progs (Debian)"; \
+			(apt-get install -y -qq python3-pil libvips-tools libjpeg-turbo-progs >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-pil libvips-tools libjpeg-turbo-progs)); \
 		else \
-			echo "WARNING: python3-pil or libvips-tools is missing and this is not root: their benchmark rows say NOT MEASURED." >&2; \
+			echo "WARNING: python3-pil, libvips-tools or libjpeg-turbo-progs is missing and this is not root: their benchmark rows say NOT MEASURED." >&2; \
 		fi; \
 	fi
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"medicpx/infra/testenv/phonesamples"
+	"medicpx/processor/pipeline/internal/jpegscale"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -25,8 +29,9 @@ import (
 //	infra/samples.sh && go test ./processor/pipeline -run '^$' -bench . -benchmem -benchtime 1x
 //
 // BenchmarkPipeline and BenchmarkNaive time the same photos in one process; BenchmarkPeakRSS runs
-// the processor and its peers (Pillow, libvips) on each photo as whole processes and compares
-// their CPU time and peak RSS in the same run.
+// the processor and its peers (Pillow, libvips) on each photo, and on the 12 MP phone photos of
+// ../shared/samples/phone, as whole processes and compares their CPU time and peak RSS in the
+// same run; BenchmarkDecodeVsLibjpeg puts the JPEG decoder alone beside libjpeg-turbo's tjbench.
 
 const samplesDir = "../../.cache/samples"
 
@@ -258,7 +263,7 @@ const benchRuns = 3
 // MiB and the processor's ratios to each peer. A peer that is not installed is reported as not
 // measured. It measures once, whatever b.N: run it with -benchtime=1x.
 func BenchmarkPeakRSS(b *testing.B) {
-	photos := samplePhotos(b)
+	photos := append(samplePhotos(b), phonePhotos()...)
 	ps := peers(b)
 	for _, p := range ps {
 		if p.missing != "" {
@@ -319,6 +324,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 		rel, _ := filepath.Rel(filepath.Join(samplesDir, "usr/share/wallpapers"), photo)
 		label := strings.Replace(strings.TrimSuffix(rel, "/5120x2880.jpg"), "/contents/images", "", 1)
 		label = strings.Replace(label, "_dark", " dark", 1)
+		if strings.HasPrefix(photo, phoneDir) {
+			label = "phone " + strings.SplitN(filepath.Base(photo), "_", 2)[0]
+		}
 		if progressiveJPEG(photo) {
 			label += " (progressive)"
 		} else {
@@ -331,6 +339,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 		}
 	}
 	row("total CPU, largest peak", total)
+	if len(phonePhotos()) == 0 {
+		fmt.Fprintf(&tab, "phone photos NOT MEASURED: %s is absent\n", phoneDir)
+	}
 	// Printed, not logged: the testing package keeps only the first lines of a benchmark's log.
 	fmt.Print(tab.String())
 	for j, p := range ps[1:] {
@@ -356,4 +367,127 @@ func progressiveJPEG(path string) bool {
 		}
 	}
 	return false
+}
+
+// phoneDir holds the real phone photos (../shared/samples/phone beside the repository, see
+// phonesamples); they are read in place.
+const phoneDir = "../../../shared/samples/phone"
+
+// phone12MP are its 12 MP photos, both baseline 4:2:0, as phones write them: the decoder
+// reduces them by 2 for the 1280 px thumbnail, where a 5120x2880 wallpaper is reduced by 4.
+var phone12MP = []string{"pixel3axl_motionphoto.jpg", "pixel8pro_ultrahdr.jpg"}
+
+// phonePhotos returns the paths of phone12MP, or none when the folder is absent.
+func phonePhotos() []string {
+	var out []string
+	for _, name := range phone12MP {
+		if p := filepath.Join(phoneDir, name); fileExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// decodeRuns is how often each decoder runs per photo and scale in BenchmarkDecodeVsLibjpeg;
+// the least CPU time of the runs counts for each.
+const decodeRuns = 5
+
+// threadCPU is the calling thread's CPU time (RUSAGE_THREAD; the caller locks its OS thread).
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// tjbenchCPU runs tjbench on path at 1/scale for about a second and returns its CPU time per
+// decode: the process's user+system time over the decodes it made, which are its frame rate
+// times the process's wall time (an overcount by its setup, so the figure errs in tjbench's
+// favour). tjbench's own figure is wall time, which on a shared machine counts the others' load.
+func tjbenchCPU(b *testing.B, tj, path string, scale int) time.Duration {
+	start := time.Now()
+	cmd := exec.Command(tj, path, "-scale", fmt.Sprintf("1/%d", scale), "-benchtime", "1", "-warmup", "0", "-nowrite")
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	m := regexp.MustCompile(`Frame rate:\s+([0-9.]+) fps`).FindSubmatch(out)
+	if err != nil || m == nil {
+		b.Fatalf("tjbench on %s: %v\n%s", path, err, out)
+	}
+	fps, _ := strconv.ParseFloat(string(m[1]), 64)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(float64(cpu) / (fps * wall.Seconds()))
+}
+
+// BenchmarkDecodeVsLibjpeg times jpegscale's decode of each 12 MP phone photo at 1/2 and 1/8 (the
+// decoding thread's CPU time) beside libjpeg-turbo's `tjbench -scale` on the same file (Debian's
+// libjpeg-turbo-progs; one thread, CPU time per decode, see tjbenchCPU), interleaved, best of
+// decodeRuns each, and prints both and their ratio. CPU time, not wall time: on a shared
+// machine wall time counts whoever else holds the core. tjbench decodes to interleaved BGR,
+// jpegscale to YCbCr planes: the floor does slightly more work than the decoder it is compared
+// with. Run it with -benchtime=1x.
+func BenchmarkDecodeVsLibjpeg(b *testing.B) {
+	dir := phonesamples.Dir(b)
+	tj, err := exec.LookPath("tjbench")
+	if err != nil {
+		fmt.Println("tjbench: NOT MEASURED: tjbench is not installed (install libjpeg-turbo-progs)")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "decode, one thread, CPU ms, best of %d; ratio = jpegscale / tjbench\n", decodeRuns)
+	fmt.Fprintf(&tab, "%-28s %-6s %10s %10s %8s\n", "photo", "scale", "jpegscale", "tjbench", "ratio")
+	for range b.N {
+		for _, name := range phone12MP {
+			path := filepath.Join(dir, name)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			long := max(cfg.Width, cfg.Height)
+			for _, scale := range []int{2, 8} {
+				var goBest, tjBest time.Duration
+				for run := range decodeRuns {
+					start := threadCPU()
+					img, err := jpegscale.DecodeScaledBytes(data, long/scale)
+					d := threadCPU() - start
+					if err != nil {
+						b.Fatal(err)
+					}
+					if got, want := img.Bounds().Dx(), (cfg.Width+scale-1)/scale; got != want {
+						b.Fatalf("%s at 1/%d: %d px wide, want %d", name, scale, got, want)
+					}
+					if run == 0 || d < goBest {
+						goBest = d
+					}
+					if tj == "" {
+						continue
+					}
+					if d := tjbenchCPU(b, tj, path, scale); run == 0 || d < tjBest {
+						tjBest = d
+					}
+				}
+				ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+				label := fmt.Sprintf("%s (%dx%d)", strings.SplitN(name, "_", 2)[0], cfg.Width, cfg.Height)
+				if tj == "" {
+					fmt.Fprintf(&tab, "%-28s 1/%-4d %10.1f %10s %8s\n", label, scale, ms(goBest), "-", "-")
+					continue
+				}
+				ratio := float64(goBest) / float64(tjBest)
+				fmt.Fprintf(&tab, "%-28s 1/%-4d %10.1f %10.1f %7.2fx\n", label, scale, ms(goBest), ms(tjBest), ratio)
+				if name == phone12MP[0] {
+					b.ReportMetric(ratio, fmt.Sprintf("ratio-tjbench-1/%d", scale))
+				}
+			}
+		}
+	}
+	fmt.Print(tab.String())
 }

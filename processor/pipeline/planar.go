@@ -95,10 +95,13 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 const weightBits = 14
 
 // filterTaps are, for each output position along one axis, the first source position and the
-// weights of the source positions from there.
+// weights of the n source positions from there. Every output has n weights, the longest window's
+// count: a shorter one is padded with zero weights (moved left at the far edge to stay inside the
+// source), which add nothing to its sum, so the loops run over one flat slice.
 type filterTaps struct {
 	start   []int
-	weights [][]int32
+	n       int
+	weights []int32 // n per output
 }
 
 // lanczosTaps maps src positions to dst ones: output i covers the source interval
@@ -109,15 +112,19 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 	const support = 3.0
 	scale := float64(src) / float64(dst)
 	width := max(scale, 1)
-	t := filterTaps{start: make([]int, dst), weights: make([][]int32, dst)}
+	starts := make([]int, dst)
+	ends := make([]int, dst) // windows[i] is fixed[ends[i-1]:ends[i]]
+	var fixed []int32        // every output's weights, one after the other
+	var ws, folded []float64 // scratch, reused from one output to the next
+	n := 1
 	for i := range dst {
 		lo, hi := i, i
-		ws := []float64{1}
+		ws = append(ws[:0], 1)
 		if dst != src {
 			center := (float64(i)+0.5)*scale - 0.5
 			lo = max(0, int(math.Ceil(center-support*width)))
 			hi = min(src-1, int(math.Floor(center+support*width)))
-			ws = make([]float64, 0, hi-lo+1)
+			ws = ws[:0]
 			var sum float64
 			for j := lo; j <= hi; j++ {
 				v := lanczos3((float64(j) - center) / width)
@@ -128,15 +135,24 @@ func lanczosTaps(dst, src, sub int) filterTaps {
 				ws[j] /= sum
 			}
 		}
-		folded := make([]float64, hi/sub-lo/sub+1)
+		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)
 		for j, v := range ws {
 			folded[(lo+j)/sub-lo/sub] += v
 		}
-		fixed := make([]int32, len(folded))
-		for j, v := range folded {
-			fixed[j] = int32(math.Round(v * (1 << weightBits)))
+		for _, v := range folded {
+			fixed = append(fixed, int32(math.Round(v*(1<<weightBits))))
 		}
-		t.start[i], t.weights[i] = lo/sub, fixed
+		starts[i], ends[i] = lo/sub, len(fixed)
+		n = max(n, len(folded))
+	}
+	samples := (src + sub - 1) / sub
+	t := filterTaps{start: starts, n: n, weights: make([]int32, n*dst)}
+	from := 0
+	for i, end := range ends {
+		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
+		t.start[i] -= pad
+		copy(t.weights[i*n+pad:], fixed[from:end])
+		from = end
 	}
 	return t
 }
@@ -159,38 +175,110 @@ func lanczos3(x float64) float64 {
 const midBits = 6
 
 // resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
-// with taps tx across and ty down.
+// with taps tx across and ty down. The rows filtered across are kept only while an output row
+// needs them: ty.n+1 of them in a ring (a window of ty.n, and the second of the last pair that
+// acrossRows filtered), not the whole w x sh intermediate.
+//
+// Each kept row is packed two samples an int64, x = 2k in the low 32 bits and 2k+1 above, so
+// the pass down takes one multiply for two outputs, as acrossRows does for two rows: each
+// output's sum fits an int32 (int16 samples of 14 bits times weights whose magnitudes add up to
+// less than 2<<weightBits), so the halves are exactly the sums a filter of each would make.
 func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps) {
-	// Across: every source row becomes w samples.
-	across := make([]int16, w*sh)
-	for y := range sh {
-		row := src[y*sstride : y*sstride+sw]
-		out := across[y*w : y*w+w]
-		for x := range out {
-			ws := tx.weights[x]
-			in := row[tx.start[x]:][:len(ws)]
-			var sum int32
-			for j, wt := range ws {
-				sum += int32(in[j]) * wt
+	half := (w + 1) / 2
+	slots := ty.n + 1
+	ring := make([]int64, slots*half)
+	row0, row1 := make([]int16, w), make([]int16, w)
+	packed := make([]int64, sw)
+	sums := make([]int64, half)
+	keep := func(r int, v []int16) {
+		out := ring[r%slots*half:][:half]
+		for k := range out {
+			lo, hi := int64(v[2*k]), int64(0)
+			if 2*k+1 < len(v) {
+				hi = int64(v[2*k+1])
 			}
-			out[x] = int16((sum + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+			out[k] = lo + hi<<32
 		}
 	}
-	// Down: every output row from the rows of its window, a whole row at a time.
-	sums := make([]int32, w)
 	const shift = weightBits + midBits
+	clip := func(s int32) uint8 { return uint8(min(max((s+1<<(shift-1))>>shift, 0), 255)) }
+	done := 0 // source rows [0, done) are filtered across
+	n := ty.n
 	for y := range h {
-		clear(sums)
-		for j, wt := range ty.weights[y] {
-			in := across[(ty.start[y]+j)*w:][:w]
-			for x, v := range in {
-				sums[x] += int32(v) * wt
+		first := ty.start[y]
+		for done < first+n {
+			next := min(done+1, sh-1)
+			acrossRows(row0, row1, src[done*sstride:][:sw], src[next*sstride:][:sw], tx, packed)
+			keep(done, row0)
+			if done+1 < sh {
+				keep(done+1, row1)
+			}
+			done += 2
+		}
+		// Down: the window's rows, two a step.
+		ws := ty.weights[y*n : y*n+n]
+		w0 := int64(ws[0])
+		for k, v := range ring[first%slots*half:][:half] {
+			sums[k] = v * w0
+		}
+		j := 1
+		for ; j+1 < n; j += 2 {
+			wa, wb := int64(ws[j]), int64(ws[j+1])
+			a := ring[(first+j)%slots*half:][:half]
+			b := ring[(first+j+1)%slots*half:][:half]
+			for k := range sums {
+				sums[k] += a[k]*wa + b[k]*wb
+			}
+		}
+		if j < n {
+			wa := int64(ws[j])
+			for k, v := range ring[(first+j)%slots*half:][:half] {
+				sums[k] += v * wa
 			}
 		}
 		out := dst[y*dstride : y*dstride+w]
-		for x, s := range sums {
-			out[x] = uint8(min(max((s+1<<(shift-1))>>shift, 0), 255))
+		for k, s := range sums {
+			lo := int32(s)
+			out[2*k] = clip(lo)
+			if 2*k+1 < w {
+				out[2*k+1] = clip(int32((s - int64(lo)) >> 32))
+			}
 		}
+	}
+}
+
+// acrossRows filters rows r0 and r1 across with taps t into out0 and out1, as int16 with midBits
+// fractional bits. The two rows go through one multiply a tap: each pixel pair is packed into
+// one int64 (r0's in the low 32 bits, r1's above) and the sum S0 + S1<<32 taken in int64. Each
+// row's sum fits an int32 (8-bit samples times weights of 14 bits whose magnitudes add up to
+// less than 2), so the int64 holds it exactly and the low half is S0, the rest S1: the same
+// integers as filtering each row on its own. packed is scratch of len(r0).
+func acrossRows(out0, out1 []int16, r0, r1 []byte, t filterTaps, packed []int64) {
+	packed = packed[:len(r0)]
+	r1 = r1[:len(r0)]
+	for i, v := range r0 {
+		packed[i] = int64(v) | int64(r1[i])<<32
+	}
+	n := t.n
+	out1 = out1[:len(out0)]
+	for x := range out0 {
+		ws := t.weights[x*n : x*n+n]
+		in := packed[t.start[x]:][:len(ws)]
+		var s0, s1 int64
+		j := 0
+		for ; j+2 <= len(ws); j += 2 {
+			w2, p := ws[j:j+2:j+2], in[j:j+2:j+2]
+			s0 += p[0] * int64(w2[0])
+			s1 += p[1] * int64(w2[1])
+		}
+		if j < len(ws) {
+			s0 += in[j] * int64(ws[j])
+		}
+		sum := s0 + s1
+		lo := int32(sum)
+		hi := int32((sum - int64(lo)) >> 32)
+		out0[x] = int16((lo + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		out1[x] = int16((hi + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
 	}
 }
 

@@ -150,6 +150,11 @@ type decoder struct {
 		valid bool
 		w     [blockSize]int
 	}
+	// quant4x4 is quant2x2 for the 4 x 4 map (see scaledIDCT4x4).
+	quant4x4 [maxTq + 1]struct {
+		valid bool
+		w     [blockSize][4]int
+	}
 	tmp [2 * blockSize]byte
 
 	// The work limits (see limits.go): the decode's context, and what its scans asked for so far.
@@ -391,6 +396,7 @@ loop:
 			}
 		}
 		d.quant2x2[tq].valid = false
+		d.quant4x4[tq].valid = false
 	}
 	if n != 0 {
 		return FormatError("DQT has wrong length")

@@ -12,9 +12,10 @@ import mbits "math/bits"
 
 // keptCoeffs says which coefficients a reduced progressive store keeps.
 type keptCoeffs struct {
-	n    int              // kept per block
-	slot [blockSize]int8  // by zig-zag index: the coefficient's place among a block's kept ones, or -1
-	zigs [blockSize]int32 // zigs[:n]: the kept zig-zag indexes, in order
+	n       int              // kept per block
+	slot    [blockSize]int8  // by zig-zag index: the coefficient's place among a block's kept ones, or -1
+	zigs    [blockSize]int32 // zigs[:n]: the kept zig-zag indexes, in order
+	natural uint64           // bit i set when natural-order position i is kept
 }
 
 // Output pixel (x, y) at scale s is the mean of an s x s box of the block's inverse transform, and
@@ -74,6 +75,7 @@ func newKeptCoeffs(keep func(kx, ky int) bool) *keptCoeffs {
 			k.slot[zig] = int8(k.n)
 			k.zigs[k.n] = int32(zig)
 			k.n++
+			k.natural |= 1 << u
 		}
 	}
 	return k
@@ -394,13 +396,13 @@ func (b reducedBlock) refineOneByOne(d *decoder, nonZero uint64, delta, stop int
 }
 
 // block writes block (bx, by)'s kept coefficients into b, in natural order, and zero for the
-// rest.
-func (s *reducedStore) block(b *block, bx, by int) {
+// rest. It returns the positions it wrote (bit i for b[i]): the rest are zero.
+func (s *reducedStore) block(b *block, bx, by int) uint64 {
 	if c := s.full(bx, by); c != nil {
 		for j, v := range c {
 			b[j] = int32(v)
 		}
-		return
+		return ^uint64(0)
 	}
 	*b = block{}
 	i := by*s.stride + bx
@@ -408,4 +410,5 @@ func (s *reducedStore) block(b *block, bx, by int) {
 	for k, zig := range s.kept.zigs[:s.kept.n] {
 		b[unzig[zig]] = int32(values[k])
 	}
+	return s.kept.natural
 }

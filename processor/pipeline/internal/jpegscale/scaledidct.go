@@ -1,6 +1,9 @@
 package jpegscale
 
-import "math"
+import (
+	"math"
+	mbits "math/bits"
+)
 
 // Scaled inverse DCTs, as libjpeg's jidctred.c: when each output pixel is the mean of a box of
 // a block's pixels, that mean is a linear function of the block's coefficients, so the reduced
@@ -183,22 +186,83 @@ func (d *decoder) premultiplied2x2(tq uint8) *[blockSize]int {
 	return &p.w
 }
 
-// scaledIDCT2x2 is scaledIDCT for 2 x 2 outputs (a block reduced by 4 across and down): only
-// frequencies 0, 1, 3, 5 and 7 count on each axis, and the second half of each axis is the first
-// with the odd frequencies negated. w is premultiplied2x2's table.
-func scaledIDCT2x2(b *block, w *[blockSize]int, dst []byte, stride int) {
-	var left, right [8]int // per row v: the across sums for the left and right halves
-	for _, v := range [5]int{0, 1, 3, 5, 7} {
-		r := b[v*8 : v*8+8 : v*8+8]
-		q := w[v*8 : v*8+8 : v*8+8]
-		e := int(r[0]) * q[0]
-		o := int(r[1])*q[1] + int(r[3])*q[3] + int(r[5])*q[5] + int(r[7])*q[7]
-		left[v], right[v] = e+o, e-o
+// The 2 x 2 and 4 x 4 transforms below go through a block's non-zero coefficients only (most are
+// zero), each multiplied once into the first-half outputs of each axis, in four sums by the
+// parity of its two frequencies; the other outputs are those sums with the odd ones negated (the
+// symmetry above). In integers this is scaledIDCT's arithmetic regrouped: each output is the same
+// sum of the same products, so it is the same number (int arithmetic wraps, so even a hostile
+// block's overflow wraps to the same value).
+
+// keep2x2 and keep4x4 are the natural-order positions whose frequencies have non-zero columns
+// in the 2 x 2 and 4 x 4 maps (for 2 x 2, 0, 1, 3, 5 and 7 on each axis: see keptByScale).
+var keep2x2, keep4x4 = func() (k2, k4 uint64) {
+	for nat := range blockSize {
+		if boxAxes[1].need[nat%8] && boxAxes[1].need[nat/8] {
+			k2 |= 1 << nat
+		}
+		if boxAxes[2].need[nat%8] && boxAxes[2].need[nat/8] {
+			k4 |= 1 << nat
+		}
 	}
-	oddL := left[1] + left[3] + left[5] + left[7]
-	oddR := right[1] + right[3] + right[5] + right[7]
-	dst[0] = clampLevel(boxRound(left[0] + oddL))
-	dst[1] = clampLevel(boxRound(right[0] + oddR))
-	dst[stride] = clampLevel(boxRound(left[0] - oddL))
-	dst[stride+1] = clampLevel(boxRound(right[0] - oddR))
+	return k2, k4
+}()
+
+// parity is the index of a coefficient's sum: 1 for an odd horizontal frequency, 2 for an odd
+// vertical one.
+func parity(nat int) int { return nat&1 | (nat>>3&1)<<1 }
+
+// scaledIDCT2x2 is scaledIDCT for 2 x 2 outputs (a block reduced by 4 across and down). w is
+// premultiplied2x2's table, nz the positions of b that may be non-zero.
+func scaledIDCT2x2(b *block, nz uint64, w *[blockSize]int, dst []byte, stride int) {
+	var s [4]int // by parity
+	for m := nz & keep2x2; m != 0; m &= m - 1 {
+		nat := mbits.TrailingZeros64(m)
+		s[parity(nat)] += int(b[nat]) * w[nat]
+	}
+	ee, oe, eo, oo := s[0], s[1], s[2], s[3]
+	dst[0] = clampLevel(boxRound(ee + oe + eo + oo))
+	dst[1] = clampLevel(boxRound(ee - oe + eo - oo))
+	dst[stride] = clampLevel(boxRound(ee + oe - eo - oo))
+	dst[stride+1] = clampLevel(boxRound(ee - oe - eo + oo))
+}
+
+// premultiplied4x4 is premultiplied2x2 for the 4 x 4 map: per natural-order position, its
+// dequantization times the 4 x 4 matrices' entries for the first-half outputs m, n < 2 of each
+// axis, at m + 2n.
+func (d *decoder) premultiplied4x4(tq uint8) *[blockSize][4]int {
+	p := &d.quant4x4[tq]
+	if !p.valid {
+		a := &boxAxes[2].a
+		for nat := range blockSize {
+			q := int(d.quant[tq][zigOf[nat]])
+			for j := range 4 {
+				p.w[nat][j] = q * a[j&1][nat%8] * a[j>>1][nat/8]
+			}
+		}
+		p.valid = true
+	}
+	return &p.w
+}
+
+// scaledIDCT4x4 is scaledIDCT for 4 x 4 outputs (a block reduced by 2 across and down). w is
+// premultiplied4x4's table, nz the positions of b that may be non-zero.
+func scaledIDCT4x4(b *block, nz uint64, w *[blockSize][4]int, dst []byte, stride int) {
+	var s [4][4]int // by parity, then first-half output m + 2n
+	for m := nz & keep4x4; m != 0; m &= m - 1 {
+		nat := mbits.TrailingZeros64(m)
+		c, q, p := int(b[nat]), &w[nat], &s[parity(nat)]
+		p[0] += c * q[0]
+		p[1] += c * q[1]
+		p[2] += c * q[2]
+		p[3] += c * q[3]
+	}
+	for j := range 4 {
+		x, y := j&1, j>>1
+		ee, oe, eo, oo := s[0][j], s[1][j], s[2][j], s[3][j]
+		top, bottom := dst[y*stride:], dst[(3-y)*stride:]
+		top[x] = clampLevel(boxRound(ee + oe + eo + oo))
+		top[3-x] = clampLevel(boxRound(ee - oe + eo - oo))
+		bottom[x] = clampLevel(boxRound(ee + oe - eo - oo))
+		bottom[3-x] = clampLevel(boxRound(ee - oe - eo + oo))
+	}
 }

@@ -7,6 +7,7 @@ package jpegscale
 import (
 	"image"
 	"math"
+	mbits "math/bits"
 )
 
 // coeffs is one block's coefficients kept between progressive scans: quantized (dequantization
@@ -183,6 +184,12 @@ func (d *decoder) processSOS(n int) error {
 	if d.img1 == nil && d.img3 == nil {
 		d.makeImg(mxx, myy)
 	}
+	var plans [maxComponents]blockPlan
+	if !d.progressive {
+		for i := range nComp {
+			plans[i] = d.plan(int(scan[i].compIndex))
+		}
+	}
 	if d.progressive {
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
@@ -210,6 +217,7 @@ func (d *decoder) processSOS(n int) error {
 		// blocks: the third block in the first row has (bx, by) = (2, 0).
 		bx, by     int
 		blockCount int
+		nz         uint64 // the positions of b that may be non-zero (see decodeSequential)
 	)
 	for my := 0; my < myy; my++ {
 		if err := d.interrupted(); err != nil {
@@ -279,7 +287,14 @@ func (d *decoder) processSOS(n int) error {
 						}
 					} else {
 						b = block{}
-						if err := decodeBlock(d, (*[blockSize]int32)(&b), &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al); err != nil {
+						var err error
+						if genericBlocks {
+							nz = ^uint64(0)
+							err = decodeBlock(d, (*[blockSize]int32)(&b), &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], zigStart, zigEnd, ah, al)
+						} else {
+							nz, err = d.decodeSequential(&b, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta])
+						}
+						if err != nil {
 							return err
 						}
 					}
@@ -294,7 +309,7 @@ func (d *decoder) processSOS(n int) error {
 						// SOS markers are processed.
 						continue
 					}
-					if err := d.reconstructBlock(&b, bx, by, int(compIndex)); err != nil {
+					if err := d.reconstruct(&plans[i], &b, nz, bx, by); err != nil {
 						return err
 					}
 				} // for j
@@ -327,6 +342,11 @@ func (d *decoder) processSOS(n int) error {
 
 	return nil
 }
+
+// genericBlocks makes a sequential scan decode with decodeBlock and reconstruct every block as
+// if all its coefficients were non-zero: the tests set it to hold decodeSequential and the
+// sparse transforms to the code they replace.
+var genericBlocks = false
 
 // coefficient is a block's element type: int32 for a sequential image's block, decoded and
 // reconstructed at once, int16 for a progressive image's saved coefficients (see coeffs).
@@ -539,19 +559,24 @@ func (d *decoder) reconstructProgressiveImage() error {
 		h := 8 * d.comp[0].h / d.comp[i].h
 		stride := mxx * d.comp[i].h
 		var b block
+		plan := d.plan(i)
 		for by := 0; by*v < d.height; by++ {
 			if err := d.interrupted(); err != nil {
 				return err
 			}
 			for bx := 0; bx*h < d.width; bx++ {
+				var nz uint64
 				if r != nil {
-					r.block(&b, bx, by)
+					nz = r.block(&b, bx, by)
 				} else {
 					for j, c := range &d.progCoeffs[i][by*stride+bx] {
 						b[j] = int32(c)
+						if c != 0 {
+							nz |= 1 << j
+						}
 					}
 				}
-				if err := d.reconstructBlock(&b, bx, by, i); err != nil {
+				if err := d.reconstruct(&plan, &b, nz|1, bx, by); err != nil {
 					return err
 				}
 			}
@@ -578,21 +603,24 @@ func (d *decoder) blockScale(compIndex int) (sx, sy int) {
 }
 
 // reconstructBlock dequantizes, performs the inverse DCT and stores the block
-// to the image, averaged down by d.scale.
-func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
+// to the image, averaged down by d.scale. nz has bit i set where b[i] may be non-zero: the
+// others are zero.
+func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) error {
 	qt := &d.quant[d.comp[compIndex].tq]
 	if d.scale > 1 {
 		if dst, stride, ax, ay := d.scaledTarget(bx, by, compIndex); dst != nil {
 			switch {
 			case ax.n == 2 && ay.n == 2:
-				scaledIDCT2x2(b, d.premultiplied2x2(d.comp[compIndex].tq), dst, stride)
+				scaledIDCT2x2(b, nz, d.premultiplied2x2(d.comp[compIndex].tq), dst, stride)
+			case ax.n == 4 && ay.n == 4:
+				scaledIDCT4x4(b, nz, d.premultiplied4x4(d.comp[compIndex].tq), dst, stride)
 			case ax.n == 1 && ay.n == 1:
 				// The mean of the whole block is its DC term over 8.
 				dst[0] = clampLevel(boxRound(int(b[0]) * int(qt[0]) * (1 << (2*idctFracBits - 3))))
 			case ax.n == 8 && ay.n == 8:
 				// Not reduced at all (a subsampled chroma block at 1/2): image/jpeg's own
 				// transform.
-				idctStore(b, qt, dst, stride)
+				idctStore(b, nz, qt, dst, stride)
 			default:
 				scaledIDCT(b, qt, ax, ay, dst, stride)
 			}
@@ -604,7 +632,7 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 		if dst == nil {
 			return UnsupportedError("too many components")
 		}
-		idctStore(b, qt, dst, stride)
+		idctStore(b, nz, qt, dst, stride)
 		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
@@ -678,12 +706,44 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 }
 
 // idctStore is image/jpeg's reconstruction of a block: dequantize, inverse-transform, level-shift
-// and clip, and store the 8 x 8 pixels.
-func idctStore(b *block, qt *block, dst []byte, stride int) {
-	for zig := 0; zig < blockSize; zig++ {
-		b[unzig[zig]] *= qt[zig]
+// and clip, and store the 8 x 8 pixels. nz has bit i set where b[i] may be non-zero: the zero
+// rows are skipped (the transform maps them to zero), and where only the first row is left each
+// column's transform is its first value, rounded, which is what idctCols computes for it.
+func idctStore(b *block, nz uint64, qt *block, dst []byte, stride int) {
+	if nz == 1 {
+		// Only the DC term: idctRows makes every entry of row 0 b[0]<<17 and idctCols every
+		// pixel that, rounded (int32 arithmetic, as theirs, so a hostile value wraps alike).
+		v := uint8(min(max(((b[0]*qt[0]<<17+1<<19)>>2)>>18+128, 0), 255))
+		for y := range 8 {
+			row := dst[y*stride : y*stride+8]
+			for x := range row {
+				row[x] = v
+			}
+		}
+		return
 	}
-	idct(b)
+	for m := nz; m != 0; m &= m - 1 {
+		i := mbits.TrailingZeros64(m)
+		b[i] *= qt[zigOf[i]]
+	}
+	var rows uint8
+	for r := range 8 {
+		if nz>>(8*r)&0xff != 0 {
+			rows |= 1 << r
+		}
+	}
+	idctRows(b, rows)
+	if rows == 1 {
+		for x := range 8 {
+			v := ((b[x] + 1<<19) >> 2) >> 18
+			for y := 1; y < 8; y++ {
+				b[y*8+x] = v
+			}
+			b[x] = v
+		}
+	} else {
+		idctCols(b)
+	}
 	for y := 0; y < 8; y++ {
 		row := dst[y*stride : y*stride+8]
 		for x := range row {

@@ -1,0 +1,153 @@
+package jpegscale
+
+// decodeSequential is decodeBlock for a sequential scan (the whole band, no successive
+// approximation) into a cleared block, with the bit buffer in local variables: decodeBlock keeps
+// it in the decoder, so every code read and consumed goes through memory, which cost about a
+// third of a baseline decode. It reads exactly the bits decodeBlock reads and fails where it
+// fails: the common codes are looked up here (huffman.fast), and everything else (long codes,
+// long magnitudes, end-of-band runs, the end of the data) goes through the decoder's own
+// functions, with the buffer written back first.
+//
+// It returns the natural-order positions that may be non-zero (bit i for b[i]; bit 0, the DC
+// term, always), which the inverse transforms use to skip the rest.
+func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman) (uint64, error) {
+	// refillBelow is the most one coefficient takes: a 16-bit code and 11 (DC) or 10 (AC)
+	// magnitude bits.
+	const refillBelow = 27
+	if d.bits.n < refillBelow {
+		d.refill()
+	}
+	a, n := d.bits.a, d.bits.n
+
+	// The DC coefficient, as decodeBlock (section F.2.2.1).
+	var e fastEntry
+	if f := dcHuff.fast; f != nil && n >= fastBits {
+		e = f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]
+	}
+	var delta int32
+	switch sym := e.symbol(); {
+	case e&(1<<17) != 0 && sym < 16:
+		delta = int32(e) >> 18
+		n -= int32(e>>13) & 0xf
+	case e != 0 && sym == 0:
+		n -= e.codeLen()
+	default:
+		var value uint8
+		if e != 0 {
+			n -= e.codeLen()
+			value = sym
+		} else {
+			var err error
+			if value, a, n, err = d.huffmanFrom(dcHuff, a, n); err != nil {
+				return 0, err
+			}
+		}
+		if value > 16 {
+			return 0, UnsupportedError("excessive DC component")
+		}
+		var err error
+		if delta, a, n, err = d.receiveExtendFrom(value, a, n); err != nil {
+			return 0, err
+		}
+	}
+	*dc += delta
+	b[0] = *dc
+	mask := uint64(1)
+
+	if d.eobRun > 0 {
+		// Left by an end-of-band run code, which a sequential scan should not have: decodeBlock
+		// skips the AC coefficients of the blocks it covers.
+		d.eobRun--
+		d.bits.a, d.bits.n = a, n
+		return mask, nil
+	}
+	// The AC coefficients, as decodeBlock (section F.2.2.2).
+	f := acHuff.fast
+	for zig := int32(1); zig < blockSize; zig++ {
+		if n < refillBelow {
+			d.bits.a, d.bits.n = a, n
+			d.refill()
+			a, n = d.bits.a, d.bits.n
+		}
+		e = 0
+		if f != nil && n >= fastBits {
+			e = f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]
+		}
+		if e&(1<<17) != 0 {
+			// The code, its run of zeroes and the coefficient's bits in one look-up.
+			if zig += int32(e.symbol() >> 4); zig >= blockSize {
+				n -= e.codeLen()
+				break
+			}
+			n -= int32(e>>13) & 0xf
+			nat := unzig[zig&(blockSize-1)] & (blockSize - 1) // in range: no bounds or shift checks
+			b[nat] = int32(e) >> 18
+			mask |= 1 << nat
+			continue
+		}
+		var value uint8
+		if e != 0 {
+			n -= e.codeLen()
+			value = e.symbol()
+		} else {
+			var err error
+			if value, a, n, err = d.huffmanFrom(acHuff, a, n); err != nil {
+				return 0, err
+			}
+		}
+		val0 := value >> 4
+		val1 := value & 0x0f
+		if val1 != 0 {
+			zig += int32(val0)
+			if zig >= blockSize {
+				break
+			}
+			var ac int32
+			if n >= int32(val1) {
+				n -= int32(val1)
+				ac = extend(uint32(a>>uint32(n)), val1)
+			} else {
+				var err error
+				if ac, a, n, err = d.receiveExtendFrom(val1, a, n); err != nil {
+					return 0, err
+				}
+			}
+			nat := unzig[zig&(blockSize-1)] & (blockSize - 1)
+			b[nat] = ac
+			mask |= 1 << nat
+			continue
+		}
+		if val0 == 0x0f {
+			zig += 0x0f
+			continue
+		}
+		d.eobRun = uint16(1 << val0)
+		if val0 != 0 {
+			d.bits.a, d.bits.n = a, n
+			bits, err := d.decodeBits(int32(val0))
+			if err != nil {
+				return 0, err
+			}
+			d.eobRun |= uint16(bits)
+			a, n = d.bits.a, d.bits.n
+		}
+		d.eobRun--
+		break
+	}
+	d.bits.a, d.bits.n = a, n
+	return mask, nil
+}
+
+// huffmanFrom is decodeHuffman with the bit buffer handed in and back (decodeSequential's locals).
+func (d *decoder) huffmanFrom(h *huffman, a uint64, n int32) (uint8, uint64, int32, error) {
+	d.bits.a, d.bits.n = a, n
+	v, err := d.decodeHuffman(h)
+	return v, d.bits.a, d.bits.n, err
+}
+
+// receiveExtendFrom is receiveExtend with the bit buffer handed in and back.
+func (d *decoder) receiveExtendFrom(t uint8, a uint64, n int32) (int32, uint64, int32, error) {
+	d.bits.a, d.bits.n = a, n
+	v, err := d.receiveExtend(t)
+	return v, d.bits.a, d.bits.n, err
+}
