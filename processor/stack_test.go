@@ -42,6 +42,12 @@ type stack struct {
 // and exits if nobody answers), then versitygw, then wires the processor to it.
 func startStack(t *testing.T, withReceiver bool) *stack {
 	t.Helper()
+	return startStackOn(t, withReceiver, versitytest.Options{})
+}
+
+// startStackOn is startStack on a versitygw started with o (a latency, a record of its requests).
+func startStackOn(t *testing.T, withReceiver bool, o versitytest.Options) *stack {
+	t.Helper()
 	s := &stack{calls: &callLog{}, logs: &logbuf.Buffer{}}
 	var handler atomic.Pointer[Receiver]
 	webhook := ""
@@ -59,7 +65,8 @@ func startStack(t *testing.T, withReceiver bool) *stack {
 		webhook = srv.URL + "/events"
 		s.hook = webhook
 	}
-	s.env = versitytest.Start(t, webhook)
+	o.Webhook = webhook
+	s.env = versitytest.StartWith(t, o)
 	client, err := s3client.New(context.Background(), s.env.S3, func(o *s3.Options) {
 		o.HTTPClient = &http.Client{Transport: s.calls.wrap(http.DefaultTransport)}
 	})
