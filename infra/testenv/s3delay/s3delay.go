@@ -142,9 +142,13 @@ func (p *Proxy) Requests() []Request {
 	return slices.Clone(p.reqs)
 }
 
-// Reset forgets what was recorded.
+// Reset forgets what was recorded, once the requests in flight are answered (they belong to what
+// came before).
 func (p *Proxy) Reset() {
 	p.mu.Lock()
+	for p.inflight > 0 {
+		p.idle.Wait()
+	}
 	p.reqs = nil
 	p.mu.Unlock()
 }
