@@ -238,6 +238,8 @@ type call struct {
 	Method, Key    string
 	Ranged         bool
 	Sent, Answered time.Time
+	BodyRead       int64 // bytes of the answer's body the processor (or, for an error, the SDK) read
+	Status         int
 }
 
 type callLog struct {
@@ -256,9 +258,30 @@ func (c *callLog) wrap(next http.RoundTripper) http.RoundTripper {
 		resp, err := next.RoundTrip(r)
 		c.mu.Lock()
 		c.calls[i].Answered = time.Now()
+		if resp != nil {
+			c.calls[i].Status = resp.StatusCode
+		}
 		c.mu.Unlock()
+		if resp != nil {
+			resp.Body = &countedBody{ReadCloser: resp.Body, log: c, i: i}
+		}
 		return resp, err
 	})
+}
+
+// countedBody counts what is read of an answer's body into its call.
+type countedBody struct {
+	io.ReadCloser
+	log *callLog
+	i   int
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.log.mu.Lock()
+	b.log.calls[b.i].BodyRead += int64(n)
+	b.log.mu.Unlock()
+	return n, err
 }
 
 // overlaps reports whether a method call on key was in flight at some moment between from and to.
