@@ -12,13 +12,13 @@ import (
 	"medicpx/infra/testenv/versity/versitytest"
 )
 
-// roundTripLatency is the S3 latency of TestRoundTrips: large against versitygw's own
-// sub-millisecond answers, so that calls sent at once overlap and calls made one after another
-// do not, whatever the machine's load.
-const roundTripLatency = 15 * time.Millisecond
+// roundTripLatency is the S3 latency of TestRoundTrips: large against versitygw's own answers and
+// against a loaded machine's scheduling delays, so that calls sent at once overlap and calls made
+// one after another do not.
+const roundTripLatency = 50 * time.Millisecond
 
 // TestRoundTrips counts the S3 requests of each route and the longest chain of them made one after
-// another (s3delay.Chain), behind a proxy that delays each request: the chain is what a caller
+// another (s3delay.Chain), behind a proxy that delays each request (50 ms): the chain is what a caller
 // waits for in AWS, where every S3 call costs 10–50 ms. A listing's chain must not grow with the
 // number of images (O(pages)), so the scenario holds 30 ready images and one upload in progress.
 func TestRoundTrips(t *testing.T) {

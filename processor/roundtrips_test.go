@@ -10,13 +10,18 @@ import (
 	"medicpx/infra/testenv/versity/versitytest"
 )
 
+// roundTripLatency is the S3 latency of TestProcessRoundTrips: large against versitygw's own answers
+// and against a loaded machine's scheduling delays, so that calls sent at once overlap and calls
+// made one after another do not.
+const roundTripLatency = 50 * time.Millisecond
+
 // TestProcessRoundTrips counts the S3 requests that turn one staged phone photo into a ready image
 // (its event handled by Process) and the longest chain of them made one after another, behind a
 // proxy that delays each request: in AWS that chain, at 10–50 ms a call, is most of the time from
 // PUT to ready beside the decode. The target is 4.
 func TestProcessRoundTrips(t *testing.T) {
 	const maxChain = 4
-	s := startStackOn(t, false, versitytest.Options{Latency: 15 * time.Millisecond, Record: true})
+	s := startStackOn(t, false, versitytest.Options{Latency: roundTripLatency, Record: true})
 	prof := startAPI(t, s)
 	px := s.env.Server.Proxy
 	for _, tc := range []struct {
