@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,23 @@ type Processor struct {
 	// Retention is how long a whole sweep keeps what identifies an upload without being its image
 	// (see Expire); the zero value keeps everything.
 	Retention Retention
+}
+
+// cpuSlots holds one token per check (decode, strip, thumbnails) running in this process: at most
+// GOMAXPROCS at once, however many uploads are in flight, so that a receiver with more workers
+// than cores overlaps their S3 round trips without the decodes crowding each other (or memory).
+var cpuSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// checkLimited is checkImage once a CPU slot is free.
+func checkLimited(ctx context.Context, data []byte, ext string) (*pipeline.Result, error) {
+	select {
+	case cpuSlots <- struct{}{}:
+	case <-ctx.Done():
+		// The processor's own load, not the upload's fault: never counted against it.
+		return nil, &InfraError{Err: fmt.Errorf("waiting for a CPU slot: %w", context.Cause(ctx))}
+	}
+	defer func() { <-cpuSlots }()
+	return checkImage(ctx, data, ext)
 }
 
 // DefaultObjectTimeout bounds one object's processing. A legitimate photo takes about a second of
@@ -269,7 +287,7 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 	// The object's deadline reaches into the decoders: a decode cut off by it is an error of the
 	// image (to be retried, then given up on by the sweep), not a verdict on the content; so is a
 	// panic (checkImage).
-	res, err := checkImage(ctx, data, k.Ext)
+	res, err := checkLimited(ctx, data, k.Ext)
 	if err != nil {
 		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
 	}
