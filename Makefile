@@ -61,7 +61,8 @@ soak:
 ## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools benchpeers
 	sh infra/samples.sh > /dev/null
-	go test -run '^$$' -bench . -benchmem -benchtime 2000x ./api/
+	go test -run '^$$' -bench '^Benchmark(API|AbandonedUploadURLs)$$' -benchmem -benchtime 2000x ./api/
+	go test -run '^$$' -bench '^BenchmarkRouteLatency$$' -benchtime 40x ./api/
 	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
 	go test -run '^$$' -bench . -benchmem ./processor/metastrip/
 
