@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -104,24 +102,7 @@ func mixedPhoto(i int) []byte {
 	if i%2 == 1 {
 		w, h = h, w
 	}
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	fx, fy := 10+rng.Float64()*30, 10+rng.Float64()*30
-	for y := range h {
-		down := 40 * math.Sin(float64(y)/fy)
-		row := img.Y[y*img.YStride:]
-		for x := range w {
-			row[x] = uint8(min(max(128+60*math.Sin(float64(x)/fx)+down+float64(rng.IntN(2*noise+1)-noise), 0), 255))
-		}
-	}
-	for y := range (h + 1) / 2 {
-		for x := range (w + 1) / 2 {
-			img.Cb[y*img.CStride+x] = uint8(128 + 40*math.Sin(float64(x)/50))
-			img.Cr[y*img.CStride+x] = uint8(128 + 40*math.Cos(float64(y)/60))
-		}
-	}
-	var buf bytes.Buffer
-	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}) // cannot fail on a bytes.Buffer
-	return buf.Bytes()
+	return waves(rng, w, h, noise, quality)
 }
 
 // invalidFile i: what the processor must refuse, of three kinds in turn.
@@ -226,8 +207,7 @@ func RunMixed(ctx context.Context, c Config, ups []Upload, clients int) (MixedRe
 	}
 	slices.Sort(lat)
 	if len(lat) > 0 {
-		at := func(q float64) time.Duration { return lat[int(math.Ceil(q*float64(len(lat))))-1] }
-		res.P50, res.P95 = at(0.50), at(0.95)
+		res.P50, res.P95 = quantile(lat, 0.50), quantile(lat, 0.95)
 	}
 	return res, nil
 }
