@@ -44,9 +44,12 @@ test: tools
 	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
 
 ## burst: upload-to-ready latency on the stack of `make run` (running in another terminal):
-##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst)
+##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst), with the stack's
+##   CPU by process. `make burst BURST_FLAGS=-mixed`: 300 uploads of 0.2–8 MB, 10 invalid, from
+##   32 parallel clients, until all are final: images/s
+BURST_FLAGS ?=
 burst:
-	@go run ./infra/cmd/medicpx-burst
+	@go run ./infra/cmd/medicpx-burst $(BURST_FLAGS)
 
 ## soak: steady mixed traffic on the stack of `make run` (running in another terminal) for
 ##   SOAK_DURATION (default 30m), with every process's RSS every 30 s and whether the API's
@@ -58,7 +61,8 @@ soak:
 ## bench: benchmarks, each beside its baseline in the same run (see README)
 bench: tools benchpeers
 	sh infra/samples.sh > /dev/null
-	go test -run '^$$' -bench . -benchmem -benchtime 2000x ./api/
+	go test -run '^$$' -bench '^Benchmark(API|AbandonedUploadURLs)$$' -benchmem -benchtime 2000x ./api/
+	go test -run '^$$' -bench '^BenchmarkRouteLatency$$' -benchtime 40x ./api/
 	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
 	go test -run '^$$' -bench . -benchmem ./processor/metastrip/
 

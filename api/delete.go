@@ -90,15 +90,21 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 			return wrapError(EInternal, msgInternal, err)
 		}
 	}
+	// The seed's request and answer, but the image goes to the trash, restorable for 30 days. The
+	// final key is read again now, after the tombstone: an upload that was still staged when it
+	// was looked up above may have been promoted since, by a run whose last look came before the
+	// tombstone and which therefore will not undo it (README, "Delete, permanent delete and the
+	// trash"). A staged upload cannot be pinned (a pin needs a ready image and this lock).
+	pinned := false
 	if !o.staged {
 		pin, err := s.pinned(ctx, scenario)
 		if err != nil {
 			return err
 		}
-		// The seed's request and answer, but the image goes to the trash, restorable for 30 days.
-		if err := s.moveToTrash(ctx, k, pin == k.String(), principalFrom(ctx).Subject); err != nil {
-			return err
-		}
+		pinned = pin == k.String()
+	}
+	if err := s.moveToTrash(ctx, k, pinned, principalFrom(ctx).Subject); err != nil && !(o.staged && asError(err).Code == ENotFound) {
+		return err
 	}
 	s.refreshIndex(ctx, scenario)
 	writeJSON(w, http.StatusOK, map[string]any{"message": "환자 이미지가 성공적으로 삭제되었습니다.", "s3_key": k.String()})

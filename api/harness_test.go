@@ -47,7 +47,13 @@ type stackOption func(*config.API)
 
 func newStack(t testing.TB, opts ...stackOption) *stack {
 	t.Helper()
-	st := &stack{t: t, env: versitytest.Start(t, "")}
+	return newStackOn(t, versitytest.Options{}, opts...)
+}
+
+// newStackOn is newStack on a versitygw started with o (a latency, a record of its requests).
+func newStackOn(t testing.TB, o versitytest.Options, opts ...stackOption) *stack {
+	t.Helper()
+	st := &stack{t: t, env: versitytest.StartWith(t, o)}
 	cfg := config.API{
 		S3:             st.env.S3,
 		JWT:            config.JWT{Secret: testSecret},

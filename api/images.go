@@ -438,27 +438,30 @@ func (s *Server) lookupLive(ctx context.Context, k keys.Key) (original, error) {
 	return o, err
 }
 
+// lookupUpload heads the final original and lists its thumbnails side by side (one round trip):
+// ready needs both, and the listing is wasted only for an upload still staged.
 func (s *Server) lookupUpload(ctx context.Context, k keys.Key) (original, error) {
 	key := k.String()
+	thumbs := keys.ThumbnailSet{}
+	tc := make(chan error, 1)
+	go func() {
+		tc <- s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
+			if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
+				thumbs.Add(t, aws.ToTime(obj.LastModified))
+			}
+		})
+	}()
 	head, err := s.store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.S3.Bucket), Key: aws.String(key)})
+	terr := <-tc
 	if s3client.IsNotFound(err) {
 		return s.lookupStaged(ctx, k)
 	}
-	if err != nil {
+	if err = errors.Join(err, terr); err != nil {
 		return original{}, wrapError(EInternal, msgInternal, err)
 	}
-	o := original{key: k, thumbs: keys.ThumbnailSet{}, obj: types.Object{
+	return original{key: k, thumbs: thumbs, obj: types.Object{
 		Key: aws.String(key), Size: head.ContentLength, ETag: head.ETag, LastModified: head.LastModified,
-	}, removed: imagepolicy.SplitRemoved(head.Metadata[keys.MetaRemoved])}
-	err = s.list(ctx, keys.ThumbnailPrefix(k.Scenario)+k.ID+"_", false, func(obj types.Object) {
-		if t, err := keys.Parse(aws.ToString(obj.Key)); err == nil && t.Kind == keys.Thumbnail && t.ID == k.ID {
-			o.thumbs.Add(t, aws.ToTime(obj.LastModified))
-		}
-	})
-	if err != nil {
-		return original{}, wrapError(EInternal, msgInternal, err)
-	}
-	return o, nil
+	}, removed: imagepolicy.SplitRemoved(head.Metadata[keys.MetaRemoved])}, nil
 }
 
 // lookupStaged finds k's staged upload, which may have another extension than k (a .heic that
@@ -485,32 +488,42 @@ func (s *Server) representative(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	var chosen *original
-	pin, err := s.pinned(ctx, scenario)
+	// The pin and the scenario are read side by side (one round trip): the listing is what a pin
+	// is checked against, and what the answer falls back to.
+	type pinResult struct {
+		key string
+		err error
+	}
+	pc := make(chan pinResult, 1)
+	go func() {
+		key, err := s.pinned(ctx, scenario)
+		pc <- pinResult{key, err}
+	}()
+	all, err := s.scan(ctx, scenario, false)
+	pin := <-pc
 	if err != nil {
 		return err
 	}
-	if k, perr := keys.ParseOriginal(pin, scenario); pin != "" && perr == nil {
-		// A pin is used only while its image is ready and has no tombstone (lookup is lookupLive):
-		// whatever interleaving left it behind, a trashed or deleted image is never the answer.
-		// It is not cleared here: a restore in progress looks the same for a moment, and would
-		// lose the pin it brings back.
-		o, err := s.lookup(ctx, k)
-		switch {
-		case err == nil && o.ready():
-			chosen = &o
-		case err != nil && asError(err).Code != ENotFound:
-			return err
+	if pin.err != nil {
+		return pin.err
+	}
+	number(all)
+	var chosen *original
+	// A pin is used only while its image is ready and has no tombstone (scan hides those):
+	// whatever interleaving left it behind, a trashed or deleted image is never the answer. It is
+	// not cleared here: a restore in progress looks the same for a moment, and would lose the pin
+	// it brings back.
+	if k, perr := keys.ParseOriginal(pin.key, scenario); pin.key != "" && perr == nil {
+		for i := range all {
+			if all[i].key.String() == k.String() && all[i].ready() {
+				chosen = &all[i]
+				break
+			}
 		}
 	}
 	if chosen == nil {
 		// No usable pin: the first ready image in the scenario's order, which stays the same as
 		// more are added (new uploads go last).
-		all, err := s.scan(ctx, scenario, false)
-		if err != nil {
-			return err
-		}
-		number(all)
 		for i := range all {
 			if all[i].ready() {
 				chosen = &all[i]

@@ -75,7 +75,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	if got := s.list(t, keys.QuarantineRoot); len(got) != 0 {
 		t.Errorf("quarantine = %v, want none", got)
 	}
-	if got := s.head(t, keys.ThumbnailKey(scenario, k.ID, 320, "jpg")).Metadata[keys.MetaSourceETag]; got != unquote(*s.head(t, valid).ETag) {
+	if got := s.head(t, keys.ThumbnailKey(scenario, k.ID, 320, "jpg")).Metadata[keys.MetaSourceETag]; got == "" || got != s.head(t, valid).Metadata[keys.MetaSourceETag] {
 		t.Errorf("source-etag %q", got)
 	}
 	out := logs.String()

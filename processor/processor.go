@@ -14,12 +14,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,23 @@ type Processor struct {
 	Retention Retention
 }
 
+// cpuSlots holds one token per check (decode, strip, thumbnails) running in this process: at most
+// GOMAXPROCS at once, however many uploads are in flight, so that a receiver with more workers
+// than cores overlaps their S3 round trips without the decodes crowding each other (or memory).
+var cpuSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// checkLimited is checkImage once a CPU slot is free.
+func checkLimited(ctx context.Context, data []byte, ext string) (*pipeline.Result, error) {
+	select {
+	case cpuSlots <- struct{}{}:
+	case <-ctx.Done():
+		// The processor's own load, not the upload's fault: never counted against it.
+		return nil, &InfraError{Err: fmt.Errorf("waiting for a CPU slot: %w", context.Cause(ctx))}
+	}
+	defer func() { <-cpuSlots }()
+	return checkImage(ctx, data, ext)
+}
+
 // DefaultObjectTimeout bounds one object's processing. A legitimate photo takes about a second of
 // CPU and the worst accepted input a few; Lambda's own limit (60 s) stays above it, so a sweep
 // that meets a bad object still has time for the rest.
@@ -99,17 +117,34 @@ type report struct {
 	bytes   int64
 	pixels  int64
 	removed string // imagepolicy.JoinRemoved of what was cut off
-	// named waits for the upload's name to be in the catalog (recordName, started when the upload
-	// was first looked at, beside the checks); nil: not started.
+	// name is the upload's note and the catalog as the first look read them; named waits for the
+	// note's name to be in the catalog (recordName, started by startName); nil: not started.
+	name  nameRead
 	named func() error
+	// sum is the SHA-256 of the staged bytes (base64), once they were read whole: recorded in the
+	// catalog with the name, for duplicate detection.
+	sum string
 }
 
-// nameRecorded waits for rep's recordName, or runs one.
-func (p *Processor) nameRecorded(ctx context.Context, bucket string, k keys.Key, rep report) error {
+// startName starts moving the upload's note into the catalog, unless that has started already.
+func (p *Processor) startName(ctx context.Context, bucket string, k keys.Key, rep *report) {
 	if rep.named != nil {
-		return rep.named()
+		return
 	}
-	return p.recordName(ctx, bucket, k, func() string { return "" })
+	nr, sum := rep.name, rep.sum
+	done := make(chan error, 1)
+	go func() { done <- p.recordName(ctx, bucket, k, nr, sum) }()
+	rep.named = sync.OnceValue(func() error { return <-done })
+}
+
+// nameRecorded waits for the upload's name to be in the catalog (starting that if need be), then
+// removes its note.
+func (p *Processor) nameRecorded(ctx context.Context, bucket string, k keys.Key, rep report) error {
+	p.startName(ctx, bucket, k, &rep)
+	if err := rep.named(); err != nil {
+		return err
+	}
+	return p.removeNote(ctx, bucket, k, rep.name)
 }
 
 // Process handles one staged upload. A rejection is a normal outcome with a nil error; an error
@@ -169,19 +204,51 @@ type finalState struct {
 	source string // the staged ETag it was promoted from
 }
 
+// firstLook is what Process reads of an upload before it decides anything. None of the reads
+// depends on another, so they go out at once: one round trip. The staged object's body is read
+// only once its size and the tombstone allow it.
+type firstLook struct {
+	obj    *s3.GetObjectOutput // the staged upload, body unread
+	objErr error
+	tomb   retire.Tombstone
+	dead   bool
+	err    error // the tombstone's, the final key's or the thumbnails' read
+	fin    finalState
+	thumbs thumbState
+	name   nameRead
+}
+
+func (p *Processor) look(ctx context.Context, bucket, staged string, k keys.Key) firstLook {
+	var l firstLook
+	var errs [3]error
+	var wg sync.WaitGroup
+	wg.Go(func() { l.obj, l.objErr = p.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &staged}) })
+	wg.Go(func() { l.tomb, l.dead, errs[0] = retire.Lookup(ctx, p.S3, bucket, k) })
+	wg.Go(func() { l.fin, errs[1] = p.final(ctx, bucket, k) })
+	wg.Go(func() { l.thumbs, errs[2] = p.thumbnailHeads(ctx, bucket, k) })
+	wg.Go(func() { l.name = p.readName(ctx, bucket, k) })
+	wg.Wait()
+	l.err = errors.Join(errs[:]...)
+	return l
+}
+
 func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.Key) (report, error) {
-	head, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &staged})
-	if notThere(err) {
+	l := p.look(ctx, bucket, staged, k)
+	if l.obj != nil {
+		defer l.obj.Body.Close()
+	}
+	if notThere(l.objErr) {
 		return report{outcome: Gone}, nil
 	}
-	if err != nil {
-		return report{}, fmt.Errorf("head %s: %w", staged, err)
+	if l.objErr != nil {
+		return report{}, fmt.Errorf("get %s: %w", staged, l.objErr)
 	}
-	size := deref(head.ContentLength)
-	etag := unquote(deref(head.ETag))
-	rep := report{bytes: size}
+	size := deref(l.obj.ContentLength)
+	etag := unquote(deref(l.obj.ETag))
+	head := &s3.HeadObjectOutput{ETag: l.obj.ETag, ContentType: l.obj.ContentType, ContentLength: l.obj.ContentLength}
+	rep := report{bytes: size, name: l.name}
 
-	// Size first: it is free, and a too-large object is never downloaded at all.
+	// Size first, from the answer's headers: a too-large object's body is never read.
 	switch {
 	case size == 0:
 		return p.quarantine(ctx, bucket, staged, k, head, pipeline.Reject(pipeline.ReasonEmpty, "0 bytes"), rep)
@@ -191,34 +258,15 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 	}
 
 	// A deleted upload's key is retired (shared/retire): whatever is staged for it now came through
-	// its upload URL after the delete, and is never checked, let alone promoted.
-	if tomb, dead, err := retire.Lookup(ctx, p.S3, bucket, k); err != nil {
-		return rep, err
-	} else if dead {
-		return p.refuseRetired(ctx, bucket, staged, k, head, tomb, rep)
+	// its upload URL after the delete, and is never checked, let alone promoted: its body is not read.
+	if l.err != nil {
+		return rep, l.err
+	}
+	if l.dead {
+		return p.refuseRetired(ctx, bucket, staged, k, head, l.tomb, rep)
 	}
 
-	// The name its upload URL noted goes into the catalog while the bytes are checked, so that
-	// staff see it on the upload from now on; the outcome is written only once it is there. The
-	// same write records the staged bytes' SHA-256 (duplicate detection), so it waits for them to
-	// be read (not decoded); a path that never reads them gives it none.
-	sums := make(chan string, 1)
-	var sumOnce sync.Once
-	setSum := func(sum string) { sumOnce.Do(func() { sums <- sum }) }
-	defer setSum("")
-	named := make(chan error, 1)
-	go func() { named <- p.recordName(ctx, bucket, k, func() string { return <-sums }) }()
-	rep.named = sync.OnceValue(func() error { setSum(""); return <-named })
-
-	fin, err := p.final(ctx, bucket, k)
-	if err != nil {
-		return rep, err
-	}
-	done, present, err := p.thumbnailsCurrent(ctx, bucket, k, fin.etag)
-	if err != nil {
-		return rep, err
-	}
-	if fin.exists && fin.source == etag && done {
+	if l.fin.exists && l.fin.source == etag && l.thumbs.current(l.fin) {
 		// Promoted already: a duplicate or late event, or a crash before the staged copy was
 		// removed. Finish that removal; nothing is decoded or written again.
 		rep.outcome = Unchanged
@@ -228,41 +276,49 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 		return rep, p.removeStaged(ctx, bucket, staged, etag)
 	}
 
-	sniff, err := p.get(ctx, bucket, staged, etag, fmt.Sprintf("bytes=0-%d", pipeline.SniffLen-1), pipeline.SniffLen)
-	if notThere(err) {
-		return report{outcome: Gone, reason: "changed"}, nil
-	}
+	// The magic bytes are checked before the rest of the body is read: an upload refused by them
+	// costs pipeline.SniffLen bytes. The read limit makes sure we decode what we sized, whatever
+	// the body turns out to hold.
+	data, err := readSniffed(l.obj.Body, size, k.Ext)
 	if err != nil {
-		return rep, err
-	}
-	if _, err := pipeline.Sniff(sniff, k.Ext); err != nil {
-		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
-	}
-
-	// The If-Match and the read limit make sure we decode what we headed and sized, even if the
-	// staged object was replaced in between.
-	data, err := p.get(ctx, bucket, staged, etag, "", imagepolicy.MaxBytes+1)
-	if notThere(err) {
-		return report{outcome: Gone, reason: "changed"}, nil
-	}
-	if err != nil {
-		return rep, err
+		if _, ok := pipeline.AsRejected(err); ok {
+			return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
+		}
+		return rep, fmt.Errorf("read %s: %w", staged, err)
 	}
 	if int64(len(data)) > imagepolicy.MaxBytes {
 		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "more than %d bytes", imagepolicy.MaxBytes), rep)
 	}
-	sum := sha256.Sum256(data)
-	setSum(base64.StdEncoding.EncodeToString(sum[:]))
+	s := sha256.Sum256(data)
+	rep.sum = base64.StdEncoding.EncodeToString(s[:])
 	// The object's deadline reaches into the decoders: a decode cut off by it is an error of the
 	// image (to be retried, then given up on by the sweep), not a verdict on the content; so is a
 	// panic (checkImage).
-	res, err := checkImage(ctx, data, k.Ext)
+	res, err := checkLimited(ctx, data, k.Ext)
 	if err != nil {
 		return p.rejectOrFail(ctx, bucket, staged, k, head, err, rep)
 	}
 	rep.pixels = int64(res.Width) * int64(res.Height)
-	return p.promote(ctx, bucket, staged, k, etag, fin, res, present, rep)
+	return p.promote(ctx, bucket, staged, k, etag, l.fin, res, l.thumbs, rep)
+}
+
+// readSniffed reads a staged upload's body (size bytes by its headers) up to one byte over the
+// limit, and stops after the first pipeline.SniffLen bytes with the rejection when they are not
+// an image of the key's extension.
+func readSniffed(body io.Reader, size int64, ext string) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, imagepolicy.MaxBytes)+1))
+	n, err := io.CopyN(buf, body, pipeline.SniffLen)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if _, err := pipeline.Sniff(buf.Bytes(), ext); err != nil {
+		return nil, err
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(body, imagepolicy.MaxBytes+1-n)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // final heads the final key of a staged upload.
@@ -278,15 +334,19 @@ func (p *Processor) final(ctx context.Context, bucket string, k keys.Key) (final
 	return finalState{exists: true, etag: unquote(deref(h.ETag)), source: h.Metadata[keys.MetaSourceETag]}, nil
 }
 
-// promote writes the stripped original to the final key, then the thumbnails, then removes the
-// staged upload. Thumbnails come after the original because their existence is what "ready"
-// means to the API: ready must imply the final original is already the checked one.
+// promote writes the stripped original to the final key and the thumbnails beside it, all at
+// once, then removes the staged upload. "Ready" is an original with its thumbnails, and only
+// checked bytes are ever written to either, so the order between them does not matter to readers.
+// Every write is a compare-and-swap on what the first look saw (If-Match on its ETag, or
+// If-None-Match when there was nothing): of two runs promoting different bytes of one upload at
+// the same moment (a replayed upload URL), at most one succeeds with all its writes and goes on to
+// remove the staged copy; one that lost any write fails and is retried against what is there then.
 //
 // The final object is a new PutObject with only what this service sets (the validated type and
 // the source ETag), never a copy: headers such as Content-Disposition or Cache-Control that an
 // uploader sent unsigned with a presigned PUT stay behind in staging.
 func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.Key, etag string, fin finalState,
-	res *pipeline.Result, present []string, rep report) (report, error) {
+	res *pipeline.Result, thumbs thumbState, rep report) (report, error) {
 	final := k.OriginalKey()
 	in := &s3.PutObjectInput{
 		Bucket: &bucket, Key: &final, Body: bytes.NewReader(res.Original),
@@ -298,68 +358,63 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		rep.removed = imagepolicy.JoinRemoved(res.Removed)
 		in.Metadata[keys.MetaRemoved] = rep.removed
 	}
-	// Compare-and-swap on the final key: if another worker promoted other bytes since we looked,
-	// this write fails and the retry starts again from what is there now.
-	if fin.exists {
-		in.IfMatch = ptr(quote(fin.etag))
-	} else {
-		in.IfNoneMatch = ptr("*")
+	casOn(in, fin.exists, fin.etag)
+	// The name its upload URL noted goes into the catalog beside these writes, so that staff see
+	// it on the upload once it is ready; the outcome is written only once it is there.
+	p.startName(ctx, bucket, k, &rep)
+	var wg sync.WaitGroup
+	var perr error
+	wg.Go(func() { _, perr = p.S3.PutObject(ctx, in) })
+	terrs := make([]error, len(res.Thumbnails))
+	for i, th := range res.Thumbnails {
+		wg.Go(func() { terrs[i] = p.putThumbnail(ctx, bucket, k, th, etag, thumbs) })
 	}
-	out, err := p.S3.PutObject(ctx, in)
-	if notThere(err) {
+	wg.Wait()
+	terr := errors.Join(terrs...)
+	// A delete may have started since the first look: looked for once every write of the promotion
+	// is answered, whether each succeeded or not (a run that lost the original's compare-and-swap
+	// may still have written a thumbnail, and a write that failed may still have landed). A delete
+	// whose tombstone came before this look finds nothing here that is not undone below (and
+	// readers hide an upload with a tombstone meanwhile); one whose tombstone came after it finds
+	// every write done, and moves them to the trash itself (README, "Delete, permanent delete and
+	// the trash"). The name is in the catalog first, so that a permanent delete that missed it is
+	// undone too.
+	if err := rep.named(); err != nil {
+		if lost, lerr := p.lostToDelete(ctx, bucket, staged, k, etag); lost {
+			return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, lerr
+		}
+		return rep, err
+	}
+	// When every write succeeded, what follows a promotion goes beside the look: the pair of the
+	// other extension, if there is one, describes old bytes (a replacement can change between
+	// opaque and transparent), and the note's name is in the catalog now.
+	var staleErr, noteErr error
+	if perr == nil && terr == nil {
+		wg.Go(func() { staleErr = p.removeStalePair(ctx, bucket, k, res, thumbs) })
+		wg.Go(func() { noteErr = p.removeNote(ctx, bucket, k, rep.name) })
+	}
+	lost, lerr := p.lostToDelete(ctx, bucket, staged, k, etag)
+	wg.Wait()
+	if lost {
+		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, lerr
+	}
+	if lerr != nil {
+		return rep, lerr
+	}
+	if notThere(perr) {
 		// Someone promoted first. If it was these very bytes (a duplicate event handled at the
 		// same moment), that worker finishes the job; otherwise retry against the new state.
 		if now, ferr := p.final(ctx, bucket, k); ferr == nil && now.exists && now.source == etag {
 			rep.outcome = Unchanged
 			return rep, nil
 		}
-		return rep, fmt.Errorf("promote %s: %s changed meanwhile: %w", staged, final, err)
+		return rep, fmt.Errorf("promote %s: %s changed meanwhile: %w", staged, final, perr)
 	}
-	if err != nil {
-		return rep, fmt.Errorf("promote %s to %s: %w", staged, final, err)
+	if perr != nil {
+		return rep, fmt.Errorf("promote %s to %s: %w", staged, final, perr)
 	}
-	finalETag := unquote(deref(out.ETag))
-	if finalETag == "" {
-		return rep, fmt.Errorf("promote %s: no ETag in the response", final)
-	}
-	// A delete may have started since the first look. Checked after each write of the promotion
-	// and before the next: an image is ready only once its thumbnails exist, so a delete that
-	// began before this look sees the original and moves it itself, and one that began after it
-	// is seen by the next look (README, "Delete, permanent delete and the trash").
-	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
-		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
-	}
-	for _, th := range res.Thumbnails {
-		tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
-		_, err := p.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: &bucket, Key: &tkey, Body: bytes.NewReader(th.Data),
-			ContentLength: ptr(int64(len(th.Data))),
-			ContentType:   ptr(th.ContentType),
-			CacheControl:  ptr(ThumbnailCacheControl),
-			Metadata:      map[string]string{keys.MetaSourceETag: finalETag},
-		})
-		if err != nil {
-			return rep, fmt.Errorf("put thumbnail %s: %w", tkey, err)
-		}
-	}
-	// A replacement can change between opaque and transparent: the pair of the other extension,
-	// if there is one, describes old bytes and must not outlive them.
-	for _, ext := range present {
-		if len(res.Thumbnails) == 0 || ext == res.Thumbnails[0].Ext {
-			continue
-		}
-		for _, size := range imagepolicy.ThumbnailSizes {
-			stale := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
-			if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &stale}); err != nil && !notThere(err) {
-				return rep, fmt.Errorf("delete stale thumbnail %s: %w", stale, err)
-			}
-		}
-	}
-	if err := p.nameRecorded(ctx, bucket, k, rep); err != nil {
+	if err := errors.Join(terr, staleErr, noteErr); err != nil {
 		return rep, err
-	}
-	if lost, err := p.lostToDelete(ctx, bucket, staged, k, etag); lost || err != nil {
-		return report{outcome: Rejected, reason: string(imagepolicy.ReasonDeleted), bytes: rep.bytes}, err
 	}
 	rep.outcome = Ready
 	// The scenario home counts it from now on, refreshed beside the staged copy's removal (it
@@ -367,11 +422,57 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
 	indexed := make(chan error, 1)
 	go func() { indexed <- scenarioindex.Refresh(ctx, p.S3, bucket, k.Scenario) }()
-	err = p.removeStaged(ctx, bucket, staged, etag)
+	err := p.removeStaged(ctx, bucket, staged, etag)
 	if ierr := <-indexed; ierr != nil {
 		p.Log.Warn("scenarios index not refreshed; the next sweep rebuilds it", "scenario", k.Scenario, "err", ierr)
 	}
 	return rep, err
+}
+
+// putThumbnail writes one thumbnail, conditionally on what the first look saw under its key.
+// Its source ETag is the staged upload's, as on the original: a thumbnail belongs to the original
+// that names the same source.
+func (p *Processor) putThumbnail(ctx context.Context, bucket string, k keys.Key, th pipeline.Thumbnail, source string, seen thumbState) error {
+	tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
+	in := &s3.PutObjectInput{
+		Bucket: &bucket, Key: &tkey, Body: bytes.NewReader(th.Data),
+		ContentLength: ptr(int64(len(th.Data))),
+		ContentType:   ptr(th.ContentType),
+		CacheControl:  ptr(ThumbnailCacheControl),
+		Metadata:      map[string]string{keys.MetaSourceETag: source},
+	}
+	was, exists := seen[th.Ext][th.Size]
+	casOn(in, exists, was.etag)
+	if _, err := p.S3.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("put thumbnail %s: %w", tkey, err)
+	}
+	return nil
+}
+
+// removeStalePair deletes the thumbnails of the other extension than the ones just written.
+func (p *Processor) removeStalePair(ctx context.Context, bucket string, k keys.Key, res *pipeline.Result, seen thumbState) error {
+	for _, ext := range seen.present() {
+		if len(res.Thumbnails) == 0 || ext == res.Thumbnails[0].Ext {
+			continue
+		}
+		for _, size := range imagepolicy.ThumbnailSizes {
+			stale := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
+			if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &stale}); err != nil && !notThere(err) {
+				return fmt.Errorf("delete stale thumbnail %s: %w", stale, err)
+			}
+		}
+	}
+	return nil
+}
+
+// casOn makes a write conditional on the object being as seen: the version with etag (unquoted),
+// or absent.
+func casOn(in *s3.PutObjectInput, exists bool, etag string) {
+	if exists {
+		in.IfMatch = ptr(quote(etag))
+	} else {
+		in.IfNoneMatch = ptr("*")
+	}
 }
 
 // removeStaged deletes a staged upload only while it still holds the bytes that were handled: the
@@ -447,55 +548,73 @@ func (p *Processor) quarantine(ctx context.Context, bucket, staged string, k key
 	return rep, p.removeStaged(ctx, bucket, staged, unquote(deref(head.ETag)))
 }
 
-// thumbnailsCurrent reports whether both thumbnails of one extension exist and were made from the
-// final original with this ETag, and which extensions have thumbnails at all (so a stale pair can
-// be removed later without blind deletes).
-func (p *Processor) thumbnailsCurrent(ctx context.Context, bucket string, k keys.Key, etag string) (current bool, present []string, err error) {
+// thumbState is what the first look saw of an upload's thumbnails: by extension and size, the
+// ones that exist.
+type thumbState map[string]map[int]seenThumb
+
+type seenThumb struct{ etag, source string } // unquoted
+
+// thumbnailHeads heads every thumbnail an upload can have, all at once.
+func (p *Processor) thumbnailHeads(ctx context.Context, bucket string, k keys.Key) (thumbState, error) {
+	ts := thumbState{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs []error
 	for _, ext := range keys.ThumbnailExts {
-		pair := true
-		for i, size := range imagepolicy.ThumbnailSizes {
-			tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
-			h, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &tkey})
-			if notThere(err) {
-				pair = false
-				if i == 0 {
-					break // the usual case for a new upload: one HEAD per extension
+		for _, size := range imagepolicy.ThumbnailSizes {
+			wg.Go(func() {
+				tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)
+				h, err := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &tkey})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case notThere(err):
+				case err != nil:
+					errs = append(errs, fmt.Errorf("head %s: %w", tkey, err))
+				default:
+					if ts[ext] == nil {
+						ts[ext] = map[int]seenThumb{}
+					}
+					ts[ext][size] = seenThumb{etag: unquote(deref(h.ETag)), source: h.Metadata[keys.MetaSourceETag]}
 				}
-				continue
-			}
-			if err != nil {
-				return false, nil, fmt.Errorf("head %s: %w", tkey, err)
-			}
-			if !slices.Contains(present, ext) {
-				present = append(present, ext)
-			}
-			if etag == "" || h.Metadata[keys.MetaSourceETag] != etag {
+			})
+		}
+	}
+	wg.Wait()
+	return ts, errors.Join(errs...)
+}
+
+// current reports whether every thumbnail of one extension exists and was made from the bytes the
+// final original fin was promoted from. Thumbnails name the staged upload's ETag, as the original
+// does; those written before they did name the final original's own ETag, which still counts.
+func (ts thumbState) current(fin finalState) bool {
+	if !fin.exists {
+		return false
+	}
+	for _, ext := range keys.ThumbnailExts {
+		pair := len(ts[ext]) == len(imagepolicy.ThumbnailSizes)
+		for _, t := range ts[ext] {
+			if t.source == "" || (t.source != fin.source && t.source != fin.etag) {
 				pair = false
 			}
 		}
 		if pair {
-			return true, present, nil
+			return true
 		}
 	}
-	return false, present, nil
+	return false
 }
 
-// get reads at most limit bytes of the object version with the given ETag.
-func (p *Processor) get(ctx context.Context, bucket, key, etag, rng string, limit int64) ([]byte, error) {
-	in := &s3.GetObjectInput{Bucket: &bucket, Key: &key, IfMatch: ptr(quote(etag))}
-	if rng != "" {
-		in.Range = &rng
+// present is which extensions have thumbnails at all (so a stale pair can be removed without blind
+// deletes).
+func (ts thumbState) present() []string {
+	var out []string
+	for _, ext := range keys.ThumbnailExts {
+		if len(ts[ext]) > 0 {
+			out = append(out, ext)
+		}
 	}
-	out, err := p.S3.GetObject(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, limit))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	return data, nil
+	return out
 }
 
 // notThere reports whether err says the object is gone or no longer the version we headed: not a

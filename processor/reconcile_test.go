@@ -137,7 +137,7 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 		t.Errorf("thumbnails = %v, want %v", got, want)
 	}
 	for _, th := range want {
-		if s.head(t, th).Metadata[keys.MetaSourceETag] != unquote(*s.head(t, replaced).ETag) {
+		if s.head(t, th).Metadata[keys.MetaSourceETag] != s.head(t, replaced).Metadata[keys.MetaSourceETag] {
 			t.Errorf("%s not made from the replacement", th)
 		}
 	}

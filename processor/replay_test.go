@@ -95,7 +95,7 @@ func TestReplayedUploadURL(t *testing.T) {
 		}
 		// Processed like any upload: stripped, with its own thumbnails.
 		waitFor(t, "the replay's thumbnails", func() bool {
-			etag := unquote(*s.head(t, g.S3Key).ETag)
+			etag := s.head(t, g.S3Key).Metadata[keys.MetaSourceETag]
 			k, _ := keys.Parse(g.S3Key)
 			for _, size := range []int{320, 1280} {
 				if s.head(t, keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg")).Metadata[keys.MetaSourceETag] != etag {

@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -82,33 +83,68 @@ func (p *Processor) lostToDelete(ctx context.Context, bucket, staged string, k k
 	return true, p.removeStaged(ctx, bucket, staged, etag)
 }
 
-// recordName moves the upload's note (the name its upload URL recorded) into the scenario's
-// catalog, then removes it, with the SHA-256 of the staged bytes (sum blocks until they were read,
-// "" when they will not be) in the same write. Idempotent: a repeated run finds no note, or a
-// catalog that has it; without a note a new checksum (new bytes through a replayed URL) is
-// written only to an entry that exists, so nothing is brought back after a permanent delete.
-func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key, sum func() string) error {
-	n, ok, err := catalog.ReadNote(ctx, p.S3, bucket, k.Scenario, k.ID)
-	if err != nil {
-		return err
+// nameRead is what recordName needs before it writes: the upload's note and, when there is one,
+// the scenario's catalog, read side by side (readName) beside the first look at the upload.
+type nameRead struct {
+	read  bool // false: not read yet (recordName reads it)
+	note  catalog.Note
+	noted bool
+	cat   *catalog.Catalog
+	etag  string
+	err   error
+}
+
+// readName reads the upload's note and the scenario's catalog at once: usually the note is there
+// (the upload is new) and the catalog is what the name goes into.
+func (p *Processor) readName(ctx context.Context, bucket string, k keys.Key) nameRead {
+	r := nameRead{read: true}
+	var cerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { r.cat, r.etag, cerr = catalog.Read(ctx, p.S3, bucket, k.Scenario) })
+	r.note, r.noted, r.err = catalog.ReadNote(ctx, p.S3, bucket, k.Scenario, k.ID)
+	wg.Wait()
+	if r.err == nil && r.noted {
+		r.err = cerr // the catalog matters only when there is a note to move into it
 	}
-	checksum := sum()
-	if !ok && checksum == "" {
-		return nil
+	return r
+}
+
+// recordName moves the upload's note (the name its upload URL recorded, as readName found it, or
+// reads it now) into the scenario's catalog, with the SHA-256 of the staged bytes (sum; "" when
+// they were not read whole) in the same write; removeNote then removes the note. Idempotent: a
+// repeated run finds no note, or a catalog that has it. Without a note a new checksum (new bytes
+// through a replayed URL) is written only to an entry that exists, so nothing is brought back
+// after a permanent delete. The catalog write is conditional on the catalog read: if another
+// writer came in between, it is read again.
+func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key, r nameRead, sum string) error {
+	if !r.read {
+		r = p.readName(ctx, bucket, k)
 	}
-	if _, err := catalog.Update(ctx, p.S3, bucket, k.Scenario, func(c *catalog.Catalog) error {
-		changed := ok && c.AddNote(k.ID, n)
-		if c.SetChecksum(k.ID, checksum, ok) {
+	if r.err != nil || !r.noted && sum == "" {
+		return r.err
+	}
+	cat, etag := r.cat, r.etag
+	if !r.noted {
+		// readName keeps the catalog only for a note; read it again rather than trust a failed read.
+		cat, etag = nil, ""
+	}
+	_, err := catalog.UpdateRead(ctx, p.S3, bucket, k.Scenario, cat, etag, func(c *catalog.Catalog) error {
+		changed := r.noted && c.AddNote(k.ID, r.note)
+		if c.SetChecksum(k.ID, sum, r.noted) {
 			changed = true
 		}
 		if !changed {
 			return catalog.ErrNoChange
 		}
 		return nil
-	}); err != nil {
-		return err
-	}
-	if !ok {
+	})
+	return err
+}
+
+// removeNote removes the upload's note once its name is in the catalog; nothing when the first
+// look found none.
+func (p *Processor) removeNote(ctx context.Context, bucket string, k keys.Key, r nameRead) error {
+	if r.read && !r.noted {
 		return nil
 	}
 	note := keys.NoteKey(k.Scenario, k.ID)

@@ -42,6 +42,12 @@ type stack struct {
 // and exits if nobody answers), then versitygw, then wires the processor to it.
 func startStack(t *testing.T, withReceiver bool) *stack {
 	t.Helper()
+	return startStackOn(t, withReceiver, versitytest.Options{})
+}
+
+// startStackOn is startStack on a versitygw started with o (a latency, a record of its requests).
+func startStackOn(t *testing.T, withReceiver bool, o versitytest.Options) *stack {
+	t.Helper()
 	s := &stack{calls: &callLog{}, logs: &logbuf.Buffer{}}
 	var handler atomic.Pointer[Receiver]
 	webhook := ""
@@ -59,7 +65,8 @@ func startStack(t *testing.T, withReceiver bool) *stack {
 		webhook = srv.URL + "/events"
 		s.hook = webhook
 	}
-	s.env = versitytest.Start(t, webhook)
+	o.Webhook = webhook
+	s.env = versitytest.StartWith(t, o)
 	client, err := s3client.New(context.Background(), s.env.S3, func(o *s3.Options) {
 		o.HTTPClient = &http.Client{Transport: s.calls.wrap(http.DefaultTransport)}
 	})
@@ -239,6 +246,8 @@ type call struct {
 	Prefix         string // a listing's prefix
 	Ranged         bool
 	Sent, Answered time.Time
+	BodyRead       int64 // bytes of the answer's body the processor (or, for an error, the SDK) read
+	Status         int
 }
 
 type callLog struct {
@@ -257,9 +266,30 @@ func (c *callLog) wrap(next http.RoundTripper) http.RoundTripper {
 		resp, err := next.RoundTrip(r)
 		c.mu.Lock()
 		c.calls[i].Answered = time.Now()
+		if resp != nil {
+			c.calls[i].Status = resp.StatusCode
+		}
 		c.mu.Unlock()
+		if resp != nil {
+			resp.Body = &countedBody{ReadCloser: resp.Body, log: c, i: i}
+		}
 		return resp, err
 	})
+}
+
+// countedBody counts what is read of an answer's body into its call.
+type countedBody struct {
+	io.ReadCloser
+	log *callLog
+	i   int
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.log.mu.Lock()
+	b.log.calls[b.i].BodyRead += int64(n)
+	b.log.mu.Unlock()
+	return n, err
 }
 
 // overlaps reports whether a method call on key was in flight at some moment between from and to.

@@ -94,6 +94,12 @@ func photo(i int) []byte {
 	if i%2 == 1 {
 		w, h = h, w
 	}
+	return waves(rng, w, h, 6, 90)
+}
+
+// waves is a w x h JPEG of waves across and down plus sensor-like noise of the given amplitude, at
+// the given quality (4:2:0).
+func waves(rng *rand.Rand, w, h, noise, quality int) []byte {
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	fx, fy := 10+rng.Float64()*30, 10+rng.Float64()*30
 	across := make([]float64, w)
@@ -104,7 +110,7 @@ func photo(i int) []byte {
 		down := 40 * math.Sin(float64(y)/fy)
 		row := img.Y[y*img.YStride:]
 		for x := range w {
-			row[x] = uint8(min(max(128+across[x]+down+float64(rng.IntN(13)-6), 0), 255))
+			row[x] = uint8(min(max(128+across[x]+down+float64(rng.IntN(2*noise+1)-noise), 0), 255))
 		}
 	}
 	for y := range (h + 1) / 2 {
@@ -114,7 +120,7 @@ func photo(i int) []byte {
 		}
 	}
 	var buf bytes.Buffer
-	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}) // cannot fail on a bytes.Buffer
+	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}) // cannot fail on a bytes.Buffer
 	return buf.Bytes()
 }
 
@@ -205,9 +211,13 @@ func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 		res.AllReady = max(res.AllReady, t.Sub(start))
 	}
 	slices.Sort(lat)
-	at := func(q float64) time.Duration { return lat[int(math.Ceil(q*float64(len(lat))))-1] }
-	res.P50, res.P95, res.Max = at(0.50), at(0.95), lat[len(lat)-1]
+	res.P50, res.P95, res.Max = quantile(lat, 0.50), quantile(lat, 0.95), lat[len(lat)-1]
 	return res, nil
+}
+
+// quantile is the q-quantile of sorted, non-empty latencies (the nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	return sorted[max(int(math.Ceil(q*float64(len(sorted))))-1, 0)]
 }
 
 // Single uploads one photo alone and returns the time from the end of its PUT until its status

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image/jpeg"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,4 +53,49 @@ func TestBurstOnLocalStack(t *testing.T) {
 	if _, err := Single(context.Background(), c, bad); err == nil || !strings.Contains(err.Error(), "rejected") {
 		t.Errorf("Single on a broken JPEG: %v; want a rejection", err)
 	}
+}
+
+// TestMixedBurstOnLatentStack runs a small mixed burst on a local stack whose S3 answers through
+// the latency proxy (S3_LATENCY): the valid photo ends ready and the invalid file rejected, and the
+// stack's CPU is found for every process, versitygw behind the launcher's proxy included.
+func TestMixedBurstOnLatentStack(t *testing.T) {
+	st := stacktest.Start(t, stack.Options{S3Latency: 5 * time.Millisecond})
+	tok, err := st.Token("professor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := Mixed(4, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad := slices.IndexFunc(ups, func(u Upload) bool { return u.Invalid }); bad != 3 {
+		t.Fatalf("invalid upload at %d, want the last", bad)
+	}
+	addr := func(u string) string { return strings.TrimPrefix(u, "http://") }
+	before, err := StackCPU(addr(st.APIURL), addr(st.ProcessorURL), addr(st.S3URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"api", "processor", "versitygw", "s3 proxy"} {
+		if _, ok := before[role]; !ok {
+			t.Errorf("no CPU time for %s: %v", role, before)
+		}
+	}
+	c := Config{APIURL: st.APIURL, Token: tok, Scenario: "mixed-test", Timeout: 2 * time.Minute}
+	res, err := RunMixed(context.Background(), c, ups, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Uploads != 4 || res.Invalid != 1 || !(0 < res.P50 && res.P50 <= res.P95 && res.P95 <= res.AllFinal) || res.PerSecond() <= 0 {
+		t.Errorf("implausible result: %+v", res)
+	}
+	after, err := StackCPU(addr(st.APIURL), addr(st.ProcessorURL), addr(st.S3URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after["processor"] <= before["processor"] {
+		t.Errorf("the processor used no CPU checking the burst: %v → %v", before["processor"], after["processor"])
+	}
+	t.Log(CPUSplit(before, after))
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// the API and PUT/POST/GET the bucket (CORS on both).
 	WebOrigins []string
 	Output     io.Writer // the children's logs
+	// S3Latency delays every S3 request of the API, the processor and browsers by this much
+	// (versity.Options.Latency: a proxy on S3Addr in front of versitygw), as in AWS.
+	S3Latency time.Duration
 }
 
 // Stack is a running local stack.
@@ -109,7 +112,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	st.s3opts = versity.Options{
 		Dir: filepath.Join(o.DataDir, "s3"), Addr: o.S3Addr, AccessKey: accessKey, SecretKey: secretKey,
 		Region: region, WebhookURL: st.ProcessorURL + "/events", Output: o.Output,
-		StartProcess: startChildProcess,
+		StartProcess: startChildProcess, Latency: o.S3Latency,
 	}
 	st.Env = append(append(os.Environ(), st.s3opts.Env(o.Bucket)...),
 		"JWT_SECRET="+secret,
@@ -169,7 +172,7 @@ func (st *Stack) startS3(ctx context.Context) (*versity.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ours("versitygw", s, s.Pid(), st.opts.S3Addr); err != nil {
+	if err := ours("versitygw", s, s.Pid(), s.ListenAddr); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}

@@ -222,6 +222,13 @@ var ErrNoChange = errors.New("nothing to change")
 // otherwise it reads again and reapplies change, so change must be safe to run again. An error
 // from change ends the update with that error (ErrNoChange: with the catalog as read, and nil).
 func Update(ctx context.Context, st Store, bucket, scenario string, change func(*Catalog) error) (*Catalog, error) {
+	return UpdateRead(ctx, st, bucket, scenario, nil, "", change)
+}
+
+// UpdateRead is Update starting from a catalog the caller read (Read's catalog and ETag; nil to
+// read it here): a writer that read it beside other work then writes in one round trip when
+// nobody wrote in between, and re-reads only when somebody did.
+func UpdateRead(ctx context.Context, st Store, bucket, scenario string, read *Catalog, readETag string, change func(*Catalog) error) (*Catalog, error) {
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			// Exponential backoff with full jitter, so writers that collided spread out.
@@ -232,9 +239,12 @@ func Update(ctx context.Context, st Store, bucket, scenario string, change func(
 			case <-time.After(d):
 			}
 		}
-		c, etag, err := Read(ctx, st, bucket, scenario)
-		if err != nil {
-			return nil, err
+		c, etag := read, readETag
+		if read = nil; c == nil {
+			var err error
+			if c, etag, err = Read(ctx, st, bucket, scenario); err != nil {
+				return nil, err
+			}
 		}
 		if err := change(c); errors.Is(err, ErrNoChange) {
 			return c, nil

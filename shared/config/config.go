@@ -164,13 +164,18 @@ func LoadAPI(getenv Getenv) (API, error) {
 	return c, r.err()
 }
 
+// DefaultWorkers is how many uploads the local receiver has in flight at once. More than the
+// cores: a worker waits on S3 for most of an upload (four round trips, the body both ways), and
+// the processor lets only GOMAXPROCS of them check images at a time.
+const DefaultWorkers = 8
+
 // LoadProcessor reads the processor's configuration.
 func LoadProcessor(getenv Getenv) (Processor, error) {
 	r := reader{getenv: getenv}
 	c := Processor{
 		S3:             r.s3(),
 		Addr:           r.str("PROCESSOR_ADDR", "127.0.0.1:8090"),
-		Workers:        r.int("PROCESSOR_WORKERS", 2),
+		Workers:        r.int("PROCESSOR_WORKERS", DefaultWorkers),
 		Queue:          r.int("PROCESSOR_QUEUE", 1024),
 		ReconcileGrace: r.duration("RECONCILE_GRACE", 5*time.Minute),
 		UploadTTL:      r.duration("UPLOAD_URL_TTL", time.Hour),

@@ -61,7 +61,7 @@ func TestLoadAPIReportsEverything(t *testing.T) {
 
 func TestLoadProcessor(t *testing.T) {
 	c, err := LoadProcessor(env(nil))
-	if err != nil || c.Workers != 2 || c.Queue != 1024 || c.ReconcileGrace != 5*time.Minute || c.Addr != "127.0.0.1:8090" {
+	if err != nil || c.Workers != DefaultWorkers || c.Queue != 1024 || c.ReconcileGrace != 5*time.Minute || c.Addr != "127.0.0.1:8090" {
 		t.Fatalf("%+v %v", c, err)
 	}
 	_, err = LoadProcessor(env(map[string]string{"PROCESSOR_WORKERS": "0", "PROCESSOR_QUEUE": "x", "RECONCILE_GRACE": "-1s"}))

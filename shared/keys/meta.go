@@ -4,8 +4,9 @@ package keys
 // metadata name as x-amz-meta-{name}, lower case, and hands it back without the prefix. The values
 // outlive any deploy, so a name never changes. Neither binary spells one as a literal.
 const (
-	// MetaSourceETag names the bytes an output was made from, unquoted: on a final original the
-	// staged upload's ETag, on a thumbnail the final original's ETag. The processor writes it
+	// MetaSourceETag names the bytes an output was made from, unquoted: on a final original and
+	// on its thumbnails the staged upload's ETag (thumbnails written before they were put beside
+	// the original, in one round trip, name the final original's ETag). The processor writes it
 	// and reads it (to tell a replayed event from new bytes); the API keeps it when it moves an
 	// original to the trash and back.
 	MetaSourceETag = "source-etag"

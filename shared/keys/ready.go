@@ -26,9 +26,9 @@ func (s ThumbnailSet) Add(k Key, modified time.Time) {
 
 // Ready is the one definition of a processed upload, shared by the API (what students may see)
 // and the processor's sweep: a final original with every thumbnail size. No clock is involved:
-// only the processor writes the final original, with checked and stripped bytes, and it writes the
-// thumbnails after it, so an original with thumbnails is always a checked one. (New bytes sent
-// through a replayed upload URL land in staging, never here.)
+// only the processor writes the final original and its thumbnails (side by side), with checked
+// bytes, so an original with thumbnails is always a checked one. (New bytes sent through a
+// replayed upload URL land in staging, never here.)
 func (s ThumbnailSet) Ready() bool {
 	for _, size := range imagepolicy.ThumbnailSizes {
 		if _, ok := s[size]; !ok {

@@ -1,6 +1,6 @@
 // Package retire makes a delete stick. A delete writes the upload's tombstone (keys.RetiredKey)
 // before it removes anything; the processor looks for it before it checks an upload and again
-// after each write of a promotion, and readers hide an upload that has one. Restore is the only
+// once the writes of a promotion are answered, and readers hide an upload that has one. Restore is the only
 // way back: it removes the tombstone. The README ("Delete, permanent delete and the trash") gives
 // the argument for why no interleaving publishes a deleted upload.
 //

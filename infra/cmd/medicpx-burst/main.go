@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,10 +21,28 @@ import (
 func main() {
 	api := flag.String("api", "http://"+envOr("API_ADDR", "127.0.0.1:8080"), "the API's base URL")
 	data := flag.String("data", envOr("LOCAL_DATA", ".local"), "the local stack's data folder, for its token")
-	n := flag.Int("n", 200, "uploads in the burst")
+	n := flag.Int("n", 200, "uploads in the burst (300 with -mixed)")
 	singles := flag.Int("singles", 5, "single uploads after the burst, one at a time")
 	cache := flag.String("photos", ".cache/burst", "where the generated photos are kept")
+	mixed := flag.Bool("mixed", false, "the mixed burst instead: 0.2–8 MB photos with invalid files among them, from parallel clients, until all are final")
+	invalid := flag.Int("invalid", 10, "invalid files in the mixed burst")
+	clients := flag.Int("clients", 32, "parallel clients of the mixed burst")
 	flag.Parse()
+	nSet := false
+	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+	if *mixed && !nSet {
+		*n = 300
+	}
+	// Where the CPU goes: the stack's processes, found by the ports they listen on.
+	apiAddr, procAddr, s3Addr := envOr("API_ADDR", "127.0.0.1:8080"), envOr("PROCESSOR_ADDR", "127.0.0.1:8090"), envOr("S3_ADDR", "127.0.0.1:7070")
+	cpuBefore, cpuErr := burst.StackCPU(apiAddr, procAddr, s3Addr)
+	split := func() string {
+		after, err := burst.StackCPU(apiAddr, procAddr, s3Addr)
+		if err = errors.Join(cpuErr, err); err != nil {
+			return "stack CPU not measured: " + err.Error()
+		}
+		return burst.CPUSplit(cpuBefore, after)
+	}
 
 	secret, err := stack.LoadSecret(*data)
 	if err != nil {
@@ -33,18 +52,34 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := burst.Config{APIURL: *api, Token: tok, Scenario: fmt.Sprintf("burst-%d", time.Now().Unix()), Timeout: 10 * time.Minute}
+	if *mixed {
+		ups, err := burst.Mixed(*n, *invalid, *cache)
+		if err != nil {
+			fail(err)
+		}
+		cpuBefore, cpuErr = burst.StackCPU(apiAddr, procAddr, s3Addr)
+		res, err := burst.RunMixed(ctx, c, ups, *clients)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println("mixed burst:", res)
+		fmt.Println("  " + split())
+		return
+	}
 	photos, err := burst.Photos(*n, *cache)
 	if err != nil {
 		fail(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c := burst.Config{APIURL: *api, Token: tok, Scenario: fmt.Sprintf("burst-%d", time.Now().Unix()), Timeout: 10 * time.Minute}
+	cpuBefore, cpuErr = burst.StackCPU(apiAddr, procAddr, s3Addr)
 	res, err := burst.Run(ctx, c, photos)
 	if err != nil {
 		fail(err)
 	}
 	fmt.Println("burst:", res)
+	fmt.Println("  " + split())
 	if *singles == 0 {
 		return
 	}

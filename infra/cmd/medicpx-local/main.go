@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"medicpx/infra/stack"
+	"medicpx/infra/testenv/versity"
 )
 
 func main() {
@@ -34,6 +35,11 @@ func main() {
 	procAddr := flag.String("processor", env("PROCESSOR_ADDR", "127.0.0.1:8090"), "processor receiver address")
 	origins := flag.String("origins", env("WEB_ORIGINS", ""), "other browser origins (e.g. the frontend dev server) allowed to call the API and the bucket, comma-separated")
 	flag.Parse()
+	latency, err := versity.LatencyFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "medicpx-local:", err)
+		os.Exit(2)
+	}
 
 	// Stop on SIGINT, SIGTERM or SIGHUP, and when the parent goes away or (make) is being stopped:
 	// `make run` execs this binary, so make's SIGTERM reaches it, but make keeps a SIGINT to itself.
@@ -52,7 +58,7 @@ func main() {
 	st, err := stack.Start(ctx, stack.Options{
 		DataDir: *data, APIBin: filepath.Join(*bin, "medicpx-api"), ProcessorBin: filepath.Join(*bin, "medicpx-processor"),
 		APIAddr: *apiAddr, S3Addr: *s3Addr, ProcessorAddr: *procAddr, WebOrigins: extra,
-		Output: os.Stderr,
+		Output: os.Stderr, S3Latency: latency,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "medicpx-local:", err)
@@ -68,10 +74,10 @@ Get a token (in another terminal):  make token ROLE=professor     (or student, a
 Try it:
   curl -H "Authorization: Bearer $(make -s token ROLE=student)" %[1]s/patient-images/scenarios/1/images
 
-Data is kept in %[4]s (uploads survive a restart).
+Data is kept in %[4]s (uploads survive a restart).%[5]s
 A crashed process is restarted (a restarted processor or S3 sweeps at once); one that keeps
 crashing stops everything. Ctrl-C, or SIGTERM to any of its processes, stops everything.
-`, st.APIURL, st.S3URL, st.ProcessorURL, filepath.Join(*data, "s3"))
+`, st.APIURL, st.S3URL, st.ProcessorURL, filepath.Join(*data, "s3"), latencyNote(latency))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "stopping…")
@@ -87,6 +93,14 @@ crashing stops everything. Ctrl-C, or SIGTERM to any of its processes, stops eve
 		}
 		os.Exit(1)
 	}
+}
+
+// latencyNote says that S3 is slowed down, when it is (S3_LATENCY).
+func latencyNote(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nS3_LATENCY=%s: every S3 request (API, processor, browsers) waits %s before it is forwarded.", d, d)
 }
 
 // token prints a token for a role, signed with the local stack's secret (`make token ROLE=…`).

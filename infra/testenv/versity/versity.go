@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"medicpx/infra/testenv/s3delay"
 )
 
 // Options configures one server.
@@ -29,15 +31,40 @@ type Options struct {
 	// StartProcess starts the prepared command (cmd.Start when nil): the local stack's launcher
 	// uses it to tie versitygw's life to its own.
 	StartProcess func(*exec.Cmd) error
+	// Latency puts a delaying proxy (s3delay) on Addr, in front of versitygw on a port of its own:
+	// every request waits this long before it is forwarded. Record puts the proxy there even
+	// without a latency, and keeps every request (Server.Proxy.Requests).
+	Latency time.Duration
+	Record  bool
+}
+
+// LatencyEnv is the setting `make run` and the test helpers read for Options.Latency.
+const LatencyEnv = "S3_LATENCY"
+
+// LatencyFromEnv parses S3_LATENCY (a Go duration such as 25ms; 0 when unset).
+func LatencyFromEnv(getenv func(string) string) (time.Duration, error) {
+	v := getenv(LatencyEnv)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > 10*time.Second {
+		return 0, fmt.Errorf("%s=%q: want a duration from 0 to 10s, such as 25ms", LatencyEnv, v)
+	}
+	return d, nil
 }
 
 // Server is a running versitygw.
 type Server struct {
-	Endpoint string // http://host:port
+	Endpoint string // http://host:port: what clients use (the proxy's address when there is one)
 	Options  Options
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the process has exited; then err is its exit error
-	err      error
+	// Proxy is the delaying proxy in front of versitygw (Options.Latency, Options.Record), or nil.
+	Proxy *s3delay.Proxy
+	// ListenAddr is where versitygw itself listens: Options.Addr, or the port behind the proxy.
+	ListenAddr string
+	cmd        *exec.Cmd
+	exited     chan struct{} // closed when the process has exited; then err is its exit error
+	err        error
 }
 
 // FindBinary locates versitygw.
@@ -108,8 +135,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	listen := o.Addr
+	if o.Latency > 0 || o.Record {
+		if listen, err = FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	args := []string{"--access", o.AccessKey, "--secret", o.SecretKey, "--region", o.Region,
-		"--port", o.Addr, "--quiet", "--keep-alive"}
+		"--port", listen, "--quiet", "--keep-alive"}
 	if o.WebhookURL != "" {
 		args = append(args, "--event-webhook-url", o.WebhookURL)
 	}
@@ -124,11 +157,27 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if start == nil {
 		start = (*exec.Cmd).Start
 	}
+	s := &Server{Endpoint: "http://" + o.Addr, Options: o, ListenAddr: listen, cmd: cmd, exited: make(chan struct{})}
+	if listen != o.Addr {
+		// The proxy lives and dies with the process: a supervisor that restarts a crashed
+		// versitygw finds the address free again.
+		if s.Proxy, err = s3delay.Start(o.Addr, "http://"+listen, o.Latency, o.Record); err != nil {
+			return nil, fmt.Errorf("S3 latency proxy on %s: %w", o.Addr, err)
+		}
+	}
 	if err := start(cmd); err != nil {
+		if s.Proxy != nil {
+			_ = s.Proxy.Close()
+		}
 		return nil, fmt.Errorf("start versitygw: %w", err)
 	}
-	s := &Server{Endpoint: "http://" + o.Addr, Options: o, cmd: cmd, exited: make(chan struct{})}
-	go func() { s.err = cmd.Wait(); close(s.exited) }()
+	go func() {
+		s.err = cmd.Wait()
+		if s.Proxy != nil {
+			_ = s.Proxy.Close()
+		}
+		close(s.exited)
+	}()
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -147,7 +196,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		default:
 		}
 		// Any HTTP answer (an S3 error for an unsigned request) means it is serving.
-		if resp, err := client.Get(s.Endpoint + "/"); err == nil {
+		// versitygw itself: a proxy in front answers even while nothing is behind it.
+		if resp, err := client.Get("http://" + s.ListenAddr + "/"); err == nil {
 			resp.Body.Close()
 			return nil
 		}
@@ -168,7 +218,7 @@ func (s *Server) Pid() int { return s.cmd.Process.Pid }
 // Err is the process's exit error, once Done is closed.
 func (s *Server) Err() error { return s.err }
 
-// Stop ends the process and waits for it.
+// Stop ends the process (and with it the proxy in front of it) and waits for it.
 func (s *Server) Stop() error {
 	if s.cmd.Process == nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,10 +29,31 @@ type Env struct {
 	Vars []string
 }
 
+// Options are StartWith's choices.
+type Options struct {
+	Webhook string // receives the server's events when not empty
+	// Latency delays every request (versity.Options.Latency); S3_LATENCY when zero.
+	Latency time.Duration
+	Record  bool // keep every request: Env.Server.Proxy.Requests
+}
+
 // Start starts versitygw in a temporary directory. webhook, when not empty, receives its events.
+// S3_LATENCY, when set, delays every request.
 func Start(tb testing.TB, webhook string) *Env {
 	tb.Helper()
+	return StartWith(tb, Options{Webhook: webhook})
+}
+
+// StartWith is Start with a latency and a record of the requests.
+func StartWith(tb testing.TB, o Options) *Env {
+	tb.Helper()
 	ctx := context.Background()
+	if o.Latency == 0 {
+		var err error
+		if o.Latency, err = versity.LatencyFromEnv(os.Getenv); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	var out io.Writer
 	if testing.Verbose() {
 		out = os.Stderr
@@ -41,8 +63,10 @@ func Start(tb testing.TB, webhook string) *Env {
 		AccessKey:  "test-access-key",
 		SecretKey:  "test-secret-key-0123456789",
 		Region:     "us-east-1",
-		WebhookURL: webhook,
+		WebhookURL: o.Webhook,
 		Output:     out,
+		Latency:    o.Latency,
+		Record:     o.Record,
 	})
 	if err != nil {
 		tb.Fatalf("versitygw: %v", err)
