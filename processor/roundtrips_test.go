@@ -2,6 +2,8 @@ package processor
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,9 +43,18 @@ func TestProcessRoundTrips(t *testing.T) {
 			if err != nil || out != Ready {
 				t.Fatalf("Process: %s, %v; want ready", out, err)
 			}
-			reqs := px.Requests()
+			all := px.Requests()
+			// Ready is the original and its thumbnails with the staged copy gone (the API's
+			// rule): the chain is counted up to that removal's answer. What is answered after it (the
+			// scenarios index refresh, three steps of its own, beside the removal) is counted
+			// apart: it is billed, but nobody waits for it.
+			reqs, ready := untilReady(t, all, key)
 			chain := s3delay.Chain(reqs)
-			t.Logf("%d S3 requests, chain %d (target ≤ %d):%s", len(reqs), chain, maxChain, describe(reqs))
+			t.Logf("%d S3 requests until ready, chain %d (target ≤ %d); %d in all, chain %d:%s",
+				len(reqs), chain, maxChain, len(all), s3delay.Chain(all), describe(all))
+			if !ready {
+				t.Errorf("no removal of the staged copy among the requests")
+			}
 			if chain > maxChain {
 				t.Errorf("%d S3 requests one after another from event to ready, want at most %d", chain, maxChain)
 			}
@@ -52,6 +63,28 @@ func TestProcessRoundTrips(t *testing.T) {
 			}
 		})
 	}
+}
+
+// untilReady is the requests answered by the time the removal of key's staged copy was answered,
+// that removal included; false when there was none.
+func untilReady(t *testing.T, reqs []s3delay.Request, key string) ([]s3delay.Request, bool) {
+	t.Helper()
+	var end time.Time
+	for _, r := range reqs {
+		if r.Method == http.MethodDelete && strings.HasSuffix(r.Path, "/incoming/"+key) {
+			end = r.End
+		}
+	}
+	if end.IsZero() {
+		return reqs, false
+	}
+	var out []s3delay.Request
+	for _, r := range reqs {
+		if !r.End.After(end) {
+			out = append(out, r)
+		}
+	}
+	return out, true
 }
 
 // describe lists requests as "METHOD path?query status", in the order they were answered.
