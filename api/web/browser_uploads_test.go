@@ -403,7 +403,7 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	// photo in a batch: the second is asked about.
 	// After a reload, so that only the API can know the photo is there.
 	prof.do("reload", chromedp.Reload())
-	prof.wait("grid back", `document.querySelectorAll('#images li.tile[data-status=ready]').length === 7`, 10*time.Second)
+	prof.wait("grid back", `document.querySelectorAll('#images li.tile[data-status=ready]').length === `+fmt.Sprint(count+2), 10*time.Second)
 	prof.do("pick photo 1 again", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{batch[0]}))
 	prof.wait("duplicate question", `document.querySelector('#duplicate').open && document.querySelector('#duplicate-title').textContent === '이미 올린 사진과 같습니다'`, 15*time.Second)
 	e.axe(prof, "duplicate question")
