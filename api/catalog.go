@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,51 +98,22 @@ func (c *stampClock) next(now time.Time) int64 {
 	return c.last
 }
 
-// uploadRank places an image in upload order: images nothing is known of (from before names were
-// kept) first, then those an old catalog numbered, then those with upload notes, by stamp.
-func uploadRank(o original) (class int, n int64) {
-	switch e := o.meta; {
-	case e.Stamp > 0:
-		return 2, e.Stamp
-	case o.staged:
-		// Not arrived at the processor yet, so its note's stamp is not in the catalog: it was
-		// staged just now, after every upload listed with a stamp was handed its URL.
-		return 2, aws.ToTime(o.obj.LastModified).UnixNano()
-	case e.Seq > 0:
-		return 1, e.Seq
+// place is what the scenario's order needs of an original. An upload not arrived at the processor
+// yet has no stamp in the catalog (its note has it): it was staged just now, after every upload
+// listed with a stamp was handed its URL, so it goes by its staging time among the stamped.
+func place(o original) catalog.Place {
+	p := catalog.Place{ID: o.key.ID, Modified: aws.ToTime(o.obj.LastModified), Key: o.key.String()}
+	p.Class, p.N = catalog.UploadRank(o.meta)
+	if p.Class < 2 && o.staged {
+		p.Class, p.N = 2, p.Modified.UnixNano()
 	}
-	return 0, 0
+	return p
 }
 
-// arrange puts originals in the scenario's order: the professors' order first, then the rest in
-// upload order (images from before the catalog existed by age, ahead of newer uploads).
+// arrange puts originals in the scenario's order (catalog.Compare).
 func arrange(all []original, c *catalog.Catalog) {
-	pos := make(map[string]int, len(c.Order))
-	for i, id := range c.Order {
-		pos[id] = i
-	}
-	slices.SortStableFunc(all, func(a, b original) int {
-		pa, oka := pos[a.key.ID]
-		pb, okb := pos[b.key.ID]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka != okb:
-			if oka {
-				return -1
-			}
-			return 1
-		}
-		ca, na := uploadRank(a)
-		cb, nb := uploadRank(b)
-		if d := cmp.Or(cmp.Compare(ca, cb), cmp.Compare(na, nb)); d != 0 {
-			return d
-		}
-		if d := aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)); d != 0 {
-			return d
-		}
-		return strings.Compare(a.key.String(), b.key.String())
-	})
+	compare := c.Compare()
+	slices.SortStableFunc(all, func(a, b original) int { return compare(place(a), place(b)) })
 }
 
 // patchImage is PATCH …/images/{filename} (staff) with any of {"caption", "note",

@@ -346,3 +346,49 @@ func ReadNoteETag(ctx context.Context, st NoteStore, bucket, scenario, id string
 	}
 	return Note{Name: string(name), Stamp: stamp}, aws.ToString(out.ETag), true, nil
 }
+
+// Place is what the scenario's order needs to know of one image.
+type Place struct {
+	ID       string    // the upload id
+	Class    int       // its upload rank (UploadRank): 0 nothing known, 1 numbered, 2 stamped
+	N        int64     // its number or stamp within that class
+	Modified time.Time // its original's LastModified
+	Key      string    // its original's key, the last tie-break
+}
+
+// UploadRank places an entry in upload order: images nothing is known of (from before names were
+// kept) first, then those an old catalog numbered, then those with upload notes, by stamp.
+func UploadRank(e Entry) (class int, n int64) {
+	switch {
+	case e.Stamp > 0:
+		return 2, e.Stamp
+	case e.Seq > 0:
+		return 1, e.Seq
+	}
+	return 0, 0
+}
+
+// Compare returns the scenario's order as a comparison: the professors' order first, then the
+// rest in upload order (images from before the catalog existed by age, ahead of newer uploads).
+// The API's listings and the scenarios index's cover both use it, so the cover is the first
+// image every listing shows.
+func (c *Catalog) Compare() func(a, b Place) int {
+	pos := make(map[string]int, len(c.Order))
+	for i, id := range c.Order {
+		pos[id] = i
+	}
+	return func(a, b Place) int {
+		pa, oka := pos[a.ID]
+		pb, okb := pos[b.ID]
+		switch {
+		case oka && okb:
+			return pa - pb
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(a.Class, b.Class), cmp.Compare(a.N, b.N), a.Modified.Compare(b.Modified), strings.Compare(a.Key, b.Key))
+	}
+}

@@ -17,7 +17,6 @@ package scenarioindex
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,42 +270,15 @@ func (sc *scan) summarize(scenario string, c *catalog.Catalog, pin string) Summa
 			return sum
 		}
 	}
-	pos := make(map[string]int, len(c.Order))
-	for i, id := range c.Order {
-		pos[id] = i
+	compare := c.Compare()
+	at := func(im readyImage) catalog.Place {
+		p := catalog.Place{ID: im.key.ID, Modified: aws.ToTime(im.obj.LastModified), Key: im.key.String()}
+		p.Class, p.N = catalog.UploadRank(c.Entry(im.key.ID))
+		return p
 	}
-	first := slices.MinFunc(ready, func(a, b readyImage) int {
-		pa, oka := pos[a.key.ID]
-		pb, okb := pos[b.key.ID]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka != okb:
-			if oka {
-				return -1
-			}
-			return 1
-		}
-		// Upload order, as the API arranges what the professors did not (api/catalog.go).
-		ca, na := uploadRank(c.Entry(a.key.ID))
-		cb, nb := uploadRank(c.Entry(b.key.ID))
-		return cmp.Or(cmp.Compare(ca, cb), cmp.Compare(na, nb),
-			aws.ToTime(a.obj.LastModified).Compare(aws.ToTime(b.obj.LastModified)), strings.Compare(a.key.String(), b.key.String()))
-	})
+	first := slices.MinFunc(ready, func(a, b readyImage) int { return compare(at(a), at(b)) })
 	sum.Cover = first.thumb.Key
 	return sum
-}
-
-// uploadRank is api's uploadRank for a final original: images nothing is known of first, then
-// those an old catalog numbered, then those with upload notes, by stamp.
-func uploadRank(e catalog.Entry) (class int, n int64) {
-	switch {
-	case e.Stamp > 0:
-		return 2, e.Stamp
-	case e.Seq > 0:
-		return 1, e.Seq
-	}
-	return 0, 0
 }
 
 func maxTime(a, b time.Time) time.Time {
