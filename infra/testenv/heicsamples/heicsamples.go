@@ -42,14 +42,7 @@ func Dir(tb testing.TB) string {
 // Read returns one sample's bytes, failing if its size is not the recorded one.
 func Read(tb testing.TB, dir string, f File) []byte {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, f.Name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if int64(len(data)) != f.Size {
-		tb.Fatalf("%s is %d bytes; SOURCES.md records %d", f.Name, len(data), f.Size)
-	}
-	return data
+	return phonesamples.ReadSized(tb, dir, f.Name, f.Size)
 }
 
 // Reference decodes a sample with libheif's heif-convert (Debian libheif-examples; the Makefile's

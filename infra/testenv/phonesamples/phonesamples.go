@@ -77,12 +77,19 @@ func SamplesDir(tb testing.TB, name, probe string) string {
 // Read returns the bytes of one sample, failing the test if its size is not the recorded one.
 func Read(tb testing.TB, dir string, f File) []byte {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, f.Name))
+	return ReadSized(tb, dir, f.Name, f.Size)
+}
+
+// ReadSized returns the bytes of the sample file name in dir (any samples folder), failing the
+// test if it is not size bytes long, the size its SOURCES.md records.
+func ReadSized(tb testing.TB, dir, name string, size int64) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if int64(len(data)) != f.Size {
-		tb.Fatalf("%s is %d bytes; SOURCES.md records %d", f.Name, len(data), f.Size)
+	if int64(len(data)) != size {
+		tb.Fatalf("%s is %d bytes; SOURCES.md records %d", name, len(data), size)
 	}
 	return data
 }

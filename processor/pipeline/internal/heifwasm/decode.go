@@ -35,24 +35,15 @@ func HEIF(ctx context.Context, data []byte, limit Limit) (image.Image, error) {
 			return nil, err
 		}
 		call := func(configOnly uint64, out uint32) error {
-			ok, err := m.call("decode", uint64(in), uint64(len(data)), configOnly,
+			return m.decode(uint64(in), uint64(len(data)), configOnly,
 				uint64(hdr), uint64(hdr+4), uint64(hdr+8), uint64(hdr+12), uint64(hdr+16), uint64(out))
-			if err != nil {
-				return err
-			}
-			if ok == 0 {
-				return ErrDecode
-			}
-			return nil
 		}
 		if err := call(1, 0); err != nil {
 			return nil, err
 		}
-		var v [5]uint32
-		for i := range v {
-			if v[i], err = m.u32(hdr + uint32(4*i)); err != nil {
-				return nil, err
-			}
+		v, err := m.u32s(hdr, 5)
+		if err != nil {
+			return nil, err
 		}
 		width, height, colorspace, chroma, premultiplied := int(v[0]), int(v[1]), v[2], v[3], v[4]
 		if err := limit(width, height); err != nil {
@@ -132,24 +123,15 @@ func AVIF(ctx context.Context, data []byte, limit Limit) (image.Image, error) {
 			return nil, err
 		}
 		call := func(configOnly uint64, out uint32) error {
-			ok, err := m.call("decode", uint64(in), uint64(len(data)), configOnly, 0,
+			return m.decode(uint64(in), uint64(len(data)), configOnly, 0,
 				uint64(hdr), uint64(hdr+4), uint64(hdr+8), uint64(hdr+12), uint64(delay), uint64(out))
-			if err != nil {
-				return err
-			}
-			if ok == 0 {
-				return ErrDecode
-			}
-			return nil
 		}
 		if err := call(1, 0); err != nil {
 			return nil, err
 		}
-		var v [3]uint32
-		for i := range v {
-			if v[i], err = m.u32(hdr + uint32(4*i)); err != nil {
-				return nil, err
-			}
+		v, err := m.u32s(hdr, 3)
+		if err != nil {
+			return nil, err
 		}
 		width, height, depth := int(v[0]), int(v[1]), v[2]
 		if err := limit(width, height); err != nil {
@@ -185,3 +167,28 @@ func AVIF(ctx context.Context, data []byte, limit Limit) (image.Image, error) {
 }
 
 func align16(n int) int { return (n + 15) &^ 15 }
+
+// decode calls the module's decode export, whose arguments differ between libheif's and
+// libavif's glue; it answers 0 for an image it could not decode.
+func (m *module) decode(args ...uint64) error {
+	ok, err := m.call("decode", args...)
+	if err != nil {
+		return err
+	}
+	if ok == 0 {
+		return ErrDecode
+	}
+	return nil
+}
+
+// u32s reads n consecutive 32-bit values at p (the header a decode fills in).
+func (m *module) u32s(p uint32, n int) ([]uint32, error) {
+	v := make([]uint32, n)
+	for i := range v {
+		var err error
+		if v[i], err = m.u32(p + uint32(4*i)); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
