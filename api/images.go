@@ -185,21 +185,7 @@ func (s *Server) scan(ctx context.Context, scenario string, withStaged bool) ([]
 }
 
 func (s *Server) list(ctx context.Context, prefix string, delimit bool, each func(types.Object)) error {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.cfg.S3.Bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1000)}
-	if delimit {
-		in.Delimiter = aws.String("/")
-	}
-	pages := s3.NewListObjectsV2Paginator(s.store, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", prefix, err)
-		}
-		for _, o := range page.Contents {
-			each(o)
-		}
-	}
-	return nil
+	return s3client.List(ctx, s.store, s.cfg.S3.Bucket, prefix, delimit, each)
 }
 
 // item renders an original for a response. Its URLs are signed for the current window so repeated

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -231,12 +230,8 @@ func Update(ctx context.Context, st Store, bucket, scenario string, change func(
 func UpdateRead(ctx context.Context, st Store, bucket, scenario string, read *Catalog, readETag string, change func(*Catalog) error) (*Catalog, error) {
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
-			// Exponential backoff with full jitter, so writers that collided spread out.
-			d := time.Millisecond + rand.N(min(backoffCap, 5*time.Millisecond<<min(attempt, 10)))
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(d):
+			if err := s3client.Backoff(ctx, attempt, 5*time.Millisecond, backoffCap); err != nil {
+				return nil, err
 			}
 		}
 		c, etag := read, readETag

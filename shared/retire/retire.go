@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -151,11 +150,8 @@ func Acquire(ctx context.Context, st Store, bucket string, k keys.Key, now func(
 		if now().After(deadline) {
 			return nil, ErrBusy
 		}
-		d := time.Millisecond + rand.N(min(200*time.Millisecond, 10*time.Millisecond<<min(attempt, 5)))
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(d):
+		if err := s3client.Backoff(ctx, attempt, 10*time.Millisecond, 200*time.Millisecond); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -65,4 +67,42 @@ func HTTPStatus(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
+}
+
+// Backoff waits before another attempt at a conditional write that lost (HTTP 412) or a lock that
+// was held: 1 ms plus a random part (full jitter, so writers that collided spread out) of base
+// doubled per attempt, at most ceiling. It returns ctx's error when ctx ends first.
+func Backoff(ctx context.Context, attempt int, base, ceiling time.Duration) error {
+	d := time.Millisecond + rand.N(min(ceiling, base<<min(attempt, 10)))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// Lister is the part of S3 that List uses.
+type Lister interface {
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+// List calls each for every object under prefix, page by page (up to 1,000 keys a call); with
+// delimit, only those directly under it (not in its sub-"folders").
+func List(ctx context.Context, st Lister, bucket, prefix string, delimit bool, each func(types.Object)) error {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1000)}
+	if delimit {
+		in.Delimiter = aws.String("/")
+	}
+	pages := s3.NewListObjectsV2Paginator(st, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			each(o)
+		}
+	}
+	return nil
 }

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -126,13 +125,7 @@ func write(ctx context.Context, st Store, bucket string, ix *Index, etag string)
 }
 
 func backoff(ctx context.Context, attempt int) error {
-	d := time.Millisecond + rand.N(min(backoffCap, 5*time.Millisecond<<min(attempt, 10)))
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
+	return s3client.Backoff(ctx, attempt, 5*time.Millisecond, backoffCap)
 }
 
 // Refresh recomputes one scenario's entry and writes it if it changed.
@@ -288,24 +281,6 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-func list(ctx context.Context, st Store, bucket, prefix string, delimit bool, each func(types.Object)) error {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
-	if delimit {
-		in.Delimiter = aws.String("/")
-	}
-	pages := s3.NewListObjectsV2Paginator(st, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", prefix, err)
-		}
-		for _, o := range page.Contents {
-			each(o)
-		}
-	}
-	return nil
-}
-
 // pinned returns the scenario's pinned key, "" when none (or unreadable: the cover then falls
 // back to the order, as the representative route does).
 func pinned(ctx context.Context, st Store, bucket, scenario string) (string, error) {
@@ -347,9 +322,13 @@ func Summarize(ctx context.Context, st Store, bucket, scenario string) (Summary,
 	locked := func(f func(types.Object)) func(types.Object) {
 		return func(o types.Object) { mu.Lock(); defer mu.Unlock(); f(o) }
 	}
-	wg.Go(func() { errs[0] = list(ctx, st, bucket, keys.ScenarioPrefix(scenario), true, locked(sc.add)) })
-	wg.Go(func() { errs[1] = list(ctx, st, bucket, keys.ThumbnailPrefix(scenario), false, locked(sc.add)) })
-	wg.Go(func() { errs[2] = list(ctx, st, bucket, keys.RetiredPrefix(scenario), false, locked(sc.addRetired)) })
+	wg.Go(func() { errs[0] = s3client.List(ctx, st, bucket, keys.ScenarioPrefix(scenario), true, locked(sc.add)) })
+	wg.Go(func() {
+		errs[1] = s3client.List(ctx, st, bucket, keys.ThumbnailPrefix(scenario), false, locked(sc.add))
+	})
+	wg.Go(func() {
+		errs[2] = s3client.List(ctx, st, bucket, keys.RetiredPrefix(scenario), false, locked(sc.addRetired))
+	})
 	wg.Go(func() { c, errs[3] = catalogOf(ctx, st, bucket, scenario) })
 	wg.Go(func() { pin, errs[4] = pinned(ctx, st, bucket, scenario) })
 	wg.Wait()
@@ -374,10 +353,10 @@ func Rebuild(ctx context.Context, st Store, bucket string) (int, error) {
 			return 0, err
 		}
 		sc := newScan()
-		if err := list(ctx, st, bucket, keys.Root, false, sc.add); err != nil {
+		if err := s3client.List(ctx, st, bucket, keys.Root, false, sc.add); err != nil {
 			return 0, err
 		}
-		if err := list(ctx, st, bucket, keys.RetiredRoot+keys.Root, false, sc.addRetired); err != nil {
+		if err := s3client.List(ctx, st, bucket, keys.RetiredRoot+keys.Root, false, sc.addRetired); err != nil {
 			return 0, err
 		}
 		sums, err := summarizeAll(ctx, st, bucket, sc)
