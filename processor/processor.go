@@ -341,6 +341,9 @@ func (p *Processor) final(ctx context.Context, bucket string, k keys.Key) (final
 // If-None-Match when there was nothing): of two runs promoting different bytes of one upload at
 // the same moment (a replayed upload URL), at most one succeeds with all its writes and goes on to
 // remove the staged copy; one that lost any write fails and is retried against what is there then.
+// Runs promoting the same bytes (duplicate events at once, as Lambda delivers them) can split the
+// writes between them: a write lost to an object made from the same staged ETag counts as done, so
+// that each run finishes the promotion and none leaves the staged copy behind for the sweep.
 //
 // The final object is a new PutObject with only what this service sets (the validated type and
 // the source ETag), never a copy: headers such as Content-Disposition or Cache-Control that an
@@ -364,7 +367,16 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	p.startName(ctx, bucket, k, &rep)
 	var wg sync.WaitGroup
 	var perr error
-	wg.Go(func() { _, perr = p.S3.PutObject(ctx, in) })
+	var peer bool // the original was written by a run promoting these very bytes at the same moment
+	wg.Go(func() {
+		if _, perr = p.S3.PutObject(ctx, in); notThere(perr) {
+			now, ferr := p.final(ctx, bucket, k)
+			peer = ferr == nil && now.exists && now.source == etag
+		}
+		if peer {
+			perr = nil
+		}
+	})
 	terrs := make([]error, len(res.Thumbnails))
 	for i, th := range res.Thumbnails {
 		wg.Go(func() { terrs[i] = p.putThumbnail(ctx, bucket, k, th, etag, thumbs) })
@@ -402,12 +414,7 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		return rep, lerr
 	}
 	if notThere(perr) {
-		// Someone promoted first. If it was these very bytes (a duplicate event handled at the
-		// same moment), that worker finishes the job; otherwise retry against the new state.
-		if now, ferr := p.final(ctx, bucket, k); ferr == nil && now.exists && now.source == etag {
-			rep.outcome = Unchanged
-			return rep, nil
-		}
+		// Someone promoted other bytes first (a replayed upload URL): retry against the new state.
 		return rep, fmt.Errorf("promote %s: %s changed meanwhile: %w", staged, final, perr)
 	}
 	if perr != nil {
@@ -417,6 +424,9 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 		return rep, err
 	}
 	rep.outcome = Ready
+	if peer {
+		rep.outcome = Unchanged
+	}
 	// The scenario home counts it from now on, refreshed beside the staged copy's removal (it
 	// reads nothing of staging). Derived data: a failed refresh is not the upload's failure
 	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
@@ -443,7 +453,16 @@ func (p *Processor) putThumbnail(ctx context.Context, bucket string, k keys.Key,
 	}
 	was, exists := seen[th.Ext][th.Size]
 	casOn(in, exists, was.etag)
-	if _, err := p.S3.PutObject(ctx, in); err != nil {
+	_, err := p.S3.PutObject(ctx, in)
+	if notThere(err) {
+		// Lost to a run promoting the same upload at the same moment (a duplicate event)? Then the
+		// thumbnail it wrote is this one, byte for byte: the same bytes make the same thumbnail.
+		if h, herr := p.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &tkey}); herr == nil &&
+			h.Metadata[keys.MetaSourceETag] == source {
+			return nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("put thumbnail %s: %w", tkey, err)
 	}
 	return nil
