@@ -78,8 +78,14 @@ func (p *Processor) timeLeft(ctx context.Context) bool {
 func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace time.Duration) (Sweep, error) {
 	var sw Sweep
 	cutoff := p.Now().Add(-grace)
+	// An upload is identified by scenario and ID; its thumbnails' extension is not the original's.
+	upload := func(k keys.Key) string { return k.Scenario + "/" + k.ID }
+	staged := map[string]bool{}
 	err := p.list(ctx, bucket, keys.IncomingRoot+prefix, func(k keys.Key, modified time.Time) {
 		sw.Listed++
+		if k.Kind == keys.Staged {
+			staged[upload(k)] = true
+		}
 		switch {
 		case k.Kind != keys.Staged:
 		case modified.After(cutoff):
@@ -108,8 +114,6 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 	if err != nil {
 		return sw, err
 	}
-	// An upload is identified by scenario and ID; its thumbnails' extension is not the original's.
-	upload := func(k keys.Key) string { return k.Scenario + "/" + k.ID }
 	sets := map[string]keys.ThumbnailSet{}
 	for _, t := range thumbs {
 		if sets[upload(t.k)] == nil {
@@ -125,7 +129,12 @@ func (p *Processor) Pending(ctx context.Context, bucket, prefix string, grace ti
 		}
 	}
 	for _, t := range thumbs {
-		if !hasOriginal[upload(t.k)] && !t.modified.After(cutoff) {
+		// A promotion writes its thumbnails and its original at once and removes the staged copy
+		// only after both: a thumbnail of an upload still staged is one whose original may be on
+		// its way (written after this listing passed the originals), never an orphan. Staging is
+		// listed first, so a promotion that finished before the originals were listed shows its
+		// original, and one that did not still shows its staged copy.
+		if !hasOriginal[upload(t.k)] && !staged[upload(t.k)] && !t.modified.After(cutoff) {
 			sw.Orphans = append(sw.Orphans, t.k.String())
 		}
 	}

@@ -146,6 +146,34 @@ func TestReconcileReplacedAndOrphaned(t *testing.T) {
 	}
 }
 
+// TestReconcileKeepsThumbnailsOfPromotionsUnderWay: a promotion writes its thumbnails and its
+// original at once, so a sweep can list a thumbnail whose original lands just after the listing
+// passed the originals. While the upload is still staged its thumbnails are not orphans, however
+// old they look to the sweep (a restarted processor sweeps with no grace at all); once nothing
+// is staged for it, they are.
+func TestReconcileKeepsThumbnailsOfPromotionsUnderWay(t *testing.T) {
+	s := startStack(t, false)
+	ctx := context.Background()
+	key := keys.OriginalKey("underway", uuid.NewString(), "jpg")
+	k, _ := keys.Parse(key)
+	thumb := keys.ThumbnailKey("underway", k.ID, 320, "jpg")
+	s.put(t, keys.StagedKey(key), "image/jpeg", readImage(t, "valid/orient6.jpg"))
+	s.put(t, thumb, "image/jpeg", []byte("thumb")) // the original is still on its way
+	s.p.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	sw, err := s.p.Pending(ctx, versitytest.Bucket, keys.Root, 0)
+	if err != nil || len(sw.Orphans) != 0 || !slices.Equal(sw.Pending, []string{keys.StagedKey(key)}) {
+		t.Fatalf("with the upload staged: %+v %v; want it pending and no orphan", sw, err)
+	}
+	if _, err := s.env.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(versitytest.Bucket),
+		Key: aws.String(keys.StagedKey(key))}); err != nil {
+		t.Fatal(err)
+	}
+	sw, err = s.p.Pending(ctx, versitytest.Bucket, keys.Root, 0)
+	if err != nil || !slices.Equal(sw.Orphans, []string{thumb}) {
+		t.Fatalf("with nothing staged: %+v %v; want the thumbnail orphaned", sw, err)
+	}
+}
+
 // failingStore makes every read of one staged upload fail (a transient S3 fault, or a decode that
 // never finishes: hang blocks until the caller's deadline instead of failing at once).
 type failingStore struct {
