@@ -203,7 +203,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, k keys.Key, fromT
 	// So may the scenarios index (its cover): unlike other refreshes, this one is the request's,
 	// since a permanent delete is not done while anything names the upload. A retry finds the
 	// index naming it and refreshes again.
-	if err := scenarioindex.Refresh(ctx, s.store, s.cfg.S3.Bucket, k.Scenario); err != nil {
+	if err := s.index.Refresh(ctx, s.store, s.cfg.S3.Bucket, k.Scenario); err != nil {
 		return wrapError(EInternal, msgInternal, err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": msgPurged, "s3_key": key, "permanent": true})

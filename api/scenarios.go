@@ -130,7 +130,7 @@ func (s *Server) listScenarios(w http.ResponseWriter, r *http.Request) error {
 // refreshIndex recomputes the scenario's entry in the scenarios index after a change. It is
 // derived data: a failure is logged, not the request's, and the sweep's rebuild heals it.
 func (s *Server) refreshIndex(ctx context.Context, scenario string) {
-	if err := scenarioindex.Refresh(context.WithoutCancel(ctx), s.store, s.cfg.S3.Bucket, scenario); err != nil {
+	if err := s.index.Refresh(context.WithoutCancel(ctx), s.store, s.cfg.S3.Bucket, scenario); err != nil {
 		s.log.Error("scenarios index not refreshed; the next sweep rebuilds it", "scenario", scenario, "error", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
+	"medicpx/shared/scenarioindex"
 )
 
 // objectStore is the part of S3 the API uses.
@@ -58,8 +59,9 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	urls    urlCache
-	limiter *linkLimiter // s3_url requests per client address
-	stamps  stampClock   // upload order (recordUpload)
+	limiter *linkLimiter            // s3_url requests per client address
+	stamps  stampClock              // upload order (recordUpload)
+	index   scenarioindex.Refresher // refreshes after changes made at once (a bulk delete) share a scan
 	// creds are the credentials the presigner signs with (the S3 client's provider): listed URLs
 	// are signed no earlier than these were first seen (see windowURL).
 	creds aws.CredentialsProvider

@@ -80,6 +80,9 @@ type Processor struct {
 	// Retention is how long a whole sweep keeps what identifies an upload without being its image
 	// (see Expire); the zero value keeps everything.
 	Retention Retention
+	// Index coalesces the scenarios index refreshes of the uploads this process makes ready at
+	// once (a receiver's workers); nil refreshes for each upload on its own.
+	Index *scenarioindex.Refresher
 }
 
 // cpuSlots holds one token per check (decode, strip, thumbnails) running in this process: at most
@@ -107,7 +110,7 @@ const DefaultObjectTimeout = 20 * time.Second
 // New returns a Processor with the real clock.
 func New(client objectStore, log *slog.Logger, bucket string, grace time.Duration) *Processor {
 	return &Processor{S3: client, Log: log, Now: time.Now, Bucket: bucket, ReconcileGrace: grace,
-		ObjectTimeout: DefaultObjectTimeout}
+		ObjectTimeout: DefaultObjectTimeout, Index: &scenarioindex.Refresher{}}
 }
 
 // report is what one Process call logs.
@@ -431,12 +434,20 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	// reads nothing of staging). Derived data: a failed refresh is not the upload's failure
 	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
 	indexed := make(chan error, 1)
-	go func() { indexed <- scenarioindex.Refresh(ctx, p.S3, bucket, k.Scenario) }()
+	go func() { indexed <- p.refreshIndex(ctx, bucket, k.Scenario) }()
 	err := p.removeStaged(ctx, bucket, staged, etag)
 	if ierr := <-indexed; ierr != nil {
 		p.Log.Warn("scenarios index not refreshed; the next sweep rebuilds it", "scenario", k.Scenario, "err", ierr)
 	}
 	return rep, err
+}
+
+// refreshIndex refreshes the scenario's entry in the scenarios index, through p.Index if set.
+func (p *Processor) refreshIndex(ctx context.Context, bucket, scenario string) error {
+	if p.Index == nil {
+		return scenarioindex.Refresh(ctx, p.S3, bucket, scenario)
+	}
+	return p.Index.Refresh(ctx, p.S3, bucket, scenario)
 }
 
 // putThumbnail writes one thumbnail, conditionally on what the first look saw under its key.

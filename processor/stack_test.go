@@ -25,6 +25,7 @@ import (
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
+	"medicpx/shared/scenarioindex"
 )
 
 // stack is a real versitygw whose events go to a real Receiver, and a Processor whose S3 client
@@ -78,7 +79,7 @@ func startStackOn(t *testing.T, withReceiver bool, o versitytest.Options) *stack
 		out = io.MultiWriter(s.logs, os.Stderr)
 	}
 	s.p = &Processor{S3: client, Log: slog.New(slog.NewJSONHandler(out, nil)), Now: time.Now,
-		Bucket: versitytest.Bucket, ReconcileGrace: time.Hour}
+		Bucket: versitytest.Bucket, ReconcileGrace: time.Hour, Index: &scenarioindex.Refresher{}}
 	if withReceiver {
 		s.recv = NewReceiver(s.p, 2, 64)
 		handler.Store(s.recv)
