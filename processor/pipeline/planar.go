@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sync"
 )
 
 // A decoded JPEG is an *image.YCbCr: one byte a sample, chroma often at half resolution. Its
@@ -83,10 +84,17 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 		hs, vs = 4, 2
 	}
 	cw, ch := (sw+hs-1)/hs, (sh+vs-1)/vs
+	// The chroma planes go beside the luma one: a single upload's thumbnail is made on two cores
+	// (the processor's CPU slots bound how many checks run at once, not their goroutines). Luma is
+	// about as much work as both chroma planes together.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
+		resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
+		resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
+	})
 	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1))
-	tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
-	resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
-	resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
+	wg.Wait()
 	return dst
 }
 

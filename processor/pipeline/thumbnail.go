@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"slices"
+	"sync"
 
 	"github.com/disintegration/imaging"
 
@@ -22,19 +24,29 @@ const JPEGQuality = 82
 func thumbnails(img image.Image, srcW, srcH, orientation int) ([]Thumbnail, error) {
 	transparent := !isOpaque(img)
 	pics := thumbnailPixels(img, srcW, srcH, orientation)
-	thumbs := make([]Thumbnail, 0, len(pics))
+	// Each picture is encoded on its own goroutine (a single upload's encodes use both cores).
+	thumbs := make([]Thumbnail, len(pics))
+	errs := make([]error, len(pics))
+	var wg sync.WaitGroup
 	for i, p := range pics {
-		var t Thumbnail
 		if i > 0 && pics[i-1].img == p.img {
-			t = thumbs[i-1] // never upscaled: a small source gives the same picture for every size
-		} else {
-			var err error
-			if t, err = encode(p.img, transparent); err != nil {
-				return nil, fmt.Errorf("thumbnail %d: %w", p.size, err)
-			}
+			continue // never upscaled: a small source gives the same picture for every size
 		}
-		t.Size = p.size
-		thumbs = append(thumbs, t)
+		wg.Go(func() {
+			if thumbs[i], errs[i] = encode(p.img, transparent); errs[i] != nil {
+				errs[i] = fmt.Errorf("thumbnail %d: %w", p.size, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, p := range pics {
+		if i > 0 && pics[i-1].img == p.img {
+			thumbs[i] = thumbs[i-1]
+		}
+		thumbs[i].Size = p.size
 	}
 	// Callers expect the order of imagepolicy.ThumbnailSizes.
 	slices.SortFunc(thumbs, func(a, b Thumbnail) int {
