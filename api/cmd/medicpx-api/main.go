@@ -21,6 +21,7 @@ import (
 	"medicpx/api/jwtsecret"
 	"medicpx/api/web"
 	"medicpx/shared/config"
+	"medicpx/shared/pprofserver"
 	"medicpx/shared/s3client"
 )
 
@@ -65,6 +66,9 @@ func run(log *slog.Logger) error {
 	if lambdaMode {
 		lambda.StartWithOptions(apigw.Handler(srv), lambda.WithContext(ctx))
 		return nil
+	}
+	if err := pprofserver.Start(log, "API_PPROF_ADDR"); err != nil {
+		return err
 	}
 	hs := &http.Server{Addr: cfg.Addr, Handler: api.CORS(cfg.CORSOrigins, srv), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

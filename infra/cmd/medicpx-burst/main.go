@@ -69,21 +69,23 @@ func main() {
 		fmt.Println("  " + split())
 		return
 	}
-	photos, err := burst.Photos(*n, *cache)
+	photos, err := burst.Photos(max(*n, *singles), *cache)
 	if err != nil {
 		fail(err)
 	}
-	cpuBefore, cpuErr = burst.StackCPU(apiAddr, procAddr, s3Addr)
-	res, err := burst.Run(ctx, c, photos)
-	if err != nil {
-		fail(err)
+	if *n > 0 { // -n 0: the single uploads alone
+		cpuBefore, cpuErr = burst.StackCPU(apiAddr, procAddr, s3Addr)
+		res, err := burst.Run(ctx, c, photos[:*n])
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println("burst:", res)
+		fmt.Println("  " + split())
+		time.Sleep(2 * time.Second) // let the stack settle
 	}
-	fmt.Println("burst:", res)
-	fmt.Println("  " + split())
 	if *singles == 0 {
 		return
 	}
-	time.Sleep(2 * time.Second) // let the stack settle
 	var lat []time.Duration
 	for i := range *singles {
 		d, err := burst.Single(ctx, c, photos[i*37%len(photos)])

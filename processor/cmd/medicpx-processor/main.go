@@ -21,6 +21,7 @@ import (
 	"medicpx/processor"
 	"medicpx/shared/config"
 	"medicpx/shared/keys"
+	"medicpx/shared/pprofserver"
 	"medicpx/shared/s3client"
 )
 
@@ -68,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	p := processor.New(client, log, cfg.S3.Bucket, cfg.ReconcileGrace)
 	p.Retention = processor.RetentionFrom(cfg)
 	if args[0] == "serve" {
+		if err := pprofserver.Start(log, "PROCESSOR_PPROF_ADDR"); err != nil {
+			fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+			return 2
+		}
 		return runServe(ctx, p, cfg, stderr)
 	}
 	return runReconcile(ctx, p, cfg, args[1:], stdout, stderr)
