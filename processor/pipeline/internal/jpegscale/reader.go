@@ -144,6 +144,9 @@ type decoder struct {
 	progReduced [maxComponents]*reducedStore
 	huff        [maxTc + 1][maxTh + 1]huffman
 	quant       [maxTq + 1]block // Quantization tables, in zig-zag order.
+	// quantNat are the same tables in natural order, made at each DQT: idctStore multiplies a
+	// block by one row by row (the assembly a whole row at once).
+	quantNat [maxTq + 1]block
 	// quant2x2 are the quantization tables premultiplied by the 2 x 2 scaled inverse DCT (see
 	// scaledIDCT2x2), made when first needed after each DQT.
 	quant2x2 [maxTq + 1]struct {
@@ -394,6 +397,9 @@ loop:
 			for i := range d.quant[tq] {
 				d.quant[tq][i] = int32(d.tmp[2*i])<<8 | int32(d.tmp[2*i+1])
 			}
+		}
+		for zig, nat := range unzig {
+			d.quantNat[tq][nat] = d.quant[tq][zig]
 		}
 		d.quant2x2[tq].valid = false
 		d.quant4x4[tq].valid = false

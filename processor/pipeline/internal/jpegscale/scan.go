@@ -606,7 +606,7 @@ func (d *decoder) blockScale(compIndex int) (sx, sy int) {
 // to the image, averaged down by d.scale. nz has bit i set where b[i] may be non-zero: the
 // others are zero.
 func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) error {
-	qt := &d.quant[d.comp[compIndex].tq]
+	qt, qn := &d.quant[d.comp[compIndex].tq], &d.quantNat[d.comp[compIndex].tq]
 	if d.scale > 1 {
 		if dst, stride, ax, ay := d.scaledTarget(bx, by, compIndex); dst != nil {
 			switch {
@@ -620,7 +620,7 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 			case ax.n == 8 && ay.n == 8:
 				// Not reduced at all (a subsampled chroma block at 1/2): image/jpeg's own
 				// transform.
-				idctStore(b, nz, qt, dst, stride)
+				idctStore(b, nz, qn, dst, stride)
 			default:
 				scaledIDCT(b, qt, ax, ay, dst, stride)
 			}
@@ -632,7 +632,7 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 		if dst == nil {
 			return UnsupportedError("too many components")
 		}
-		idctStore(b, nz, qt, dst, stride)
+		idctStore(b, nz, qn, dst, stride)
 		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
@@ -705,26 +705,20 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 	return nil
 }
 
-// idctStore is image/jpeg's reconstruction of a block: dequantize, inverse-transform, level-shift
-// and clip, and store the 8 x 8 pixels. nz has bit i set where b[i] may be non-zero: the zero
-// rows are skipped (the transform maps them to zero), and where only the first row is left each
-// column's transform is its first value, rounded, which is what idctCols computes for it.
-func idctStore(b *block, nz uint64, qt *block, dst []byte, stride int) {
+// idctStoreGo is image/jpeg's reconstruction of a block: dequantize (qn is the quantization
+// table in natural order), inverse-transform, level-shift and clip, and store the 8 x 8 pixels.
+// nz has bit i set where b[i] may be non-zero: the zero rows are skipped (the transform maps them
+// to zero), and where only the first row is left each column's transform is its first value,
+// rounded, which is what idctCols computes for it. It is the reference for idctStoreSIMD (see
+// idct_simd.go), which must store the same bytes.
+func idctStoreGo(b *block, nz uint64, qn *block, dst []byte, stride int) {
 	if nz == 1 {
-		// Only the DC term: idctRows makes every entry of row 0 b[0]<<17 and idctCols every
-		// pixel that, rounded (int32 arithmetic, as theirs, so a hostile value wraps alike).
-		v := uint8(min(max(((b[0]*qt[0]<<17+1<<19)>>2)>>18+128, 0), 255))
-		for y := range 8 {
-			row := dst[y*stride : y*stride+8]
-			for x := range row {
-				row[x] = v
-			}
-		}
+		idctStoreDC(b, qn, dst, stride)
 		return
 	}
 	for m := nz; m != 0; m &= m - 1 {
 		i := mbits.TrailingZeros64(m)
-		b[i] *= qt[zigOf[i]]
+		b[i] *= qn[i]
 	}
 	var rows uint8
 	for r := range 8 {
@@ -748,6 +742,19 @@ func idctStore(b *block, nz uint64, qt *block, dst []byte, stride int) {
 		row := dst[y*stride : y*stride+8]
 		for x := range row {
 			row[x] = uint8(min(max(b[y*8+x]+128, 0), 255))
+		}
+	}
+}
+
+// idctStoreDC is idctStoreGo for a block with only the DC term: idctRows makes every entry of
+// row 0 b[0]<<17 and idctCols every pixel that, rounded (int32 arithmetic, as theirs, so a
+// hostile value wraps alike).
+func idctStoreDC(b *block, qn *block, dst []byte, stride int) {
+	v := uint8(min(max(((b[0]*qn[0]<<17+1<<19)>>2)>>18+128, 0), 255))
+	for y := range 8 {
+		row := dst[y*stride : y*stride+8]
+		for x := range row {
+			row[x] = v
 		}
 	}
 }

@@ -62,7 +62,7 @@ func TestSequentialBlocksMatchGeneric(t *testing.T) {
 
 // TestSparseTransformsMatchWholeBlock: on random blocks, sparse and dense, with ordinary and
 // hostile values, the 2 x 2 and 4 x 4 transforms given the non-zero positions write what
-// scaledIDCT writes, and idctStore given them what it writes given every position.
+// scaledIDCT writes, and idctStoreGo given them what it writes given every position.
 func TestSparseTransformsMatchWholeBlock(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 3000 {
@@ -101,11 +101,11 @@ func TestSparseTransformsMatchWholeBlock(t *testing.T) {
 		}
 		want, got := make([]byte, 64), make([]byte, 64)
 		bb := b
-		idctStore(&bb, ^uint64(0), &d.quant[0], want, 8)
+		idctStoreGo(&bb, ^uint64(0), &d.quant[0], want, 8)
 		bb = b
-		idctStore(&bb, nz, &d.quant[0], got, 8)
+		idctStoreGo(&bb, nz, &d.quant[0], got, 8)
 		if !bytes.Equal(got, want) {
-			t.Fatalf("block %d, idctStore with non-zero positions %#x: %v, want %v", i, nz, got, want)
+			t.Fatalf("block %d, idctStoreGo with non-zero positions %#x: %v, want %v", i, nz, got, want)
 		}
 	}
 }

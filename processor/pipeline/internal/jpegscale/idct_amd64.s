@@ -1,0 +1,191 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// idctStoreSIMD with AVX2: idctRows and idctCols (dct.go) on all 8 rows or columns at once, one
+// int32 lane each. Every step is the Go step on the same int32 values (VPMULLD and VPADDD wrap
+// as Go's int32 does, VPSRAD is Go's >> on int32), so the bytes stored are idctStoreGo's.
+//
+// Each 1-D pass keeps its 8 inputs x0..x7 in one bank of registers (Y0-Y7 or Y8-Y15) and uses
+// the other bank as scratch; a transpose moves the block from one bank to the other.
+
+// BFLY: a, b = a+b, a-b.
+#define BFLY(a, b, t) VPSUBD b, a, t; VPADDD b, a, a; VMOVDQU t, b
+
+// DCTBOX: x0, x1 = dctBox(x0, x1, kcos, ksin), with idctK[k] = kcos, [k+1] = ksin-kcos,
+// [k+2] = kcos+ksin (R8 points at idctK; k is a byte offset).
+#define DCTBOX(x0, x1, k, t0, t1, t2) \
+	VPADDD x1, x0, t0; VPBROADCASTD k(R8), t2; VPMULLD t2, t0, t0; \
+	VPBROADCASTD k+4(R8), t2; VPMULLD t2, x1, t1; VPADDD t0, t1, t1; \
+	VPBROADCASTD k+8(R8), t2; VPMULLD t2, x0, x0; VPSUBD x0, t0, x1; VMOVDQU t1, x0
+
+// MULK: x *= idctK[k].
+#define MULK(x, k, t) VPBROADCASTD k(R8), t; VPMULLD t, x, x
+
+// TRANSPOSE: the 8 x 8 int32 matrix whose rows are r0..r7 into t0..t7 (rows of the transpose);
+// r0..r7 are overwritten.
+#define TRANSPOSE(r0, r1, r2, r3, r4, r5, r6, r7, t0, t1, t2, t3, t4, t5, t6, t7) \
+	VPUNPCKLDQ r1, r0, t0; VPUNPCKHDQ r1, r0, t1; \
+	VPUNPCKLDQ r3, r2, t2; VPUNPCKHDQ r3, r2, t3; \
+	VPUNPCKLDQ r5, r4, t4; VPUNPCKHDQ r5, r4, t5; \
+	VPUNPCKLDQ r7, r6, t6; VPUNPCKHDQ r7, r6, t7; \
+	VPUNPCKLQDQ t2, t0, r0; VPUNPCKHQDQ t2, t0, r1; \
+	VPUNPCKLQDQ t3, t1, r2; VPUNPCKHQDQ t3, t1, r3; \
+	VPUNPCKLQDQ t6, t4, r4; VPUNPCKHQDQ t6, t4, r5; \
+	VPUNPCKLQDQ t7, t5, r6; VPUNPCKHQDQ t7, t5, r7; \
+	VPERM2I128 $0x20, r4, r0, t0; VPERM2I128 $0x31, r4, r0, t4; \
+	VPERM2I128 $0x20, r5, r1, t1; VPERM2I128 $0x31, r5, r1, t5; \
+	VPERM2I128 $0x20, r6, r2, t2; VPERM2I128 $0x31, r6, r2, t6; \
+	VPERM2I128 $0x20, r7, r3, t3; VPERM2I128 $0x31, r7, r3, t7
+
+// Byte offsets into idctK (idct_simd.go's indexes times 4).
+#define K_ROW23 0
+#define K_ROWINV2 12
+#define K_47 16
+#define K_56 28
+#define K_COL23 40
+#define K_COLINV2 52
+#define K_ROUND 56
+#define K_LEVEL 60
+
+// The dwords of VPACKUSWB's result (rows 0-3 low halves, then high halves) put back in row order.
+DATA packRows<>+0(SB)/4, $0
+DATA packRows<>+4(SB)/4, $4
+DATA packRows<>+8(SB)/4, $1
+DATA packRows<>+12(SB)/4, $5
+DATA packRows<>+16(SB)/4, $2
+DATA packRows<>+20(SB)/4, $6
+DATA packRows<>+24(SB)/4, $3
+DATA packRows<>+28(SB)/4, $7
+GLOBL packRows<>(SB), RODATA|NOPTR, $32
+
+// func idctStoreSIMD(b *block, qn *block, dst *byte, stride int)
+TEXT ·idctStoreSIMD(SB), NOSPLIT, $0-32
+	MOVQ b+0(FP), AX
+	MOVQ qn+8(FP), BX
+	MOVQ dst+16(FP), DI
+	MOVQ stride+24(FP), SI
+	LEAQ ·idctK(SB), R8
+
+	// Dequantize: rows 0..7 in Y0..Y7.
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 32(AX), Y1
+	VMOVDQU 64(AX), Y2
+	VMOVDQU 96(AX), Y3
+	VMOVDQU 128(AX), Y4
+	VMOVDQU 160(AX), Y5
+	VMOVDQU 192(AX), Y6
+	VMOVDQU 224(AX), Y7
+	VPMULLD 0(BX), Y0, Y0
+	VPMULLD 32(BX), Y1, Y1
+	VPMULLD 64(BX), Y2, Y2
+	VPMULLD 96(BX), Y3, Y3
+	VPMULLD 128(BX), Y4, Y4
+	VPMULLD 160(BX), Y5, Y5
+	VPMULLD 192(BX), Y6, Y6
+	VPMULLD 224(BX), Y7, Y7
+
+	// Columns 0..7 in Y8..Y15: lane r is row r, so idctRows runs on all rows at once.
+	TRANSPOSE(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
+
+	// idctRows: x0 = x[0] is Y8, x7 = x[1] Y9, x2 Y10, x5 Y11, x1 Y12, x6 Y13, x3 Y14, x4 Y15.
+	VPSLLD $17, Y8, Y8
+	VPSLLD $17, Y12, Y12
+	BFLY(Y8, Y12, Y0)
+	DCTBOX(Y10, Y14, K_ROW23, Y0, Y1, Y2)
+	BFLY(Y12, Y10, Y0)
+	BFLY(Y8, Y14, Y0)
+	VPSLLD $7, Y15, Y15
+	VPSLLD $7, Y9, Y9
+	BFLY(Y9, Y15, Y0)
+	MULK(Y13, K_ROWINV2, Y0)
+	MULK(Y11, K_ROWINV2, Y0)
+	BFLY(Y9, Y11, Y0)
+	BFLY(Y15, Y13, Y0)
+	VPSRAD $2, Y15, Y15
+	VPSRAD $2, Y9, Y9
+	DCTBOX(Y15, Y9, K_47, Y0, Y1, Y2)
+	VPSRAD $2, Y11, Y11
+	VPSRAD $2, Y13, Y13
+	DCTBOX(Y11, Y13, K_56, Y0, Y1, Y2)
+	BFLY(Y8, Y9, Y0)
+	BFLY(Y12, Y13, Y0)
+	BFLY(Y10, Y11, Y0)
+	BFLY(Y14, Y15, Y0)
+
+	// x[k] = xk: the columns in order are x0 Y8, x1 Y12, x2 Y10, x3 Y14, x4 Y15, x5 Y11, x6 Y13,
+	// x7 Y9. Back to rows 0..7 in Y0..Y7: lane i is column i, so idctCols runs on all at once.
+	TRANSPOSE(Y8, Y12, Y10, Y14, Y15, Y11, Y13, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+
+	// idctCols: x0 = row 0 is Y0, x7 Y1, x2 Y2, x5 Y3, x1 Y4, x6 Y5, x3 Y6, x4 Y7.
+	VPBROADCASTD K_ROUND(R8), Y8
+	VPADDD Y8, Y0, Y0
+	BFLY(Y0, Y4, Y8)
+	VPSRAD $2, Y0, Y0
+	VPSRAD $2, Y4, Y4
+	VPSRAD $13, Y2, Y2
+	VPSRAD $13, Y6, Y6
+	DCTBOX(Y2, Y6, K_COL23, Y8, Y9, Y10)
+	BFLY(Y4, Y2, Y8)
+	BFLY(Y0, Y6, Y8)
+	BFLY(Y1, Y7, Y8)
+	VPSRAD $13, Y3, Y3
+	MULK(Y3, K_COLINV2, Y8)
+	VPSRAD $13, Y5, Y5
+	MULK(Y5, K_COLINV2, Y8)
+	BFLY(Y1, Y3, Y8)
+	BFLY(Y7, Y5, Y8)
+	VPSRAD $14, Y7, Y7
+	VPSRAD $14, Y1, Y1
+	DCTBOX(Y7, Y1, K_47, Y8, Y9, Y10)
+	VPSRAD $14, Y3, Y3
+	VPSRAD $14, Y5, Y5
+	DCTBOX(Y3, Y5, K_56, Y8, Y9, Y10)
+	BFLY(Y0, Y1, Y8)
+	BFLY(Y4, Y5, Y8)
+	BFLY(Y2, Y3, Y8)
+	BFLY(Y6, Y7, Y8)
+
+	// Row k is xk: row 0 Y0, 1 Y4, 2 Y2, 3 Y6, 4 Y7, 5 Y3, 6 Y5, 7 Y1. Shift to Q10.0, level
+	// shift, and clip to bytes with the saturating packs (int32 to int16 to uint8).
+	VPBROADCASTD K_LEVEL(R8), Y8
+	VPSRAD $18, Y0, Y0
+	VPSRAD $18, Y1, Y1
+	VPSRAD $18, Y2, Y2
+	VPSRAD $18, Y3, Y3
+	VPSRAD $18, Y4, Y4
+	VPSRAD $18, Y5, Y5
+	VPSRAD $18, Y6, Y6
+	VPSRAD $18, Y7, Y7
+	VPADDD Y8, Y0, Y0
+	VPADDD Y8, Y1, Y1
+	VPADDD Y8, Y2, Y2
+	VPADDD Y8, Y3, Y3
+	VPADDD Y8, Y4, Y4
+	VPADDD Y8, Y5, Y5
+	VPADDD Y8, Y6, Y6
+	VPADDD Y8, Y7, Y7
+	VPACKSSDW Y4, Y0, Y9  // rows 0, 1
+	VPACKSSDW Y6, Y2, Y10 // rows 2, 3
+	VPACKSSDW Y3, Y7, Y11 // rows 4, 5
+	VPACKSSDW Y1, Y5, Y12 // rows 6, 7
+	VPACKUSWB Y10, Y9, Y9
+	VPACKUSWB Y12, Y11, Y11
+	VMOVDQU packRows<>(SB), Y13
+	VPERMD Y9, Y13, Y9
+	VPERMD Y11, Y13, Y11
+
+	LEAQ (SI)(SI*2), R9
+	MOVQ X9, (DI)
+	VPEXTRQ $1, X9, (DI)(SI*1)
+	VEXTRACTI128 $1, Y9, X10
+	MOVQ X10, (DI)(SI*2)
+	VPEXTRQ $1, X10, (DI)(R9*1)
+	LEAQ (DI)(SI*4), DI
+	MOVQ X11, (DI)
+	VPEXTRQ $1, X11, (DI)(SI*1)
+	VEXTRACTI128 $1, Y11, X12
+	MOVQ X12, (DI)(SI*2)
+	VPEXTRQ $1, X12, (DI)(R9*1)
+	VZEROUPPER
+	RET

@@ -1,0 +1,224 @@
+package jpegscale
+
+import (
+	"bytes"
+	"fmt"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+
+	"medicpx/infra/testenv/phonesamples"
+)
+
+// TestSIMDSelected: the assembly is what runs wherever there is one for the machine (so the
+// comparisons below compare it, also under qemu-aarch64), and nothing else claims to be.
+func TestSIMDSelected(t *testing.T) {
+	want := ""
+	switch {
+	case purego:
+	case runtime.GOARCH == "arm64":
+		want = "neon"
+	case runtime.GOARCH == "amd64" && cpu.X86.HasAVX2:
+		want = "avx2"
+	}
+	if simdImpl != want || useSIMD != (want != "") {
+		t.Fatalf("GOARCH %s, purego %v: simdImpl %q, useSIMD %v; want %q", runtime.GOARCH, purego, simdImpl, useSIMD, want)
+	}
+}
+
+// withoutSIMD runs f with the assembly switched off: the pure-Go reference in the same build.
+func withoutSIMD(f func()) {
+	saved := useSIMD
+	useSIMD = false
+	defer func() { useSIMD = saved }()
+	f()
+}
+
+// coefficientBlock is one test block: its coefficients, the positions that may be non-zero
+// (as decodeSequential reports them: bit 0 always) and its quantization table in natural order.
+type coefficientBlock struct {
+	name string
+	b    block
+	nz   uint64
+	qn   block
+}
+
+// coefficientBlocks are the blocks the transforms are compared on: empty, DC only, every single
+// position, every row and column alone, the extremes of int16 and int32 times 8- and 16-bit
+// quantizers, and random ones from sparse to dense with values from valid data's 11 bits to
+// hostile 32.
+func coefficientBlocks() []coefficientBlock {
+	rng := rand.New(rand.NewPCG(21, 8))
+	quant := func(max int32) (q block) {
+		for i := range q {
+			q[i] = 1 + rng.Int32N(max)
+		}
+		return q
+	}
+	fill := func(v int32) (q block) {
+		for i := range q {
+			q[i] = v
+		}
+		return q
+	}
+	var out []coefficientBlock
+	add := func(name string, b block, qn block) {
+		nz := uint64(1)
+		for i, c := range b {
+			if c != 0 {
+				nz |= 1 << i
+			}
+		}
+		out = append(out, coefficientBlock{name, b, nz, qn})
+	}
+	add("zero", block{}, quant(255))
+	add("DC 1023", block{0: 1023}, quant(255))
+	add("DC -1024", block{0: -1024}, quant(255))
+	for i := range blockSize {
+		for _, v := range []int32{1, -1, 1023, -1024, math.MaxInt16, math.MinInt16} {
+			var b block
+			b[i] = v
+			add(fmt.Sprintf("position %d = %d", i, v), b, quant(255))
+		}
+	}
+	for r := range 8 {
+		var row, col block
+		for k := range 8 {
+			row[8*r+k] = rng.Int32N(2048) - 1024
+			col[8*k+r] = rng.Int32N(2048) - 1024
+		}
+		add(fmt.Sprintf("row %d", r), row, quant(255))
+		add(fmt.Sprintf("column %d", r), col, quant(255))
+	}
+	for _, v := range []int32{math.MaxInt16, math.MinInt16, math.MaxInt32, math.MinInt32} {
+		for _, q := range []int32{1, 255, 65535} {
+			add(fmt.Sprintf("all %d times %d", v, q), fill(v), fill(q))
+		}
+	}
+	for i := range 5000 {
+		var b block
+		limit := int32(1) << (4 + i%28) // from small to hostile int32 values
+		if limit <= 0 {
+			limit = math.MaxInt32
+		}
+		n := rng.IntN(65)
+		if i%4 == 0 {
+			n = rng.IntN(6) // most blocks of a photo: a few low frequencies
+		}
+		b[0] = rng.Int32N(limit) - rng.Int32N(limit)
+		for range n {
+			b[rng.IntN(blockSize)] = rng.Int32N(limit) - rng.Int32N(limit)
+		}
+		q := int32(255)
+		if i%5 == 4 {
+			q = 65535 // 16-bit tables
+		}
+		add(fmt.Sprintf("random %d", i), b, quant(q))
+	}
+	return out
+}
+
+// TestIDCTStoreSIMDMatchesGo: on every test block the assembly stores exactly idctStoreGo's 64
+// bytes (given the block's non-zero positions, as the decoder calls it), writes nothing outside
+// them, and leaves the block as it was.
+func TestIDCTStoreSIMDMatchesGo(t *testing.T) {
+	const stride = 13 // not 8: the rows are apart, with bytes between them to stay untouched
+	for _, c := range coefficientBlocks() {
+		want := bytes.Repeat([]byte{0xa5}, 8*stride)
+		got := bytes.Clone(want)
+		b := c.b
+		idctStoreGo(&b, c.nz, &c.qn, want, stride)
+		b = c.b
+		idctStoreSIMD(&b, &c.qn, &got[0], stride)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: assembly stores\n%v\nGo stores\n%v", c.name, got, want)
+		}
+		if b != c.b {
+			t.Fatalf("%s: the assembly changed the block", c.name)
+		}
+	}
+}
+
+// FuzzIDCTStoreSIMD: whatever the coefficients and quantizers, the assembly stores idctStoreGo's
+// bytes.
+func FuzzIDCTStoreSIMD(f *testing.F) {
+	f.Add(bytes.Repeat([]byte{0x7f, 0xff, 0xff, 0xff}, 2*blockSize))
+	f.Add(make([]byte, 8*blockSize))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c coefficientBlock
+		c.nz = 1
+		for i := 0; i+4 <= len(data) && i < 8*blockSize; i += 4 {
+			v := int32(uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24)
+			if j := i / 4; j < blockSize {
+				c.b[j] = v
+				if v != 0 {
+					c.nz |= 1 << j
+				}
+			} else {
+				c.qn[j-blockSize] = v & 0xffff
+			}
+		}
+		want, got := make([]byte, 64), make([]byte, 64)
+		b := c.b
+		idctStoreGo(&b, c.nz, &c.qn, want, 8)
+		idctStoreSIMD(&c.b, &c.qn, &got[0], 8)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("assembly stores %v, Go %v", got, want)
+		}
+	})
+}
+
+// TestDecodeSIMDMatchesGo: every test file, the damaged ones and the phone samples decode at
+// every scale to the same bytes (or the same error) with the assembly as with the pure-Go
+// transforms.
+func TestDecodeSIMDMatchesGo(t *testing.T) {
+	if !useSIMD {
+		t.Logf("no assembly in this build (%s, purego %v): Go is compared with itself", runtime.GOARCH, purego)
+	}
+	files := append(testFiles(t), corruptions(t)...)
+	t.Run("phone", func(t *testing.T) {
+		dir := phonesamples.Dir(t)
+		for _, f := range phonesamples.Files {
+			files = append(files, testFile{f.Name, phonesamples.Read(t, dir, f)})
+		}
+	})
+	decode := func(data []byte, minLong int, simd bool) ([]byte, error) {
+		saved := useSIMD
+		useSIMD = simd && saved
+		defer func() { useSIMD = saved }()
+		img, err := DecodeScaledBytes(data, minLong)
+		if err != nil {
+			return nil, err
+		}
+		return pixels(img), nil
+	}
+	decoded := 0
+	for _, f := range files {
+		long := 150
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.data)); err == nil {
+			long = max(cfg.Width, cfg.Height)
+		}
+		// 1/1, 1/2, 1/4 and 1/8, and 0: the smallest the decoder makes.
+		for _, minLong := range []int{long, (long + 1) / 2, (long + 3) / 4, (long + 7) / 8, 0} {
+			want, wantErr := decode(f.data, minLong, false)
+			got, err := decode(f.data, minLong, true)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Errorf("%s, minLongEdge %d: error %v with the assembly, %v without", f.name, minLong, err, wantErr)
+				continue
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, minLongEdge %d: the assembly's pixels differ from Go's", f.name, minLong)
+			}
+			if err == nil {
+				decoded++
+			}
+		}
+	}
+	if decoded < 150 {
+		t.Errorf("only %d decodes succeeded: the comparison proves little", decoded)
+	}
+}
