@@ -2,6 +2,7 @@ package jpegscale
 
 import (
 	"bytes"
+	"fmt"
 	"image/jpeg"
 	"path/filepath"
 	"runtime"
@@ -21,7 +22,8 @@ func threadCPU() time.Duration {
 }
 
 // BenchmarkDecodePhone decodes the 12 MP phone photo (../shared/samples/phone) at 1/2, 1/4 and
-// 1/8, reporting the decoding thread's CPU time per decode beside the wall time. The pipeline's
+// 1/8, with the assembly transforms and with the pure-Go ones, reporting the decoding thread's CPU
+// time per decode beside the wall time. The pipeline's
 // BenchmarkDecodeVsLibjpeg puts these beside libjpeg-turbo.
 func BenchmarkDecodePhone(b *testing.B) {
 	dir := phonesamples.Dir(b)
@@ -38,16 +40,25 @@ func BenchmarkDecodePhone(b *testing.B) {
 	}
 	long := max(cfg.Width, cfg.Height)
 	for _, scale := range []int{2, 4, 8} {
-		b.Run("1/"+string(rune('0'+scale)), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			start := threadCPU()
-			for b.Loop() {
-				if _, err := DecodeScaledBytes(data, long/scale); err != nil {
-					b.Fatal(err)
-				}
+		// The assembly (where this build has it) and the pure-Go transforms, side by side.
+		for _, impl := range []string{simdImpl, "go"} {
+			if impl == "" {
+				continue // no assembly in this build: "go" alone
 			}
-			b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		})
+			b.Run(fmt.Sprintf("1/%d/%s", scale, impl), func(b *testing.B) {
+				saved := useSIMD
+				useSIMD = impl != "go"
+				defer func() { useSIMD = saved }()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				start := threadCPU()
+				for b.Loop() {
+					if _, err := DecodeScaledBytes(data, long/scale); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
+		}
 	}
 }

@@ -189,3 +189,107 @@ TEXT ·idctStoreSIMD(SB), NOSPLIT, $0-32
 	VPEXTRQ $1, X12, (DI)(R9*1)
 	VZEROUPPER
 	RET
+
+// scaledIDCT4x4SIMD with AVX2: every coefficient in nz times its 16 signed weights (see
+// weights4x4), added into the 16 outputs, 4 int64 lanes a register: VPMULDQ multiplies the int32
+// coefficient by the int32 weight into int64 exactly and VPADDQ adds as Go's int does (both wrap
+// alike even for a hostile block). Then rounded and clipped as boxRound and clampLevel do (AVX2
+// has no 64-bit arithmetic shift: the sign is ORed back in).
+
+// ROUNDCLAMP: t = clampLevel(boxRound(t)) in each int64 lane (Y8 = 1<<23, Y9 = 128, Y10 = 255,
+// Y11 = 0; s is scratch).
+#define ROUNDCLAMP(t, s) \
+	VPADDQ Y8, t, t; VPCMPGTQ t, Y11, s; VPSRLQ $24, t, t; VPSLLQ $40, s, s; VPOR s, t, t; \
+	VPADDQ Y9, t, t; VPCMPGTQ t, Y11, s; VPANDN t, s, t; \
+	VPCMPGTQ Y10, t, s; VPANDN t, s, t; VPAND Y10, s, s; VPOR s, t, t
+
+DATA round4x4<>+0(SB)/8, $0x800000
+GLOBL round4x4<>(SB), RODATA|NOPTR, $8
+DATA level4x4<>+0(SB)/8, $128
+GLOBL level4x4<>(SB), RODATA|NOPTR, $8
+DATA max4x4<>+0(SB)/8, $255
+GLOBL max4x4<>(SB), RODATA|NOPTR, $8
+
+// The low dwords of 4 qwords into the low 4 dwords.
+DATA low4x4<>+0(SB)/4, $0
+DATA low4x4<>+4(SB)/4, $2
+DATA low4x4<>+8(SB)/4, $4
+DATA low4x4<>+12(SB)/4, $6
+DATA low4x4<>+16(SB)/4, $0
+DATA low4x4<>+20(SB)/4, $2
+DATA low4x4<>+24(SB)/4, $4
+DATA low4x4<>+28(SB)/4, $6
+GLOBL low4x4<>(SB), RODATA|NOPTR, $32
+
+// From the 16 bytes T0[0..3], T1[0..3], T2[0..3], T3[0..3] to the patch's rows: row 0 is T0[0],
+// T0[1], T1[1], T1[0]; row 1 T0[2], T0[3], T1[3], T1[2]; row 2 T2[2], T2[3], T3[3], T3[2]; row
+// 3 T2[0], T2[1], T3[1], T3[0] (scaledIDCT4x4Go's top and bottom, x and 3-x).
+DATA rows4x4<>+0(SB)/8, $0x0607030204050100
+DATA rows4x4<>+8(SB)/8, $0x0c0d09080e0f0b0a
+GLOBL rows4x4<>(SB), RODATA|NOPTR, $16
+
+// func scaledIDCT4x4SIMD(b *block, nz uint64, w *[blockSize][16]int32, dst *byte, stride int)
+TEXT ·scaledIDCT4x4SIMD(SB), NOSPLIT, $0-40
+	MOVQ b+0(FP), AX
+	MOVQ nz+8(FP), DX
+	MOVQ w+16(FP), BX
+	MOVQ dst+24(FP), DI
+	MOVQ stride+32(FP), SI
+
+	// Y0..Y3: the sums T0 = ee+oe+eo+oo, T1 = ee-oe+eo-oo, T2 = ee+oe-eo-oo, T3 = ee-oe-eo+oo
+	// of scaledIDCT4x4Go, lane j = output m + 2n.
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	TESTQ DX, DX
+	JZ sums
+loop:
+	BSFQ DX, R10
+	VPBROADCASTD (AX)(R10*4), Y12
+	MOVQ R10, R11
+	SHLQ $6, R11 // 16 int32 weights a position
+	VPMOVZXDQ 0(BX)(R11*1), Y13
+	VPMOVZXDQ 16(BX)(R11*1), Y14
+	VPMOVZXDQ 32(BX)(R11*1), Y15
+	VPMOVZXDQ 48(BX)(R11*1), Y4
+	VPMULDQ Y13, Y12, Y13
+	VPMULDQ Y14, Y12, Y14
+	VPMULDQ Y15, Y12, Y15
+	VPMULDQ Y4, Y12, Y4
+	VPADDQ Y13, Y0, Y0
+	VPADDQ Y14, Y1, Y1
+	VPADDQ Y15, Y2, Y2
+	VPADDQ Y4, Y3, Y3
+	LEAQ -1(DX), R11
+	ANDQ R11, DX
+	JNZ loop
+
+sums:
+	VPBROADCASTQ round4x4<>(SB), Y8
+	VPBROADCASTQ level4x4<>(SB), Y9
+	VPBROADCASTQ max4x4<>(SB), Y10
+	VPXOR Y11, Y11, Y11
+	ROUNDCLAMP(Y0, Y12)
+	ROUNDCLAMP(Y1, Y12)
+	ROUNDCLAMP(Y2, Y12)
+	ROUNDCLAMP(Y3, Y12)
+
+	// Each lane is now 0..255: the packs below do not saturate.
+	VMOVDQU low4x4<>(SB), Y12
+	VPERMD Y0, Y12, Y0
+	VPERMD Y1, Y12, Y1
+	VPERMD Y2, Y12, Y2
+	VPERMD Y3, Y12, Y3
+	VPACKUSDW X1, X0, X0
+	VPACKUSDW X3, X2, X2
+	VPACKUSWB X2, X0, X0
+	VPSHUFB rows4x4<>(SB), X0, X0
+
+	LEAQ (SI)(SI*2), R9
+	VPEXTRD $0, X0, (DI)
+	VPEXTRD $1, X0, (DI)(SI*1)
+	VPEXTRD $2, X0, (DI)(SI*2)
+	VPEXTRD $3, X0, (DI)(R9*1)
+	VZEROUPPER
+	RET

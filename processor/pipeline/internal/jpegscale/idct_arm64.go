@@ -11,3 +11,9 @@ const simdImpl = "neon"
 //
 //go:noescape
 func idctStoreSIMD(b *block, qn *block, dst *byte, stride int)
+
+// scaledIDCT4x4SIMD is scaledIDCT4x4Go with premultiplied4x4's signed table w, for the
+// positions in nz (a subset of keep4x4).
+//
+//go:noescape
+func scaledIDCT4x4SIMD(b *block, nz uint64, w *[blockSize][16]int32, dst *byte, stride int)

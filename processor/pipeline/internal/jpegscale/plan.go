@@ -17,7 +17,7 @@ type blockPlan struct {
 	qt             *block // zig-zag order
 	qn             *block // the same table in natural order (idctStore)
 	w2             *[blockSize]int
-	w4             *[blockSize][4]int
+	w4             *weights4x4
 	ax, ay         *boxAxis
 }
 

@@ -156,7 +156,7 @@ type decoder struct {
 	// quant4x4 is quant2x2 for the 4 x 4 map (see scaledIDCT4x4).
 	quant4x4 [maxTq + 1]struct {
 		valid bool
-		w     [blockSize][4]int
+		w     weights4x4
 	}
 	tmp [2 * blockSize]byte
 

@@ -143,8 +143,58 @@ func TestIDCTStoreSIMDMatchesGo(t *testing.T) {
 	}
 }
 
+// weights4x4For is premultiplied4x4's table for quantization table qn (natural order).
+func weights4x4For(qn *block) *weights4x4 {
+	var d decoder
+	for zig, nat := range unzig {
+		d.quant[0][zig] = qn[nat]
+	}
+	return d.premultiplied4x4(0)
+}
+
+// TestScaledIDCT4x4SIMDMatchesGo: on every test block whose table fits the assembly (every 8-bit
+// one), it stores exactly scaledIDCT4x4Go's 16 bytes, given the block's non-zero positions or
+// all of them, and writes nothing else; where a 16-bit table does not fit, scaledIDCT4x4 takes
+// Go's path and stores the same too.
+func TestScaledIDCT4x4SIMDMatchesGo(t *testing.T) {
+	const stride = 7
+	var fits, notFits int
+	for _, c := range coefficientBlocks() {
+		w := weights4x4For(&c.qn)
+		eightBit := true
+		for _, q := range c.qn {
+			eightBit = eightBit && q <= 255
+		}
+		if eightBit && !w.fits32 {
+			t.Fatalf("%s: an 8-bit table does not fit the assembly", c.name)
+		}
+		for _, nz := range []uint64{c.nz, ^uint64(0)} {
+			want := bytes.Repeat([]byte{0xa5}, 4*stride)
+			got := bytes.Clone(want)
+			b := c.b
+			scaledIDCT4x4Go(&b, nz, &w.w, want, stride)
+			if w.fits32 {
+				fits++
+				scaledIDCT4x4SIMD(&b, nz&keep4x4, &w.signed, &got[0], stride)
+			} else {
+				notFits++
+				scaledIDCT4x4(&b, nz, w, got, stride)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s, non-zero positions %#x, int32 table %v: assembly stores\n%v\nGo stores\n%v", c.name, nz, w.fits32, got, want)
+			}
+			if b != c.b {
+				t.Fatalf("%s: the block changed", c.name)
+			}
+		}
+	}
+	if fits < 1000 || notFits == 0 {
+		t.Fatalf("%d blocks with tables that fit the assembly, %d that do not: both need testing", fits, notFits)
+	}
+}
+
 // FuzzIDCTStoreSIMD: whatever the coefficients and quantizers, the assembly stores idctStoreGo's
-// bytes.
+// and scaledIDCT4x4Go's bytes.
 func FuzzIDCTStoreSIMD(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0x7f, 0xff, 0xff, 0xff}, 2*blockSize))
 	f.Add(make([]byte, 8*blockSize))
@@ -161,6 +211,14 @@ func FuzzIDCTStoreSIMD(f *testing.F) {
 			} else {
 				c.qn[j-blockSize] = v & 0xffff
 			}
+		}
+		w := weights4x4For(&c.qn)
+		want4, got4 := make([]byte, 16), make([]byte, 16)
+		b4 := c.b
+		scaledIDCT4x4Go(&b4, c.nz, &w.w, want4, 4)
+		scaledIDCT4x4(&b4, c.nz, w, got4, 4)
+		if !bytes.Equal(got4, want4) {
+			t.Fatalf("4 x 4: assembly stores %v, Go %v", got4, want4)
 		}
 		want, got := make([]byte, 64), make([]byte, 64)
 		b := c.b
