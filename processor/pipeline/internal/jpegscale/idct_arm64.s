@@ -130,3 +130,97 @@ TEXT ·idctStoreSIMD(SB), NOSPLIT, $0-32
 	STOREROW(9, 14)
 	STOREROW(1, 6)
 	RET
+
+// scaledIDCT4x4SIMD with NEON: every coefficient in nz times its 16 signed weights (see
+// weights4x4), added into the 16 outputs, 2 int64 lanes a register, by SMLAL/SMLAL2 (int32
+// times int32 into int64 exactly, added wrapping as Go's int does, even for a hostile block).
+// Then boxRound (SSHR is the 64-bit arithmetic shift) and clampLevel: the saturating narrows
+// from int64 to uint32, uint16 and uint8 clip to [0, 255].
+
+// SMLAL, SMLAL2 (by element, lane 0): d += the low (high) two int32 lanes of n times m.S[0].
+#define SMLALS(d, n, m) WORD $(0x0F802000 | ((m)<<16) | ((n)<<5) | (d))
+#define SMLAL2S(d, n, m) WORD $(0x4F802000 | ((m)<<16) | ((n)<<5) | (d))
+#define ADD2D(d, n, m) WORD $(0x4EE08400 | ((m)<<16) | ((n)<<5) | (d))
+#define SSHR2D(d, n, s) WORD $(0x4F000400 | ((128-(s))<<16) | ((n)<<5) | (d))
+#define SQXTUN2D(d, n) WORD $(0x2EA12800 | ((n)<<5) | (d))
+#define SQXTUN22D(d, n) WORD $(0x6EA12800 | ((n)<<5) | (d))
+#define UQXTN4S(d, n) WORD $(0x2E614800 | ((n)<<5) | (d))
+#define UQXTN24S(d, n) WORD $(0x6E614800 | ((n)<<5) | (d))
+#define UQXTN28H(d, n) WORD $(0x6E214800 | ((n)<<5) | (d))
+
+// ROUND: r = boxRound(r) + 128 (V21 = 1<<23, V22 = 128).
+#define ROUND(r) ADD2D(r, r, 21); SSHR2D(r, r, 24); ADD2D(r, r, 22)
+
+// From the 16 bytes T0[0..3], T1[0..3], T2[0..3], T3[0..3] to the patch's rows (see the same
+// table in idct_amd64.s).
+DATA rows4x4<>+0(SB)/8, $0x0607030204050100
+DATA rows4x4<>+8(SB)/8, $0x0c0d09080e0f0b0a
+GLOBL rows4x4<>(SB), RODATA|NOPTR, $16
+
+// func scaledIDCT4x4SIMD(b *block, nz uint64, w *[blockSize][16]int32, dst *byte, stride int)
+TEXT ·scaledIDCT4x4SIMD(SB), NOSPLIT, $0-40
+	MOVD b+0(FP), R0
+	MOVD nz+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD dst+24(FP), R3
+	MOVD stride+32(FP), R4
+
+	// The sums T0 = ee+oe+eo+oo, T1 = ee-oe+eo-oo, T2 = ee+oe-eo-oo, T3 = ee-oe-eo+oo of
+	// scaledIDCT4x4Go: Tk's outputs j = 0, 1 in V(2k), j = 2, 3 in V(2k+1).
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	CBZ R1, sums
+loop:
+	RBIT R1, R5
+	CLZ R5, R5
+	MOVW (R0)(R5<<2), R6
+	VMOV R6, V16.S[0]
+	ADD R5<<6, R2, R7 // 16 int32 weights a position
+	VLD1 (R7), [V17.S4, V18.S4, V19.S4, V20.S4]
+	SMLALS(0, 17, 16)
+	SMLAL2S(1, 17, 16)
+	SMLALS(2, 18, 16)
+	SMLAL2S(3, 18, 16)
+	SMLALS(4, 19, 16)
+	SMLAL2S(5, 19, 16)
+	SMLALS(6, 20, 16)
+	SMLAL2S(7, 20, 16)
+	SUB $1, R1, R8
+	AND R8, R1, R1
+	CBNZ R1, loop
+
+sums:
+	MOVD $0x800000, R9
+	VDUP R9, V21.D2
+	MOVD $128, R9
+	VDUP R9, V22.D2
+	ROUND(0); ROUND(1); ROUND(2); ROUND(3); ROUND(4); ROUND(5); ROUND(6); ROUND(7)
+	SQXTUN2D(24, 0); SQXTUN22D(24, 1) // T0 as 4 x uint32
+	SQXTUN2D(25, 2); SQXTUN22D(25, 3)
+	SQXTUN2D(26, 4); SQXTUN22D(26, 5)
+	SQXTUN2D(27, 6); SQXTUN22D(27, 7)
+	UQXTN4S(28, 24); UQXTN24S(28, 25) // T0, T1 as uint16
+	UQXTN4S(29, 26); UQXTN24S(29, 27)
+	UQXTN8H(30, 28); UQXTN28H(30, 29) // all 16 as bytes
+	MOVD $rows4x4<>(SB), R9
+	VLD1 (R9), [V31.B16]
+	VTBL V31.B16, [V30.B16], V29.B16
+
+	VMOV V29.S[0], R10
+	MOVW R10, (R3)
+	ADD R4, R3
+	VMOV V29.S[1], R10
+	MOVW R10, (R3)
+	ADD R4, R3
+	VMOV V29.S[2], R10
+	MOVW R10, (R3)
+	ADD R4, R3
+	VMOV V29.S[3], R10
+	MOVW R10, (R3)
+	RET
