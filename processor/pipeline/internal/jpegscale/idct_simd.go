@@ -58,3 +58,16 @@ func idctStore(b *block, nz uint64, qn *block, dst []byte, stride int) {
 	}
 	idctStoreGo(b, nz, qn, dst, stride)
 }
+
+// Assembly names the assembly transforms this build and CPU use ("avx2", "neon"), or is empty
+// when the decoder runs pure Go.
+func Assembly() string { return simdImpl }
+
+// SetAssembly switches the assembly transforms on or off (on has no effect where there are none)
+// and returns whether they were on: for benchmarks that time the decoder both ways in one run.
+// The output is the same either way.
+func SetAssembly(on bool) (was bool) {
+	was = useSIMD
+	useSIMD = on && simdImpl != ""
+	return was
+}

@@ -2,6 +2,7 @@ package jpegscale
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/jpeg"
 	"math"
@@ -28,6 +29,7 @@ func TestSIMDSelected(t *testing.T) {
 	if simdImpl != want || useSIMD != (want != "") {
 		t.Fatalf("GOARCH %s, purego %v: simdImpl %q, useSIMD %v; want %q", runtime.GOARCH, purego, simdImpl, useSIMD, want)
 	}
+	t.Logf("GOARCH %s, purego %v: transforms in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
 }
 
 // withoutSIMD runs f with the assembly switched off: the pure-Go reference in the same build.
@@ -235,7 +237,7 @@ func FuzzIDCTStoreSIMD(f *testing.F) {
 // transforms.
 func TestDecodeSIMDMatchesGo(t *testing.T) {
 	if !useSIMD {
-		t.Logf("no assembly in this build (%s, purego %v): Go is compared with itself", runtime.GOARCH, purego)
+		t.Logf("no assembly in use here (%s, purego %v): Go is compared with itself", runtime.GOARCH, purego)
 	}
 	files := append(testFiles(t), corruptions(t)...)
 	t.Run("phone", func(t *testing.T) {
