@@ -67,10 +67,11 @@ func (d *decoder) plan(compIndex int) blockPlan {
 	return p
 }
 
-// reconstruct is reconstructBlock, by plan p.
-func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) error {
+// reconstruct is reconstructBlock, by plan p. intact says whether b is as it was: the planned
+// transforms only read it; reconstructBlock may work in it.
+func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) (intact bool, err error) {
 	if p.kind == planGeneric || bx >= p.innerW || by >= p.innerH {
-		return d.reconstructBlock(b, nz, bx, by, p.compIndex)
+		return false, d.reconstructBlock(b, nz, bx, by, p.compIndex)
 	}
 	dst := p.dst[p.ph*by*p.stride+p.pw*bx:]
 	switch p.kind {
@@ -85,5 +86,5 @@ func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) err
 	default:
 		scaledIDCT(b, p.qt, p.ax, p.ay, dst, p.stride)
 	}
-	return nil
+	return true, nil
 }
