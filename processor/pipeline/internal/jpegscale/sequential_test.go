@@ -2,7 +2,6 @@ package jpegscale
 
 import (
 	"bytes"
-	"fmt"
 	"image"
 	"math/rand/v2"
 	"slices"
@@ -38,23 +37,7 @@ func TestSequentialBlocksMatchGeneric(t *testing.T) {
 		}
 		return pixels(img), nil
 	}
-	decoded := 0
-	for _, f := range files {
-		for _, minLong := range []int{1 << 20, 0, 20, 40, 80} {
-			want, wantErr := decode(f.data, minLong, true)
-			got, err := decode(f.data, minLong, false)
-			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
-				t.Errorf("%s, minLongEdge %d: error %v, generic path gives %v", f.name, minLong, err, wantErr)
-				continue
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s, minLongEdge %d: pixels differ from the generic path's", f.name, minLong)
-			}
-			if err == nil {
-				decoded++
-			}
-		}
-	}
+	decoded := decodesAgree(t, files, func([]byte) []int { return []int{1 << 20, 0, 20, 40, 80} }, decode, "the generic path")
 	if decoded < 100 {
 		t.Errorf("only %d decodes succeeded: the comparison proves little", decoded)
 	}

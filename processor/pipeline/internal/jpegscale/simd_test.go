@@ -32,14 +32,6 @@ func TestSIMDSelected(t *testing.T) {
 	t.Logf("GOARCH %s, purego %v: transforms in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
 }
 
-// withoutSIMD runs f with the assembly switched off: the pure-Go reference in the same build.
-func withoutSIMD(f func()) {
-	saved := useSIMD
-	useSIMD = false
-	defer func() { useSIMD = saved }()
-	f()
-}
-
 // coefficientBlock is one test block: its coefficients, the positions that may be non-zero
 // (as decodeSequential reports them: bit 0 always) and its quantization table in natural order.
 type coefficientBlock struct {
@@ -246,9 +238,9 @@ func TestDecodeSIMDMatchesGo(t *testing.T) {
 			files = append(files, testFile{f.Name, phonesamples.Read(t, dir, f)})
 		}
 	})
-	decode := func(data []byte, minLong int, simd bool) ([]byte, error) {
+	decode := func(data []byte, minLong int, pureGo bool) ([]byte, error) {
 		saved := useSIMD
-		useSIMD = simd && saved
+		useSIMD = saved && !pureGo
 		defer func() { useSIMD = saved }()
 		img, err := DecodeScaledBytes(data, minLong)
 		if err != nil {
@@ -256,29 +248,41 @@ func TestDecodeSIMDMatchesGo(t *testing.T) {
 		}
 		return pixels(img), nil
 	}
-	decoded := 0
-	for _, f := range files {
+	every := func(data []byte) []int {
 		long := 150
-		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.data)); err == nil {
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil {
 			long = max(cfg.Width, cfg.Height)
 		}
 		// 1/1, 1/2, 1/4 and 1/8, and 0: the smallest the decoder makes.
-		for _, minLong := range []int{long, (long + 1) / 2, (long + 3) / 4, (long + 7) / 8, 0} {
-			want, wantErr := decode(f.data, minLong, false)
-			got, err := decode(f.data, minLong, true)
+		return []int{long, (long + 1) / 2, (long + 3) / 4, (long + 7) / 8, 0}
+	}
+	decoded := decodesAgree(t, files, every, decode, "pure Go")
+	if decoded < 150 {
+		t.Errorf("only %d decodes succeeded: the comparison proves little", decoded)
+	}
+}
+
+// decodesAgree decodes each file at each of its minLongs both ways (decode's reference true and
+// false) and reports every file and size where the errors or the pixels differ, the reference
+// being what. It returns how many decodes succeeded.
+func decodesAgree(t *testing.T, files []testFile, minLongs func(data []byte) []int, decode func(data []byte, minLong int, reference bool) ([]byte, error), what string) int {
+	t.Helper()
+	decoded := 0
+	for _, f := range files {
+		for _, minLong := range minLongs(f.data) {
+			want, wantErr := decode(f.data, minLong, true)
+			got, err := decode(f.data, minLong, false)
 			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
-				t.Errorf("%s, minLongEdge %d: error %v with the assembly, %v without", f.name, minLong, err, wantErr)
+				t.Errorf("%s, minLongEdge %d: error %v, %s gives %v", f.name, minLong, err, what, wantErr)
 				continue
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s, minLongEdge %d: the assembly's pixels differ from Go's", f.name, minLong)
+				t.Errorf("%s, minLongEdge %d: pixels differ from %s's", f.name, minLong, what)
 			}
 			if err == nil {
 				decoded++
 			}
 		}
 	}
-	if decoded < 150 {
-		t.Errorf("only %d decodes succeeded: the comparison proves little", decoded)
-	}
+	return decoded
 }
