@@ -231,9 +231,10 @@ func scaledIDCT2x2(b *block, nz uint64, w *[blockSize]int, dst []byte, stride in
 //
 // signed is the same table for the assembly, in int32, times the sign each position's parity
 // gives it in each of scaledIDCT4x4Go's four output sums, ee+oe+eo+oo, ee-oe+eo-oo, ee+oe-eo-oo
-// and ee-oe-eo+oo (sum k at [4k:4k+4]): the assembly adds every coefficient into the 16 outputs
-// at once instead of into four sums by parity, which the integers make the same numbers
-// (products exact in int64, sums wrapping alike). fits32 says whether every entry, negated or
+// and ee-oe-eo+oo (sum k at [4k:4k+4]; sum 0's signs are all +, so [0:4] is w itself). The NEON
+// version adds every coefficient into the 16 outputs at once instead of into four sums by
+// parity, which the integers make the same numbers (products exact in int64, sums wrapping
+// alike); the AVX2 one sums by parity with [0:4]. fits32 says whether every entry, negated or
 // not, fits an int32 (any 8-bit table does; a 16-bit one may not).
 type weights4x4 struct {
 	w      [blockSize][4]int
