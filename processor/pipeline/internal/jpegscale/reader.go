@@ -8,7 +8,10 @@
 // Each block is inverse-transformed at full size and box-averaged into the smaller image, and a
 // progressive image keeps its coefficients as int16 instead of int32, and at 1/4 and 1/8 only
 // those that can change the reduced output (see reducedStore): pixels may then differ slightly
-// from a box shrink of image/jpeg's, where it clips. See LICENSE in this folder.
+// from a box shrink of image/jpeg's, where it clips. The 8 x 8 transform and the 4 x 4 scaled
+// one also have amd64 (AVX2) and arm64 (NEON) assembly that stores the very bytes of the Go
+// code, which stays the reference and the path elsewhere (see idct_simd.go). See LICENSE in
+// this folder.
 //
 // JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
 package jpegscale
