@@ -1,6 +1,7 @@
 package jpegscale
 
 import (
+	"encoding/binary"
 	"math"
 	mbits "math/bits"
 )
@@ -272,6 +273,16 @@ func (d *decoder) premultiplied4x4(tq uint8) *weights4x4 {
 // assembly where there is one and the table fits it. w is premultiplied4x4's table, nz the
 // positions of b that may be non-zero.
 func scaledIDCT4x4(b *block, nz uint64, w *weights4x4, dst []byte, stride int) {
+	if nz&keep4x4 == 1 {
+		// Only the DC term (common in smooth or heavily compressed photos): its weight is the
+		// same for all 16 outputs (the DC column of every box is 1/(2√2)), so is every sum of
+		// scaledIDCT4x4Go, and so every output.
+		v := uint32(clampLevel(boxRound(int(b[0])*w.w[0][0]))) * 0x01010101
+		for y := range 4 {
+			binary.LittleEndian.PutUint32(dst[y*stride:y*stride+4], v)
+		}
+		return
+	}
 	// The assembly does not check bounds: a patch too short goes to Go, which panics where it
 	// would have.
 	if useSIMD && w.fits32 && stride >= 4 && len(dst) >= 3*stride+4 {
