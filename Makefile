@@ -18,7 +18,10 @@ export NODE_PATH := $(TOOLS)/node/node_modules
 
 ROLE ?= professor
 
-.PHONY: run test bench token tools build clean chromium lcms heif smoke benchpeers burst soak
+# The JPEG decoder, whose inverse transforms have amd64 and arm64 assembly (see README).
+JPEGSCALE := ./processor/pipeline/internal/jpegscale/
+
+.PHONY: run test bench token tools build clean chromium lcms heif qemu smoke benchpeers burst soak
 
 ## run: start the local stack (S3 + processor + API) until Ctrl-C (or SIGTERM to any of its processes)
 # The launcher is built and exec'd, not `go run`: make's child is then the launcher itself, which
@@ -37,11 +40,15 @@ token:
 smoke: chromium
 	@go run ./infra/cmd/medicpx-smoke
 
-## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium
-test: tools
+## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium; the JPEG
+##   decoder's assembly also as Lambda runs it (arm64, under qemu-aarch64) and without it (purego)
+test: tools qemu
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
 	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
+	go test -count=1 -tags purego $(JPEGSCALE)
+	GOARCH=arm64 go vet $(JPEGSCALE)
+	GOARCH=arm64 go test -exec qemu-aarch64-static -count=1 -timeout 20m $(JPEGSCALE)
 
 ## burst: upload-to-ready latency on the stack of `make run` (running in another terminal):
 ##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst), with the stack's
@@ -64,6 +71,7 @@ bench: tools benchpeers
 	go test -run '^$$' -bench '^Benchmark(API|AbandonedUploadURLs)$$' -benchmem -benchtime 2000x ./api/
 	go test -run '^$$' -bench '^BenchmarkRouteLatency$$' -benchtime 40x ./api/
 	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
+	go test -run '^$$' -bench '^BenchmarkDecodePhone$$' -benchtime 5x $(JPEGSCALE)
 	go test -run '^$$' -bench . -benchmem ./processor/metastrip/
 
 build:
@@ -124,6 +132,19 @@ heif:
 			(apt-get install -y -qq libheif-examples libimage-exiftool-perl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq libheif-examples libimage-exiftool-perl)); \
 		else \
 			echo "WARNING: heif-convert or exiftool is missing and this is not root: the HEIC sample tests will FAIL (not skip)." >&2; \
+		fi; \
+	fi
+
+# qemu-aarch64-static (Debian's qemu-user-static) runs the JPEG decoder's tests built for arm64,
+# the Lambda's architecture, so its NEON assembly is tested against pure Go on this machine too.
+# Installed when missing and we are root; otherwise that step of `make test` fails (never skips).
+qemu:
+	@if ! command -v qemu-aarch64-static >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing qemu-user-static (Debian)"; \
+			(apt-get install -y -qq qemu-user-static >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq qemu-user-static)); \
+		else \
+			echo "WARNING: qemu-aarch64-static is missing and this is not root: the arm64 tests of the JPEG decoder will FAIL (not skip)." >&2; \
 		fi; \
 	fi
 

@@ -26,6 +26,7 @@ require (
 	github.com/h2non/filetype v1.1.3
 	github.com/tetratelabs/wazero v1.9.0
 	golang.org/x/image v0.48.0
+	golang.org/x/sys v0.50.0
 	golang.org/x/time v0.15.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -2,6 +2,7 @@ package jpegscale
 
 import (
 	"bytes"
+	"fmt"
 	"image/jpeg"
 	"path/filepath"
 	"runtime"
@@ -20,9 +21,10 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkDecodePhone decodes the 12 MP phone photo (../shared/samples/phone) at 1/2, 1/4 and
-// 1/8, reporting the decoding thread's CPU time per decode beside the wall time. The pipeline's
-// BenchmarkDecodeVsLibjpeg puts these beside libjpeg-turbo.
+// BenchmarkDecodePhone decodes the 12 MP phone photo (../shared/samples/phone) at full size (as
+// the processor decodes smaller photos), 1/2, 1/4 and 1/8, with the assembly transforms and with
+// the pure-Go ones side by side, reporting the decoding thread's CPU time per decode beside the
+// wall time. The pipeline's BenchmarkDecodeVsLibjpeg puts these beside libjpeg-turbo.
 func BenchmarkDecodePhone(b *testing.B) {
 	dir := phonesamples.Dir(b)
 	var f phonesamples.File
@@ -37,17 +39,26 @@ func BenchmarkDecodePhone(b *testing.B) {
 		b.Fatal(err)
 	}
 	long := max(cfg.Width, cfg.Height)
-	for _, scale := range []int{2, 4, 8} {
-		b.Run("1/"+string(rune('0'+scale)), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			start := threadCPU()
-			for b.Loop() {
-				if _, err := DecodeScaledBytes(data, long/scale); err != nil {
-					b.Fatal(err)
-				}
+	for _, scale := range []int{1, 2, 4, 8} {
+		// The assembly (where this build has it) and the pure-Go transforms, side by side.
+		for _, impl := range []string{simdImpl, "go"} {
+			if impl == "" {
+				continue // no assembly in this build: "go" alone
 			}
-			b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		})
+			b.Run(fmt.Sprintf("1/%d/%s", scale, impl), func(b *testing.B) {
+				saved := useSIMD
+				useSIMD = impl != "go"
+				defer func() { useSIMD = saved }()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				start := threadCPU()
+				for b.Loop() {
+					if _, err := DecodeScaledBytes(data, long/scale); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
+		}
 	}
 }

@@ -14,9 +14,10 @@ type blockPlan struct {
 	innerW, innerH int
 	dst            []byte // the component's output plane, from block (0, 0)
 	stride         int
-	qt             *block
+	qt             *block // zig-zag order
+	qn             *block // the same table in natural order (idctStore)
 	w2             *[blockSize]int
-	w4             *[blockSize][4]int
+	w4             *weights4x4
 	ax, ay         *boxAxis
 }
 
@@ -33,7 +34,8 @@ const (
 
 // plan is reconstructBlock's choice for the component's blocks inside the image.
 func (d *decoder) plan(compIndex int) blockPlan {
-	p := blockPlan{compIndex: compIndex, qt: &d.quant[d.comp[compIndex].tq]}
+	tq := d.comp[compIndex].tq
+	p := blockPlan{compIndex: compIndex, qt: &d.quant[tq], qn: &d.quantNat[tq]}
 	p.dst, p.stride = d.patch(0, 0, compIndex, 0, 0)
 	if p.dst == nil {
 		return p // reconstructBlock reports the error
@@ -65,10 +67,11 @@ func (d *decoder) plan(compIndex int) blockPlan {
 	return p
 }
 
-// reconstruct is reconstructBlock, by plan p.
-func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) error {
+// reconstruct is reconstructBlock, by plan p. intact says whether b is as it was: the planned
+// transforms only read it; reconstructBlock may work in it.
+func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) (intact bool, err error) {
 	if p.kind == planGeneric || bx >= p.innerW || by >= p.innerH {
-		return d.reconstructBlock(b, nz, bx, by, p.compIndex)
+		return false, d.reconstructBlock(b, nz, bx, by, p.compIndex)
 	}
 	dst := p.dst[p.ph*by*p.stride+p.pw*bx:]
 	switch p.kind {
@@ -79,9 +82,9 @@ func (d *decoder) reconstruct(p *blockPlan, b *block, nz uint64, bx, by int) err
 	case planDC:
 		dst[0] = clampLevel(boxRound(int(b[0]) * int(p.qt[0]) * (1 << (2*idctFracBits - 3))))
 	case planStore:
-		idctStore(b, nz, p.qt, dst, p.stride)
+		idctStore(b, nz, p.qn, dst, p.stride)
 	default:
 		scaledIDCT(b, p.qt, p.ax, p.ay, dst, p.stride)
 	}
-	return nil
+	return true, nil
 }

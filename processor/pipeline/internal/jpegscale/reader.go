@@ -8,7 +8,10 @@
 // Each block is inverse-transformed at full size and box-averaged into the smaller image, and a
 // progressive image keeps its coefficients as int16 instead of int32, and at 1/4 and 1/8 only
 // those that can change the reduced output (see reducedStore): pixels may then differ slightly
-// from a box shrink of image/jpeg's, where it clips. See LICENSE in this folder.
+// from a box shrink of image/jpeg's, where it clips. The 8 x 8 transform and the 4 x 4 scaled
+// one also have amd64 (AVX2) and arm64 (NEON) assembly that stores the very bytes of the Go
+// code, which stays the reference and the path elsewhere (see idct_simd.go). See LICENSE in
+// this folder.
 //
 // JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
 package jpegscale
@@ -144,6 +147,9 @@ type decoder struct {
 	progReduced [maxComponents]*reducedStore
 	huff        [maxTc + 1][maxTh + 1]huffman
 	quant       [maxTq + 1]block // Quantization tables, in zig-zag order.
+	// quantNat are the same tables in natural order, made at each DQT: idctStore multiplies a
+	// block by one row by row (the assembly a whole row at once).
+	quantNat [maxTq + 1]block
 	// quant2x2 are the quantization tables premultiplied by the 2 x 2 scaled inverse DCT (see
 	// scaledIDCT2x2), made when first needed after each DQT.
 	quant2x2 [maxTq + 1]struct {
@@ -153,7 +159,7 @@ type decoder struct {
 	// quant4x4 is quant2x2 for the 4 x 4 map (see scaledIDCT4x4).
 	quant4x4 [maxTq + 1]struct {
 		valid bool
-		w     [blockSize][4]int
+		w     weights4x4
 	}
 	tmp [2 * blockSize]byte
 
@@ -394,6 +400,9 @@ loop:
 			for i := range d.quant[tq] {
 				d.quant[tq][i] = int32(d.tmp[2*i])<<8 | int32(d.tmp[2*i+1])
 			}
+		}
+		for zig, nat := range unzig {
+			d.quantNat[tq][nat] = d.quant[tq][zig]
 		}
 		d.quant2x2[tq].valid = false
 		d.quant4x4[tq].valid = false

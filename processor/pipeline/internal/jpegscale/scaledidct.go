@@ -1,6 +1,7 @@
 package jpegscale
 
 import (
+	"encoding/binary"
 	"math"
 	mbits "math/bits"
 )
@@ -226,17 +227,41 @@ func scaledIDCT2x2(b *block, nz uint64, w *[blockSize]int, dst []byte, stride in
 	dst[stride+1] = clampLevel(boxRound(ee - oe - eo + oo))
 }
 
-// premultiplied4x4 is premultiplied2x2 for the 4 x 4 map: per natural-order position, its
-// dequantization times the 4 x 4 matrices' entries for the first-half outputs m, n < 2 of each
-// axis, at m + 2n.
-func (d *decoder) premultiplied4x4(tq uint8) *[blockSize][4]int {
+// weights4x4 is premultiplied4x4's table: per natural-order position, its dequantization times
+// the 4 x 4 matrices' entries for the first-half outputs m, n < 2 of each axis, at m + 2n.
+//
+// signed is the same table for the assembly, in int32, times the sign each position's parity
+// gives it in each of scaledIDCT4x4Go's four output sums, ee+oe+eo+oo, ee-oe+eo-oo, ee+oe-eo-oo
+// and ee-oe-eo+oo (sum k at [4k:4k+4]; sum 0's signs are all +, so [0:4] is w itself). The NEON
+// version adds every coefficient into the 16 outputs at once instead of into four sums by
+// parity, which the integers make the same numbers (products exact in int64, sums wrapping
+// alike); the AVX2 one sums by parity with [0:4]. fits32 says whether every entry, negated or
+// not, fits an int32 (any 8-bit table does; a 16-bit one may not).
+type weights4x4 struct {
+	w      [blockSize][4]int
+	signed [blockSize][16]int32
+	fits32 bool
+}
+
+// premultiplied4x4 is premultiplied2x2 for the 4 x 4 map.
+func (d *decoder) premultiplied4x4(tq uint8) *weights4x4 {
 	p := &d.quant4x4[tq]
 	if !p.valid {
 		a := &boxAxes[2].a
+		p.w.fits32 = true
 		for nat := range blockSize {
 			q := int(d.quant[tq][zigOf[nat]])
+			par := parity(nat)
 			for j := range 4 {
-				p.w[nat][j] = q * a[j&1][nat%8] * a[j>>1][nat/8]
+				v := q * a[j&1][nat%8] * a[j>>1][nat/8]
+				p.w.w[nat][j] = v
+				p.w.fits32 = p.w.fits32 && v > math.MinInt32 && v <= math.MaxInt32
+				for k, neg := range [4]bool{false, par&1 != 0, par>>1 != 0, par&1 != par>>1} {
+					p.w.signed[nat][4*k+j] = int32(v)
+					if neg {
+						p.w.signed[nat][4*k+j] = int32(-v)
+					}
+				}
 			}
 		}
 		p.valid = true
@@ -244,9 +269,31 @@ func (d *decoder) premultiplied4x4(tq uint8) *[blockSize][4]int {
 	return &p.w
 }
 
-// scaledIDCT4x4 is scaledIDCT for 4 x 4 outputs (a block reduced by 2 across and down). w is
-// premultiplied4x4's table, nz the positions of b that may be non-zero.
-func scaledIDCT4x4(b *block, nz uint64, w *[blockSize][4]int, dst []byte, stride int) {
+// scaledIDCT4x4 is scaledIDCT for 4 x 4 outputs (a block reduced by 2 across and down), by the
+// assembly where there is one and the table fits it. w is premultiplied4x4's table, nz the
+// positions of b that may be non-zero.
+func scaledIDCT4x4(b *block, nz uint64, w *weights4x4, dst []byte, stride int) {
+	if nz&keep4x4 == 1 {
+		// Only the DC term (common in smooth or heavily compressed photos): its weight is the
+		// same for all 16 outputs (the DC column of every box is 1/(2√2)), so is every sum of
+		// scaledIDCT4x4Go, and so every output.
+		v := uint32(clampLevel(boxRound(int(b[0])*w.w[0][0]))) * 0x01010101
+		for y := range 4 {
+			binary.LittleEndian.PutUint32(dst[y*stride:y*stride+4], v)
+		}
+		return
+	}
+	// The assembly does not check bounds: a patch too short goes to Go, which panics where it
+	// would have.
+	if useSIMD && w.fits32 && stride >= 4 && len(dst) >= 3*stride+4 {
+		scaledIDCT4x4SIMD(b, nz&keep4x4, &w.signed, &dst[0], stride)
+		return
+	}
+	scaledIDCT4x4Go(b, nz, &w.w, dst, stride)
+}
+
+// scaledIDCT4x4Go is the reference for scaledIDCT4x4SIMD, which must store the same bytes.
+func scaledIDCT4x4Go(b *block, nz uint64, w *[blockSize][4]int, dst []byte, stride int) {
 	var s [4][4]int // by parity, then first-half output m + 2n
 	for m := nz & keep4x4; m != 0; m &= m - 1 {
 		nat := mbits.TrailingZeros64(m)

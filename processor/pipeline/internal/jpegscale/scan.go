@@ -5,6 +5,7 @@
 package jpegscale
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 	mbits "math/bits"
@@ -218,6 +219,10 @@ func (d *decoder) processSOS(n int) error {
 		bx, by     int
 		blockCount int
 		nz         uint64 // the positions of b that may be non-zero (see decodeSequential)
+		// dirty are the positions of b that may be non-zero after the block before: a sequential
+		// block is decoded into a cleared b, and clearing only these costs less than all 256
+		// bytes (most blocks have a few coefficients, and the transforms leave b as it was).
+		dirty uint64
 	)
 	for my := 0; my < myy; my++ {
 		if err := d.interrupted(); err != nil {
@@ -286,7 +291,7 @@ func (d *decoder) processSOS(n int) error {
 							return err
 						}
 					} else {
-						b = block{}
+						clearBlock(&b, dirty)
 						var err error
 						if genericBlocks {
 							nz = ^uint64(0)
@@ -294,7 +299,9 @@ func (d *decoder) processSOS(n int) error {
 						} else {
 							nz, err = d.decodeSequential(&b, &dc[compIndex], &d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta])
 						}
+						dirty = nz
 						if err != nil {
+							dirty = ^uint64(0) // the block is abandoned part-way
 							return err
 						}
 					}
@@ -309,7 +316,11 @@ func (d *decoder) processSOS(n int) error {
 						// SOS markers are processed.
 						continue
 					}
-					if err := d.reconstruct(&plans[i], &b, nz, bx, by); err != nil {
+					intact, err := d.reconstruct(&plans[i], &b, nz, bx, by)
+					if !intact {
+						dirty = ^uint64(0)
+					}
+					if err != nil {
 						return err
 					}
 				} // for j
@@ -576,7 +587,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 						}
 					}
 				}
-				if err := d.reconstruct(&plan, &b, nz|1, bx, by); err != nil {
+				if _, err := d.reconstruct(&plan, &b, nz|1, bx, by); err != nil {
 					return err
 				}
 			}
@@ -606,7 +617,7 @@ func (d *decoder) blockScale(compIndex int) (sx, sy int) {
 // to the image, averaged down by d.scale. nz has bit i set where b[i] may be non-zero: the
 // others are zero.
 func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) error {
-	qt := &d.quant[d.comp[compIndex].tq]
+	qt, qn := &d.quant[d.comp[compIndex].tq], &d.quantNat[d.comp[compIndex].tq]
 	if d.scale > 1 {
 		if dst, stride, ax, ay := d.scaledTarget(bx, by, compIndex); dst != nil {
 			switch {
@@ -620,7 +631,7 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 			case ax.n == 8 && ay.n == 8:
 				// Not reduced at all (a subsampled chroma block at 1/2): image/jpeg's own
 				// transform.
-				idctStore(b, nz, qt, dst, stride)
+				idctStore(b, nz, qn, dst, stride)
 			default:
 				scaledIDCT(b, qt, ax, ay, dst, stride)
 			}
@@ -632,7 +643,7 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 		if dst == nil {
 			return UnsupportedError("too many components")
 		}
-		idctStore(b, nz, qt, dst, stride)
+		idctStore(b, nz, qn, dst, stride)
 		return nil
 	}
 	for zig := 0; zig < blockSize; zig++ {
@@ -705,26 +716,35 @@ func (d *decoder) reconstructBlock(b *block, nz uint64, bx, by, compIndex int) e
 	return nil
 }
 
-// idctStore is image/jpeg's reconstruction of a block: dequantize, inverse-transform, level-shift
-// and clip, and store the 8 x 8 pixels. nz has bit i set where b[i] may be non-zero: the zero
-// rows are skipped (the transform maps them to zero), and where only the first row is left each
-// column's transform is its first value, rounded, which is what idctCols computes for it.
-func idctStore(b *block, nz uint64, qt *block, dst []byte, stride int) {
-	if nz == 1 {
-		// Only the DC term: idctRows makes every entry of row 0 b[0]<<17 and idctCols every
-		// pixel that, rounded (int32 arithmetic, as theirs, so a hostile value wraps alike).
-		v := uint8(min(max(((b[0]*qt[0]<<17+1<<19)>>2)>>18+128, 0), 255))
-		for y := range 8 {
-			row := dst[y*stride : y*stride+8]
-			for x := range row {
-				row[x] = v
-			}
-		}
+// clearBlock zeroes the positions of b in m, the others being zero already.
+func clearBlock(b *block, m uint64) {
+	if mbits.OnesCount64(m) > 16 {
+		*b = block{}
 		return
 	}
+	for ; m != 0; m &= m - 1 {
+		b[mbits.TrailingZeros64(m)&(blockSize-1)] = 0
+	}
+}
+
+// idctStoreGo is image/jpeg's reconstruction of a block: dequantize (qn is the quantization
+// table in natural order), inverse-transform, level-shift and clip, and store the 8 x 8 pixels.
+// nz has bit i set where b[i] may be non-zero: the zero rows are skipped (the transform maps them
+// to zero), and where only the first row is left each column's transform is its first value,
+// rounded, which is what idctCols computes for it. It is the reference for idctStoreSIMD (see
+// idct_simd.go), which must store the same bytes. It leaves in as it was.
+func idctStoreGo(in *block, nz uint64, qn *block, dst []byte, stride int) {
+	if nz == 1 {
+		idctStoreDC(in, qn, dst, stride)
+		return
+	}
+	// On a copy: the transforms of a block inside the image leave it as it was (see dirty in
+	// processSOS).
+	c := *in
+	b := &c
 	for m := nz; m != 0; m &= m - 1 {
 		i := mbits.TrailingZeros64(m)
-		b[i] *= qt[zigOf[i]]
+		b[i] *= qn[i]
 	}
 	var rows uint8
 	for r := range 8 {
@@ -749,6 +769,17 @@ func idctStore(b *block, nz uint64, qt *block, dst []byte, stride int) {
 		for x := range row {
 			row[x] = uint8(min(max(b[y*8+x]+128, 0), 255))
 		}
+	}
+}
+
+// idctStoreDC is idctStoreGo for a block with only the DC term: idctRows makes every entry of
+// row 0 b[0]<<17 and idctCols every pixel that, rounded (int32 arithmetic, as theirs, so a
+// hostile value wraps alike).
+func idctStoreDC(b *block, qn *block, dst []byte, stride int) {
+	v := uint8(min(max(((b[0]*qn[0]<<17+1<<19)>>2)>>18+128, 0), 255))
+	row := uint64(v) * 0x0101010101010101 // 8 bytes of v: one store a row
+	for y := range 8 {
+		binary.LittleEndian.PutUint64(dst[y*stride:y*stride+8], row)
 	}
 }
 

@@ -61,25 +61,36 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 		d.bits.a, d.bits.n = a, n
 		return mask, nil
 	}
-	// The AC coefficients, as decodeBlock (section F.2.2.2).
+	// The AC coefficients, as decodeBlock (section F.2.2.2). Here the buffer's bits are kept
+	// left-aligned, in top (the next bit is its highest): looking up the next code is then one
+	// shift of top, not of a by a count that depends on n, and consuming k bits shifts top by k,
+	// so the chain from one code to the next is shorter. d.bits (bits right-aligned in a) is
+	// what the decoder's other functions take: toBits and fromBits convert.
+	top := a << uint32(64-n)
+	toBits := func() { d.bits.a, d.bits.n = top>>uint32(64-n), n }
+	fromBits := func() { top, n = d.bits.a<<uint32(64-d.bits.n), d.bits.n }
 	f := acHuff.fast
 	for zig := int32(1); zig < blockSize; zig++ {
 		if n < refillBelow {
-			d.bits.a, d.bits.n = a, n
+			toBits()
 			d.refill()
-			a, n = d.bits.a, d.bits.n
+			fromBits()
 		}
 		e = 0
 		if f != nil && n >= fastBits {
-			e = f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]
+			e = f[top>>(64-fastBits)]
 		}
 		if e&(1<<17) != 0 {
 			// The code, its run of zeroes and the coefficient's bits in one look-up.
 			if zig += int32(e.symbol() >> 4); zig >= blockSize {
-				n -= e.codeLen()
+				k := e.codeLen()
+				n -= k
+				top <<= uint32(k)
 				break
 			}
-			n -= int32(e>>13) & 0xf
+			k := int32(e>>13) & 0xf
+			n -= k
+			top <<= uint32(k)
 			nat := unzig[zig&(blockSize-1)] & (blockSize - 1) // in range: no bounds or shift checks
 			b[nat] = int32(e) >> 18
 			mask |= 1 << nat
@@ -87,13 +98,18 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 		}
 		var value uint8
 		if e != 0 {
-			n -= e.codeLen()
+			k := e.codeLen()
+			n -= k
+			top <<= uint32(k)
 			value = e.symbol()
 		} else {
-			var err error
-			if value, a, n, err = d.huffmanFrom(acHuff, a, n); err != nil {
+			toBits()
+			v, err := d.decodeHuffman(acHuff)
+			if err != nil {
 				return 0, err
 			}
+			fromBits()
+			value = v
 		}
 		val0 := value >> 4
 		val1 := value & 0x0f
@@ -105,12 +121,16 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 			var ac int32
 			if n >= int32(val1) {
 				n -= int32(val1)
-				ac = extend(uint32(a>>uint32(n)), val1)
+				ac = extend(uint32(top>>(64-val1)), val1)
+				top <<= val1
 			} else {
-				var err error
-				if ac, a, n, err = d.receiveExtendFrom(val1, a, n); err != nil {
+				toBits()
+				v, err := d.receiveExtend(val1)
+				if err != nil {
 					return 0, err
 				}
+				fromBits()
+				ac = v
 			}
 			nat := unzig[zig&(blockSize-1)] & (blockSize - 1)
 			b[nat] = ac
@@ -123,18 +143,18 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 		}
 		d.eobRun = uint16(1 << val0)
 		if val0 != 0 {
-			d.bits.a, d.bits.n = a, n
+			toBits()
 			bits, err := d.decodeBits(int32(val0))
 			if err != nil {
 				return 0, err
 			}
+			fromBits()
 			d.eobRun |= uint16(bits)
-			a, n = d.bits.a, d.bits.n
 		}
 		d.eobRun--
 		break
 	}
-	d.bits.a, d.bits.n = a, n
+	toBits()
 	return mask, nil
 }
 

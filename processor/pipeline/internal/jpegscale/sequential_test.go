@@ -2,7 +2,6 @@ package jpegscale
 
 import (
 	"bytes"
-	"fmt"
 	"image"
 	"math/rand/v2"
 	"slices"
@@ -38,23 +37,7 @@ func TestSequentialBlocksMatchGeneric(t *testing.T) {
 		}
 		return pixels(img), nil
 	}
-	decoded := 0
-	for _, f := range files {
-		for _, minLong := range []int{1 << 20, 0, 20, 40, 80} {
-			want, wantErr := decode(f.data, minLong, true)
-			got, err := decode(f.data, minLong, false)
-			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
-				t.Errorf("%s, minLongEdge %d: error %v, generic path gives %v", f.name, minLong, err, wantErr)
-				continue
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s, minLongEdge %d: pixels differ from the generic path's", f.name, minLong)
-			}
-			if err == nil {
-				decoded++
-			}
-		}
-	}
+	decoded := decodesAgree(t, files, func([]byte) []int { return []int{1 << 20, 0, 20, 40, 80} }, decode, "the generic path")
 	if decoded < 100 {
 		t.Errorf("only %d decodes succeeded: the comparison proves little", decoded)
 	}
@@ -62,7 +45,7 @@ func TestSequentialBlocksMatchGeneric(t *testing.T) {
 
 // TestSparseTransformsMatchWholeBlock: on random blocks, sparse and dense, with ordinary and
 // hostile values, the 2 x 2 and 4 x 4 transforms given the non-zero positions write what
-// scaledIDCT writes, and idctStore given them what it writes given every position.
+// scaledIDCT writes, and idctStoreGo given them what it writes given every position.
 func TestSparseTransformsMatchWholeBlock(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 3000 {
@@ -101,11 +84,11 @@ func TestSparseTransformsMatchWholeBlock(t *testing.T) {
 		}
 		want, got := make([]byte, 64), make([]byte, 64)
 		bb := b
-		idctStore(&bb, ^uint64(0), &d.quant[0], want, 8)
+		idctStoreGo(&bb, ^uint64(0), &d.quant[0], want, 8)
 		bb = b
-		idctStore(&bb, nz, &d.quant[0], got, 8)
+		idctStoreGo(&bb, nz, &d.quant[0], got, 8)
 		if !bytes.Equal(got, want) {
-			t.Fatalf("block %d, idctStore with non-zero positions %#x: %v, want %v", i, nz, got, want)
+			t.Fatalf("block %d, idctStoreGo with non-zero positions %#x: %v, want %v", i, nz, got, want)
 		}
 	}
 }
