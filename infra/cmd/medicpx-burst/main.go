@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +25,7 @@ func main() {
 	data := flag.String("data", envOr("LOCAL_DATA", ".local"), "the local stack's data folder, for its token")
 	n := flag.Int("n", 200, "uploads in the burst (300 with -mixed)")
 	singles := flag.Int("singles", 5, "single uploads after the burst, one at a time")
+	singlesFrom := flag.String("singles-from", "", "take the single uploads from these JPEG files in turn (comma-separated, each may be a glob), read in place, e.g. the phone samples")
 	cache := flag.String("photos", ".cache/burst", "where the generated photos are kept")
 	mixed := flag.Bool("mixed", false, "the mixed burst instead: 0.2–8 MB photos with invalid files among them, from parallel clients, until all are final")
 	invalid := flag.Int("invalid", 10, "invalid files in the mixed burst")
@@ -86,9 +89,27 @@ func main() {
 	if *singles == 0 {
 		return
 	}
+	pick := func(i int) []byte { return photos[i*37%len(photos)] }
+	if *singlesFrom != "" {
+		var real []string
+		for _, pattern := range strings.Split(*singlesFrom, ",") {
+			m, err := filepath.Glob(pattern)
+			if err != nil || len(m) == 0 {
+				fail(fmt.Errorf("-singles-from: %q names no file (%v)", pattern, err))
+			}
+			real = append(real, m...)
+		}
+		pick = func(i int) []byte {
+			b, err := os.ReadFile(real[i%len(real)])
+			if err != nil {
+				fail(err)
+			}
+			return b
+		}
+	}
 	var lat []time.Duration
 	for i := range *singles {
-		d, err := burst.Single(ctx, c, photos[i*37%len(photos)])
+		d, err := burst.Single(ctx, c, pick(i))
 		if err != nil {
 			fail(err)
 		}
