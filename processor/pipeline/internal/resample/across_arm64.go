@@ -1,0 +1,12 @@
+//go:build !purego
+
+package resample
+
+// simdImpl: NEON, which every arm64 CPU has.
+const simdImpl = "neon"
+
+// acrossSIMD makes groups*8 outputs of one row at out from row (readable up to every output's
+// start + chunks*8) with the prepared table w (Across.w16) and start.
+//
+//go:noescape
+func acrossSIMD(out *int16, row *byte, start *int, w *int16, groups, chunks int)
