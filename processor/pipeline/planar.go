@@ -109,11 +109,15 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 // output's sum fits an int32 (int16 samples of 14 bits times weights whose magnitudes add up to
 // less than 2<<resample.WeightBits), so the halves are exactly the sums a filter of each would make.
 func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty resample.Taps) {
+	across, down := resample.NewAcross(tx), resample.NewDown(ty)
+	if resample.Assembled(across, down) {
+		resizePlaneSIMD(dst, dstride, w, h, src, sstride, sw, sh, ty, across, down)
+		return
+	}
 	half := (w + 1) / 2
 	slots := ty.N + 1
 	ring := make([]int64, slots*half)
 	row0, row1 := make([]int16, w), make([]int16, w)
-	across := resample.NewAcross(tx)
 	sums := make([]int64, half)
 	keep := func(r int, v []int16) {
 		out := ring[r%slots*half:][:half]
@@ -169,6 +173,37 @@ func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int,
 				out[2*k+1] = clip(int32((s - int64(lo)) >> 32))
 			}
 		}
+	}
+}
+
+// resizePlaneSIMD is resizePlane by the assembly, which keeps its rows as they come out of the
+// pass across (int16, one sample an element: the assembly needs no packing to take many at once)
+// in a ring of ty.N+1, and makes the same bytes (resample's tests and
+// TestResizePlanesSIMDMatchesGo hold the two to each other).
+func resizePlaneSIMD(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, ty resample.Taps, across *resample.Across, down *resample.Down) {
+	n := ty.N
+	ring := make([][]int16, n+1)
+	for i := range ring {
+		ring[i] = make([]int16, w)
+	}
+	spare := make([]int16, w) // the pair's second row past the last one
+	window := make([][]int16, n)
+	done := 0 // source rows [0, done) are filtered across
+	for y := range h {
+		first := ty.Start[y]
+		for done < first+n {
+			row1 := spare
+			if done+1 < sh {
+				row1 = ring[(done+1)%len(ring)]
+			}
+			next := min(done+1, sh-1)
+			across.Rows(ring[done%len(ring)], row1, src[done*sstride:][:sw], src[next*sstride:][:sw])
+			done += 2
+		}
+		for j := range window {
+			window[j] = ring[(first+j)%len(ring)]
+		}
+		down.Row(dst[y*dstride:y*dstride+w], y, window)
 	}
 }
 

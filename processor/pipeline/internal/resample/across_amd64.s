@@ -83,3 +83,64 @@ chunk:
 
 	VZEROUPPER
 	RET
+
+// downSIMD with AVX2, 16 outputs a step, two rows at a time: VPUNPCKLWD and VPUNPCKHWD
+// interleave the two rows' int16 samples, VPMADDWD multiplies each pair by the two rows' weights
+// and adds them into int32 (Y0: outputs 0-3 | 8-11, Y1: 4-7 | 12-15). Every sum is DownGo's
+// exactly (downFits keeps it inside int32), VPSRAD is Go's >>, and the two saturating packs clip
+// to [0, 255] as DownGo's min and max do.
+//
+// Registers: DI dst, SI the row pointers, DX the weights, R8 pairs, CX the byte offset into the
+// rows, R9 chunks left, R10 R11 R12 the inner loop's pointers and count, Y15 the rounding.
+
+// func downSIMD(dst *byte, rows **int16, w *int16, pairs, chunks int)
+TEXT ·downSIMD(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ rows+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ pairs+24(FP), R8
+	MOVQ chunks+32(FP), R9
+	MOVL $0x80000, AX // 1 << (WeightBits+MidBits-1)
+	MOVQ AX, X15
+	VPBROADCASTD X15, Y15
+	XORQ CX, CX
+
+dchunk:
+	MOVQ SI, R10
+	MOVQ DX, R11
+	MOVQ R8, R12
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+
+dpair:
+	MOVQ 0(R10), AX
+	MOVQ 8(R10), BX
+	VMOVDQU (AX)(CX*1), Y2
+	VMOVDQU (BX)(CX*1), Y3
+	VPUNPCKLWD Y3, Y2, Y4
+	VPUNPCKHWD Y3, Y2, Y5
+	VPBROADCASTD (R11), Y6
+	VPMADDWD Y6, Y4, Y4
+	VPMADDWD Y6, Y5, Y5
+	VPADDD Y4, Y0, Y0
+	VPADDD Y5, Y1, Y1
+	ADDQ $16, R10
+	ADDQ $4, R11
+	DECQ R12
+	JNZ dpair
+
+	VPADDD Y15, Y0, Y0
+	VPADDD Y15, Y1, Y1
+	VPSRAD $20, Y0, Y0 // WeightBits + MidBits
+	VPSRAD $20, Y1, Y1
+	VPACKSSDW Y1, Y0, Y0 // words 0-7 | 8-15
+	VPACKUSWB Y0, Y0, Y0 // bytes 0-7, 0-7 | 8-15, 8-15
+	VPERMQ $0x08, Y0, Y0
+	VMOVDQU X0, (DI)
+	ADDQ $16, DI
+	ADDQ $32, CX
+	DECQ R9
+	JNZ dchunk
+
+	VZEROUPPER
+	RET

@@ -10,3 +10,9 @@ const simdImpl = "neon"
 //
 //go:noescape
 func acrossSIMD(out *int16, row *byte, start *int, w *int16, groups, chunks int)
+
+// downSIMD makes chunks*16 outputs at dst from the 2*pairs rows at rows, with the int16 weights
+// w (one per row).
+//
+//go:noescape
+func downSIMD(dst *byte, rows **int16, w *int16, pairs, chunks int)

@@ -87,3 +87,72 @@ chunk:
 	SUBS $1, R4, R4
 	BNE group
 	RET
+
+// downSIMD with NEON, 16 outputs a step: V0..V3 hold their int32 sums (4 lanes each); each
+// row's 16 int16 samples are multiplied by its weight (DUP) and added by SMLAL and SMLAL2.
+// SRSHR is Go's (s + 1<<19) >> 20 (without its int32 overflow, which downFits rules out), and
+// the saturating narrows SQXTUN (to uint16) and UQXTN (to uint8) clip to [0, 255] as DownGo's
+// min and max do.
+//
+// Registers: R0 dst, R1 the row pointers, R2 the weights, R3 pairs, R4 chunks left, R5 the byte
+// offset into the rows, R6 R7 R8 the inner loop's pointers and count, R9 R10 rows, R11 R12
+// weights.
+
+#define SRSHR4S20(d, n) WORD $(0x4F2C2400 | ((n)<<5) | (d))
+#define SQXTUN4S(d, n) WORD $(0x2E612800 | ((n)<<5) | (d))
+#define SQXTUN24S(d, n) WORD $(0x6E612800 | ((n)<<5) | (d))
+#define UQXTN8H(d, n) WORD $(0x2E214800 | ((n)<<5) | (d))
+#define UQXTN28H(d, n) WORD $(0x6E214800 | ((n)<<5) | (d))
+
+// ROW: the 16 samples in V(a), V(a+1) times the weight in V(w), into V0..V3.
+#define ROW(a, b, w) \
+	SMLAL4S(0, a, w); SMLAL24S(1, a, w); SMLAL4S(2, b, w); SMLAL24S(3, b, w)
+
+// func downSIMD(dst *byte, rows **int16, w *int16, pairs, chunks int)
+TEXT ·downSIMD(SB), NOSPLIT, $0-40
+	MOVD dst+0(FP), R0
+	MOVD rows+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD pairs+24(FP), R3
+	MOVD chunks+32(FP), R4
+	MOVD $0, R5
+
+dchunk:
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R3, R8
+	ZERO(0)
+	ZERO(1)
+	ZERO(2)
+	ZERO(3)
+
+dpair:
+	LDP.P 16(R6), (R9, R10)
+	ADD R5, R9, R9
+	ADD R5, R10, R10
+	VLD1 (R9), [V16.H8, V17.H8]
+	VLD1 (R10), [V18.H8, V19.H8]
+	MOVH.P 2(R7), R11
+	MOVH.P 2(R7), R12
+	VDUP R11, V20.H8
+	VDUP R12, V21.H8
+	ROW(16, 17, 20)
+	ROW(18, 19, 21)
+	SUBS $1, R8, R8
+	BNE dpair
+
+	SRSHR4S20(0, 0)
+	SRSHR4S20(1, 1)
+	SRSHR4S20(2, 2)
+	SRSHR4S20(3, 3)
+	SQXTUN4S(22, 0)
+	SQXTUN24S(22, 1)
+	SQXTUN4S(23, 2)
+	SQXTUN24S(23, 3)
+	UQXTN8H(24, 22)
+	UQXTN28H(24, 23)
+	VST1.P [V24.B16], 16(R0)
+	ADD $32, R5, R5
+	SUBS $1, R4, R4
+	BNE dchunk
+	RET
