@@ -106,3 +106,32 @@ func TestHostileDownMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDown times the pass down of whole 1280 px wide planes, by the assembly and by Go
+// (DownGo, the plain reference; BenchmarkResizePlanes in pipeline times the packed Go loop
+// resizePlane runs without the assembly), side by side.
+func BenchmarkDown(b *testing.B) {
+	for _, c := range []struct{ dst, src, sub int }{{960, 1512, 1}, {960, 1512, 2}, {720, 2880, 1}} {
+		d := NewDown(Lanczos(c.dst, c.src, c.sub))
+		plane := testPlane(rand.New(rand.NewPCG(1, 2)), 1280, (c.src+c.sub-1)/c.sub)
+		out := make([]byte, 1280)
+		for _, asm := range []bool{true, false} {
+			if asm && simdImpl == "" {
+				continue
+			}
+			name := simdImpl
+			if !asm {
+				name = "go"
+			}
+			b.Run(fmt.Sprintf("%d_from_%d_sub%d_n%d/%s", c.dst, c.src, c.sub, d.t.N, name), func(b *testing.B) {
+				defer SetAssembly(SetAssembly(asm))
+				for b.Loop() {
+					for y, first := range d.t.Start {
+						d.Row(out, y, plane[first:first+d.t.N])
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.dst*1280), "ns/px")
+			})
+		}
+	}
+}
