@@ -1,11 +1,14 @@
-// Package resample is the pass across of the thumbnail resampler (processor/pipeline's
-// resizePlane): each output sample a weighted sum of n consecutive source bytes, in fixed
-// point. It is its own package so that its assembly (across_amd64.s with AVX2, across_arm64.s
-// with NEON) and the tests that hold it to the Go code run fast, also under qemu-aarch64.
+// Package resample is the inner loops of the thumbnail resampler (processor/pipeline's
+// resizePlane): the pass across (Across, each output sample a weighted sum of n consecutive
+// source bytes, kept as int16) and the pass down (Down, each output byte a weighted sum of n
+// such rows, rounded and clipped), in fixed point. It is its own package so that its assembly
+// (across_amd64.s with AVX2, across_arm64.s with NEON) and the tests that hold it to the Go code
+// run fast, also under qemu-aarch64.
 //
-// The assembly computes exactly what RowsGo computes: the same int32 sums of the same products,
-// rounded and shifted the same way, so it stores the same int16 values. A table whose weights do
-// not fit int16, or whose sums could leave the range where the two agree, stays in Go.
+// The assembly computes exactly what RowsGo and DownGo compute: the same int32 sums of the same
+// products, rounded, shifted and clipped the same way, so it stores the same values. A table
+// whose weights do not fit int16, or whose sums could leave the range where the two agree,
+// stays in Go.
 package resample
 
 const (
@@ -18,12 +21,12 @@ const (
 	MidBits = 6
 )
 
-// useSIMD says whether Rows takes the assembly: simdImpl names it ("avx2", "neon") or is empty.
+// useSIMD says whether Rows and Row take the assembly: simdImpl names it ("avx2", "neon") or is empty.
 // Tests and benchmarks switch it off to get the pure-Go output from the same build.
 var useSIMD = simdImpl != ""
 
-// Assembly names the assembly this build and CPU use ("avx2", "neon"), or is empty when the pass
-// across runs pure Go.
+// Assembly names the assembly this build and CPU use ("avx2", "neon"), or is empty when both
+// passes run pure Go.
 func Assembly() string { return simdImpl }
 
 // SetAssembly switches the assembly on or off (on has no effect where there is none) and returns

@@ -25,7 +25,7 @@ func TestSIMDSelected(t *testing.T) {
 	if simdImpl != want || useSIMD != (want != "") {
 		t.Fatalf("GOARCH %s, purego %v: simdImpl %q, useSIMD %v; want %q", runtime.GOARCH, purego, simdImpl, useSIMD, want)
 	}
-	t.Logf("GOARCH %s, purego %v: pass across in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
+	t.Logf("GOARCH %s, purego %v: passes across and down in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
 }
 
 // lanczosCases are the tables the thumbnails make (a 5120, 4032 or 2016 px wide decode to
