@@ -20,6 +20,10 @@ ROLE ?= professor
 
 # The JPEG decoder, whose inverse transforms have amd64 and arm64 assembly (see README).
 JPEGSCALE := ./processor/pipeline/internal/jpegscale/
+# The thumbnail resampler's pass across, which has them too; with the decoder, the packages whose
+# tests run also for arm64 under qemu and with -tags purego.
+RESAMPLE := ./processor/pipeline/internal/resample/
+ASMPKGS := $(JPEGSCALE) $(RESAMPLE)
 
 .PHONY: run test bench token tools build clean chromium lcms heif qemu smoke benchpeers burst soak
 
@@ -41,14 +45,15 @@ smoke: chromium
 	@go run ./infra/cmd/medicpx-smoke
 
 ## test: every test, against real versitygw, aws-lambda-rie, Node and Chromium; the JPEG
-##   decoder's assembly also as Lambda runs it (arm64, under qemu-aarch64) and without it (purego)
+##   decoder's and the resampler's assembly also as Lambda runs it (arm64, under qemu-aarch64)
+##   and without it (purego)
 test: tools qemu
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
 	go test -count=1 -tags devlogin -run 'TestDevLogin' ./api/web/
-	go test -count=1 -tags purego $(JPEGSCALE)
-	GOARCH=arm64 go vet $(JPEGSCALE)
-	GOARCH=arm64 go test -exec qemu-aarch64-static -count=1 -timeout 20m $(JPEGSCALE)
+	go test -count=1 -tags purego $(ASMPKGS)
+	GOARCH=arm64 go vet $(ASMPKGS)
+	GOARCH=arm64 go test -exec qemu-aarch64-static -count=1 -timeout 20m $(ASMPKGS)
 
 ## burst: upload-to-ready latency on the stack of `make run` (running in another terminal):
 ##   200 phone-sized JPEGs uploaded at once, then single uploads (infra/burst), with the stack's
@@ -72,6 +77,7 @@ bench: tools benchpeers
 	go test -run '^$$' -bench '^BenchmarkRouteLatency$$' -benchtime 40x ./api/
 	go test -run '^$$' -bench . -benchmem -benchtime 1x ./processor/pipeline/
 	go test -run '^$$' -bench '^BenchmarkDecodePhone$$' -benchtime 5x $(JPEGSCALE)
+	go test -run '^$$' -bench '^BenchmarkRows$$' -benchtime 2000x $(RESAMPLE)
 	go test -run '^$$' -bench . -benchmem ./processor/metastrip/
 
 build:
@@ -135,8 +141,9 @@ heif:
 		fi; \
 	fi
 
-# qemu-aarch64-static (Debian's qemu-user-static) runs the JPEG decoder's tests built for arm64,
-# the Lambda's architecture, so its NEON assembly is tested against pure Go on this machine too.
+# qemu-aarch64-static (Debian's qemu-user-static) runs the JPEG decoder's and the resampler's
+# tests built for arm64, the Lambda's architecture, so their NEON assembly is tested against pure
+# Go on this machine too.
 # Installed when missing and we are root; otherwise that step of `make test` fails (never skips).
 qemu:
 	@if ! command -v qemu-aarch64-static >/dev/null; then \
@@ -144,7 +151,7 @@ qemu:
 			echo "installing qemu-user-static (Debian)"; \
 			(apt-get install -y -qq qemu-user-static >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq qemu-user-static)); \
 		else \
-			echo "WARNING: qemu-aarch64-static is missing and this is not root: the arm64 tests of the JPEG decoder will FAIL (not skip)." >&2; \
+			echo "WARNING: qemu-aarch64-static is missing and this is not root: the arm64 tests of the JPEG decoder and the resampler will FAIL (not skip)." >&2; \
 		fi; \
 	fi
 

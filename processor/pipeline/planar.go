@@ -3,8 +3,9 @@ package pipeline
 import (
 	"image"
 	"image/color"
-	"math"
 	"sync"
+
+	"medicpx/processor/pipeline/internal/resample"
 )
 
 // A decoded JPEG is an *image.YCbCr: one byte a sample, chroma often at half resolution. Its
@@ -89,114 +90,34 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 	// about as much work as both chroma planes together.
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tx, ty := lanczosTaps(w, sw, hs), lanczosTaps(h, sh, vs)
+		tx, ty := resample.Lanczos(w, sw, hs), resample.Lanczos(h, sh, vs)
 		resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
 		resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
 	})
-	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, lanczosTaps(w, sw, 1), lanczosTaps(h, sh, 1))
+	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, resample.Lanczos(w, sw, 1), resample.Lanczos(h, sh, 1))
 	wg.Wait()
 	return dst
 }
 
-// weightBits is the fixed-point precision of the filter weights: sums of (8+midBits)-bit samples
-// times weights of at most about 1.3 stay inside int32.
-const weightBits = 14
-
-// filterTaps are, for each output position along one axis, the first source position and the
-// weights of the n source positions from there. Every output has n weights, the longest window's
-// count: a shorter one is padded with zero weights (moved left at the far edge to stay inside the
-// source), which add nothing to its sum, so the loops run over one flat slice.
-type filterTaps struct {
-	start   []int
-	n       int
-	weights []int32 // n per output
-}
-
-// lanczosTaps maps src positions to dst ones: output i covers the source interval
-// [i*src/dst, (i+1)*src/dst), and the filter widens with the reduction, as imaging's does. The
-// source is read through samples that each stand for sub positions: the weights of the positions
-// a sample stands for are added up onto it. Equal sizes copy.
-func lanczosTaps(dst, src, sub int) filterTaps {
-	const support = 3.0
-	scale := float64(src) / float64(dst)
-	width := max(scale, 1)
-	starts := make([]int, dst)
-	ends := make([]int, dst) // windows[i] is fixed[ends[i-1]:ends[i]]
-	var fixed []int32        // every output's weights, one after the other
-	var ws, folded []float64 // scratch, reused from one output to the next
-	n := 1
-	for i := range dst {
-		lo, hi := i, i
-		ws = append(ws[:0], 1)
-		if dst != src {
-			center := (float64(i)+0.5)*scale - 0.5
-			lo = max(0, int(math.Ceil(center-support*width)))
-			hi = min(src-1, int(math.Floor(center+support*width)))
-			ws = ws[:0]
-			var sum float64
-			for j := lo; j <= hi; j++ {
-				v := lanczos3((float64(j) - center) / width)
-				ws = append(ws, v)
-				sum += v
-			}
-			for j := range ws {
-				ws[j] /= sum
-			}
-		}
-		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)
-		for j, v := range ws {
-			folded[(lo+j)/sub-lo/sub] += v
-		}
-		for _, v := range folded {
-			fixed = append(fixed, int32(math.Round(v*(1<<weightBits))))
-		}
-		starts[i], ends[i] = lo/sub, len(fixed)
-		n = max(n, len(folded))
-	}
-	samples := (src + sub - 1) / sub
-	t := filterTaps{start: starts, n: n, weights: make([]int32, n*dst)}
-	from := 0
-	for i, end := range ends {
-		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
-		t.start[i] -= pad
-		copy(t.weights[i*n+pad:], fixed[from:end])
-		from = end
-	}
-	return t
-}
-
-func lanczos3(x float64) float64 {
-	x = math.Abs(x)
-	if x >= 3 {
-		return 0
-	}
-	if x < 1e-9 {
-		return 1
-	}
-	px := math.Pi * x
-	return 3 * math.Sin(px) * math.Sin(px/3) / (px * px)
-}
-
-// midBits are the fractional bits kept between the passes: the pass across stores its sums,
-// unclipped, as int16 with 6 fractional bits (ringing past 0 or 255 included), so the result is
-// rounded and clipped once.
-const midBits = 6
-
 // resizePlane resamples the sw x sh plane src (rows sstride apart) into the w x h plane dst,
 // with taps tx across and ty down. The rows filtered across are kept only while an output row
-// needs them: ty.n+1 of them in a ring (a window of ty.n, and the second of the last pair that
-// acrossRows filtered), not the whole w x sh intermediate.
+// needs them: ty.N+1 of them in a ring (a window of ty.N, and the second of the last pair that
+// the pass across filtered), not the whole w x sh intermediate.
 //
 // Each kept row is packed two samples an int64, x = 2k in the low 32 bits and 2k+1 above, so
-// the pass down takes one multiply for two outputs, as acrossRows does for two rows: each
+// the pass down takes one multiply for two outputs, as resample.RowsGo does for two rows: each
 // output's sum fits an int32 (int16 samples of 14 bits times weights whose magnitudes add up to
-// less than 2<<weightBits), so the halves are exactly the sums a filter of each would make.
-func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty filterTaps) {
+// less than 2<<resample.WeightBits), so the halves are exactly the sums a filter of each would make.
+func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, tx, ty resample.Taps) {
+	across, down := resample.NewAcross(tx), resample.NewDown(ty)
+	if resample.Assembled(across, down) {
+		resizePlaneSIMD(dst, dstride, w, h, src, sstride, sw, sh, ty, across, down)
+		return
+	}
 	half := (w + 1) / 2
-	slots := ty.n + 1
+	slots := ty.N + 1
 	ring := make([]int64, slots*half)
 	row0, row1 := make([]int16, w), make([]int16, w)
-	packed := make([]int64, sw)
 	sums := make([]int64, half)
 	keep := func(r int, v []int16) {
 		out := ring[r%slots*half:][:half]
@@ -208,15 +129,15 @@ func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int,
 			out[k] = lo + hi<<32
 		}
 	}
-	const shift = weightBits + midBits
+	const shift = resample.WeightBits + resample.MidBits
 	clip := func(s int32) uint8 { return uint8(min(max((s+1<<(shift-1))>>shift, 0), 255)) }
 	done := 0 // source rows [0, done) are filtered across
-	n := ty.n
+	n := ty.N
 	for y := range h {
-		first := ty.start[y]
+		first := ty.Start[y]
 		for done < first+n {
 			next := min(done+1, sh-1)
-			acrossRows(row0, row1, src[done*sstride:][:sw], src[next*sstride:][:sw], tx, packed)
+			across.Rows(row0, row1, src[done*sstride:][:sw], src[next*sstride:][:sw])
 			keep(done, row0)
 			if done+1 < sh {
 				keep(done+1, row1)
@@ -224,7 +145,7 @@ func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int,
 			done += 2
 		}
 		// Down: the window's rows, two a step.
-		ws := ty.weights[y*n : y*n+n]
+		ws := ty.Weights[y*n : y*n+n]
 		w0 := int64(ws[0])
 		for k, v := range ring[first%slots*half:][:half] {
 			sums[k] = v * w0
@@ -255,38 +176,34 @@ func resizePlane(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int,
 	}
 }
 
-// acrossRows filters rows r0 and r1 across with taps t into out0 and out1, as int16 with midBits
-// fractional bits. The two rows go through one multiply a tap: each pixel pair is packed into
-// one int64 (r0's in the low 32 bits, r1's above) and the sum S0 + S1<<32 taken in int64. Each
-// row's sum fits an int32 (8-bit samples times weights of 14 bits whose magnitudes add up to
-// less than 2), so the int64 holds it exactly and the low half is S0, the rest S1: the same
-// integers as filtering each row on its own. packed is scratch of len(r0).
-func acrossRows(out0, out1 []int16, r0, r1 []byte, t filterTaps, packed []int64) {
-	packed = packed[:len(r0)]
-	r1 = r1[:len(r0)]
-	for i, v := range r0 {
-		packed[i] = int64(v) | int64(r1[i])<<32
+// resizePlaneSIMD is resizePlane by the assembly, which keeps its rows as they come out of the
+// pass across (int16, one sample an element: the assembly needs no packing to take many at once)
+// in a ring of ty.N+1, and makes the same bytes (resample's tests and
+// TestResizePlanesSIMDMatchesGo hold the two to each other).
+func resizePlaneSIMD(dst []byte, dstride, w, h int, src []byte, sstride, sw, sh int, ty resample.Taps, across *resample.Across, down *resample.Down) {
+	n := ty.N
+	ring := make([][]int16, n+1)
+	for i := range ring {
+		ring[i] = make([]int16, w)
 	}
-	n := t.n
-	out1 = out1[:len(out0)]
-	for x := range out0 {
-		ws := t.weights[x*n : x*n+n]
-		in := packed[t.start[x]:][:len(ws)]
-		var s0, s1 int64
-		j := 0
-		for ; j+2 <= len(ws); j += 2 {
-			w2, p := ws[j:j+2:j+2], in[j:j+2:j+2]
-			s0 += p[0] * int64(w2[0])
-			s1 += p[1] * int64(w2[1])
+	spare := make([]int16, w) // the pair's second row past the last one
+	window := make([][]int16, n)
+	done := 0 // source rows [0, done) are filtered across
+	for y := range h {
+		first := ty.Start[y]
+		for done < first+n {
+			row1 := spare
+			if done+1 < sh {
+				row1 = ring[(done+1)%len(ring)]
+			}
+			next := min(done+1, sh-1)
+			across.Rows(ring[done%len(ring)], row1, src[done*sstride:][:sw], src[next*sstride:][:sw])
+			done += 2
 		}
-		if j < len(ws) {
-			s0 += in[j] * int64(ws[j])
+		for j := range window {
+			window[j] = ring[(first+j)%len(ring)]
 		}
-		sum := s0 + s1
-		lo := int32(sum)
-		hi := int32((sum - int64(lo)) >> 32)
-		out0[x] = int16((lo + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
-		out1[x] = int16((hi + 1<<(weightBits-midBits-1)) >> (weightBits - midBits))
+		down.Row(dst[y*dstride:y*dstride+w], y, window)
 	}
 }
 

@@ -1,0 +1,26 @@
+//go:build !purego
+
+package resample
+
+import "golang.org/x/sys/cpu"
+
+// simdImpl: AVX2 where the CPU has it (VPMADDWD multiplies 16 int16 pairs and adds them in pairs
+// into 8 int32 lanes); otherwise (GOAMD64=v1 machines without AVX2) pure Go.
+var simdImpl = func() string {
+	if cpu.X86.HasAVX2 {
+		return "avx2"
+	}
+	return ""
+}()
+
+// acrossSIMD makes groups*8 outputs of one row at out from row (readable up to every output's
+// start + chunks*8) with the prepared table w (Across.w16) and start.
+//
+//go:noescape
+func acrossSIMD(out *int16, row *byte, start *int, w *int16, groups, chunks int)
+
+// downSIMD makes chunks*16 outputs at dst from the 2*pairs rows at rows, with the int16 weights
+// w (one per row).
+//
+//go:noescape
+func downSIMD(dst *byte, rows **int16, w *int16, pairs, chunks int)

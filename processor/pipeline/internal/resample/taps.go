@@ -1,0 +1,80 @@
+package resample
+
+import "math"
+
+// Taps are, for each output position along one axis, the first source position and the
+// weights of the N source positions from there, with WeightBits fractional bits. Every output
+// has N weights, the longest window's count: a shorter one is padded with zero weights (moved
+// left at the far edge to stay inside the source), which add nothing to its sum, so the loops
+// run over one flat slice.
+type Taps struct {
+	Start   []int
+	N       int
+	Weights []int32 // N per output
+}
+
+// Lanczos maps src positions to dst ones with a Lanczos-3 filter (disintegration/imaging's):
+// output i covers the source interval [i*src/dst, (i+1)*src/dst), and the filter widens with
+// the reduction, as imaging's does. The source is read through samples that each stand for sub
+// positions: the weights of the positions a sample stands for are added up onto it. Equal sizes
+// copy.
+func Lanczos(dst, src, sub int) Taps {
+	const support = 3.0
+	scale := float64(src) / float64(dst)
+	width := max(scale, 1)
+	starts := make([]int, dst)
+	ends := make([]int, dst) // windows[i] is fixed[ends[i-1]:ends[i]]
+	var fixed []int32        // every output's weights, one after the other
+	var ws, folded []float64 // scratch, reused from one output to the next
+	n := 1
+	for i := range dst {
+		lo, hi := i, i
+		ws = append(ws[:0], 1)
+		if dst != src {
+			center := (float64(i)+0.5)*scale - 0.5
+			lo = max(0, int(math.Ceil(center-support*width)))
+			hi = min(src-1, int(math.Floor(center+support*width)))
+			ws = ws[:0]
+			var sum float64
+			for j := lo; j <= hi; j++ {
+				v := lanczos3((float64(j) - center) / width)
+				ws = append(ws, v)
+				sum += v
+			}
+			for j := range ws {
+				ws[j] /= sum
+			}
+		}
+		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)
+		for j, v := range ws {
+			folded[(lo+j)/sub-lo/sub] += v
+		}
+		for _, v := range folded {
+			fixed = append(fixed, int32(math.Round(v*(1<<WeightBits))))
+		}
+		starts[i], ends[i] = lo/sub, len(fixed)
+		n = max(n, len(folded))
+	}
+	samples := (src + sub - 1) / sub
+	t := Taps{Start: starts, N: n, Weights: make([]int32, n*dst)}
+	from := 0
+	for i, end := range ends {
+		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
+		t.Start[i] -= pad
+		copy(t.Weights[i*n+pad:], fixed[from:end])
+		from = end
+	}
+	return t
+}
+
+func lanczos3(x float64) float64 {
+	x = math.Abs(x)
+	if x >= 3 {
+		return 0
+	}
+	if x < 1e-9 {
+		return 1
+	}
+	px := math.Pi * x
+	return 3 * math.Sin(px) * math.Sin(px/3) / (px * px)
+}
