@@ -229,6 +229,39 @@ func httpPut(t *testing.T, u, ctype string, body []byte) int {
 	return putWith(t, u, map[string]string{"Content-Type": ctype}, body)
 }
 
+// uploadFields are an upload-url answer's POST form fields.
+func uploadFields(resp response) map[string]string {
+	fields := map[string]string{}
+	for k, v := range resp.Body["upload_fields"].(map[string]any) {
+		fields[k] = v.(string)
+	}
+	return fields
+}
+
+// postForm sends file to a presigned POST URL with fields, each replaced by its value in override
+// when it has one, and returns the answer's status.
+func postForm(t *testing.T, url string, fields, override map[string]string, file []byte) int {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if o, ok := override[k]; ok {
+			v = o
+		}
+		w.WriteField(k, v)
+	}
+	fw, _ := w.CreateFormFile("file", "x.png")
+	fw.Write(file)
+	w.Close()
+	r, err := http.Post(url, w.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return r.StatusCode
+}
+
 // TestPresignedPost proves the POST policy pins key, type and the 1..10 MiB range.
 func TestPresignedPost(t *testing.T) {
 	st := newStack(t)
@@ -237,32 +270,12 @@ func TestPresignedPost(t *testing.T) {
 	if resp.Status != 200 || resp.str("upload_method") != "POST" {
 		t.Fatalf("%d %s", resp.Status, resp.Raw)
 	}
-	fields := map[string]string{}
-	for k, v := range resp.Body["upload_fields"].(map[string]any) {
-		fields[k] = v.(string)
-	}
+	fields := uploadFields(resp)
 	if fields["key"] != keys.StagedKey(resp.str("s3_key")) || fields["Content-Type"] != "image/png" {
 		t.Fatalf("fields %v", fields)
 	}
 	post := func(override map[string]string, size int) int {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			if o, ok := override[k]; ok {
-				v = o
-			}
-			w.WriteField(k, v)
-		}
-		fw, _ := w.CreateFormFile("file", "x.png")
-		fw.Write(bytes.Repeat([]byte{1}, size))
-		w.Close()
-		r, err := http.Post(resp.str("upload_url"), w.FormDataContentType(), &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-		return r.StatusCode
+		return postForm(t, resp.str("upload_url"), fields, override, bytes.Repeat([]byte{1}, size))
 	}
 	if got := post(map[string]string{"Content-Type": "image/jpeg"}, 100); got != 403 {
 		t.Errorf("wrong type: %d", got)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -125,33 +124,13 @@ func TestChecksumPostPolicy(t *testing.T) {
 	if resp.Status != 200 {
 		t.Fatalf("%d %s", resp.Status, resp.Raw)
 	}
-	fields := map[string]string{}
-	for k, v := range resp.Body["upload_fields"].(map[string]any) {
-		fields[k] = v.(string)
-	}
+	fields := uploadFields(resp)
 	if fields["x-amz-checksum-sha256"] != sha256b64(body) || fields["x-amz-checksum-algorithm"] != "SHA256" {
 		t.Fatalf("fields %v", fields)
 	}
 	staged := keys.StagedKey(resp.str("s3_key"))
 	post := func(override map[string]string, file []byte) int {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			if o, ok := override[k]; ok {
-				v = o
-			}
-			w.WriteField(k, v)
-		}
-		fw, _ := w.CreateFormFile("file", "x.png")
-		fw.Write(file)
-		w.Close()
-		r, err := http.Post(resp.str("upload_url"), w.FormDataContentType(), &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-		return r.StatusCode
+		return postForm(t, resp.str("upload_url"), fields, override, file)
 	}
 	other := bytes.Repeat([]byte{8}, 100)
 	// versitygw v1.8.0: 403 (policy condition failed) and 400 (BadDigest-style checksum error).
