@@ -311,18 +311,34 @@ func (g *s3Gate) release(drop bool) {
 // (403 "Request has expired"); the browser's cache is off meanwhile, so the request does go out.
 // fired tells whether it happened; stop ends the interception.
 func (e *browserEnv) failOnce(b tab, part string) (fired func() bool, stop func()) {
-	ctx, cancel := context.WithCancel(b.ctx)
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	if _, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{}); err != nil {
 		b.t.Fatalf("network: %v", err)
 	}
 	if _, err := chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
 		b.t.Fatalf("cache off: %v", err)
 	}
-	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: e.st.S3URL + "/*"}}}); err != nil {
+	var failed atomic.Bool
+	end := intercept(b, e.st.S3URL+"/*", func(ev *fetch.EventRequestPaused) *fetch.FulfillRequestParams {
+		if !strings.Contains(ev.Request.URL, part) || !failed.CompareAndSwap(false, true) {
+			return nil
+		}
+		return &fetch.FulfillRequestParams{ResponseCode: 403,
+			Body: []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")}
+	})
+	return failed.Load, func() {
+		end()
+		_, _ = chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: false})
+	}
+}
+
+// intercept pauses the tab's requests whose URL matches pattern and answers each with what answer
+// returns for it (its RequestID is filled in), or lets it go on when that is nil. stop ends it.
+func intercept(b tab, pattern string, answer func(*fetch.EventRequestPaused) *fetch.FulfillRequestParams) (stop func()) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
 		b.t.Fatalf("intercept: %v", err)
 	}
-	var failed atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -330,19 +346,18 @@ func (e *browserEnv) failOnce(b tab, part string) (fired func() bool, stop func(
 			if err != nil {
 				return
 			}
-			if strings.Contains(ev.Request.URL, part) && failed.CompareAndSwap(false, true) {
-				_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 403,
-					Body: []byte("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")})
+			if a := answer(&ev); a != nil {
+				a.RequestID = ev.RequestID
+				_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, *a)
 				continue
 			}
 			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 		}
 	}()
-	return failed.Load, func() {
+	return func() {
 		cancel()
 		<-done
 		_, _ = chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
-		_, _ = chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: false})
 	}
 }
 

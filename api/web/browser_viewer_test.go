@@ -512,32 +512,14 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 // failDelete makes the page's DELETE of key fail as an S3 outage would (500 with the API's
 // Korean detail); the other requests go through. stop ends it.
 func (e *browserEnv) failDelete(b tab, sc, key string) (stop func()) {
-	ctx, cancel := context.WithCancel(b.ctx)
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
-	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: e.st.APIURL + "/patient-images/" + sc + "?*"}}}); err != nil {
-		b.t.Fatalf("intercept: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			if ev.Request.Method == "DELETE" && strings.Contains(ev.Request.URL, url.QueryEscape(key)) {
-				_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 500,
-					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
-					Body:            []byte(`{"detail": "저장소에 잠시 연결할 수 없습니다."}`)})
-				continue
-			}
-			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+	return intercept(b, e.st.APIURL+"/patient-images/"+sc+"?*", func(ev *fetch.EventRequestPaused) *fetch.FulfillRequestParams {
+		if ev.Request.Method != "DELETE" || !strings.Contains(ev.Request.URL, url.QueryEscape(key)) {
+			return nil
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
-		_, _ = chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
-	}
+		return &fetch.FulfillRequestParams{ResponseCode: 500,
+			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+			Body:            []byte(`{"detail": "저장소에 잠시 연결할 수 없습니다."}`)}
+	})
 }
 
 // ensureLarge makes sure the large view shows key, opening it from the page if need be.
