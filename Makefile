@@ -21,9 +21,9 @@ ROLE ?= professor
 # The JPEG decoder, whose inverse transforms have amd64 and arm64 assembly (see README).
 JPEGSCALE := ./processor/pipeline/internal/jpegscale/
 # The thumbnail resampler's pass across, which has them too; with the decoder, the packages whose
-# tests run also for arm64 under qemu and with -tags purego.
+# tests run also for arm64 under qemu and with -tags purego, beside simd, which chooses for both.
 RESAMPLE := ./processor/pipeline/internal/resample/
-ASMPKGS := $(JPEGSCALE) $(RESAMPLE)
+ASMPKGS := $(JPEGSCALE) $(RESAMPLE) ./processor/pipeline/internal/simd/
 
 .PHONY: run test bench token tools build clean chromium lcms heif qemu smoke benchpeers burst soak
 

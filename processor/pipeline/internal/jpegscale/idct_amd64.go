@@ -2,16 +2,8 @@
 
 package jpegscale
 
-import "golang.org/x/sys/cpu"
-
-// simdImpl: AVX2 where the CPU has it (VPMULLD multiplies 8 int32 lanes at once); otherwise
-// (GOAMD64=v1 machines without AVX2) pure Go.
-var simdImpl = func() string {
-	if cpu.X86.HasAVX2 {
-		return "avx2"
-	}
-	return ""
-}()
+// hasAsm: this file's assembly is built; simd.Impl says whether the CPU runs it.
+const hasAsm = true
 
 // idctStoreSIMD is idctStoreGo for every position of b: dequantize by qn (natural order),
 // transform, level-shift, clip, and store 8 rows of 8 bytes at dst, stride apart. It reads b and

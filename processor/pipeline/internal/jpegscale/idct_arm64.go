@@ -2,8 +2,8 @@
 
 package jpegscale
 
-// simdImpl: NEON, which every arm64 CPU has.
-const simdImpl = "neon"
+// hasAsm: this file's assembly is built (NEON, which every arm64 CPU has).
+const hasAsm = true
 
 // idctStoreSIMD is idctStoreGo for every position of b: dequantize by qn (natural order),
 // transform, level-shift, clip, and store 8 rows of 8 bytes at dst, stride apart. It reads b and

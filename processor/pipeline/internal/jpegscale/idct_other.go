@@ -4,8 +4,8 @@ package jpegscale
 
 import "unsafe"
 
-// simdImpl is empty: this build has no assembly (the purego tag, or a GOARCH without it).
-const simdImpl = ""
+// hasAsm: this build has no assembly (the purego tag, or a GOARCH without it).
+const hasAsm = false
 
 // idctStoreSIMD is idctStoreGo here (useSIMD is false, so nothing calls it but tests).
 // Like the assembly, it leaves b as it was.

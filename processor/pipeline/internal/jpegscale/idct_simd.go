@@ -1,10 +1,21 @@
 package jpegscale
 
+import "medicpx/processor/pipeline/internal/simd"
+
 // The assembly versions of the inverse transforms (idct_amd64.s with AVX2, idct_arm64.s with
 // NEON) compute exactly what the Go functions they stand for compute: the same int32 (8 x 8) or
 // int64 (4 x 4) operations on the same values, lane by lane, so they store the same bytes, which
 // simd_test.go checks block by block and image by image. The Go functions stay the reference
 // and the path for other GOARCHes, for the purego build tag, and for amd64 without AVX2.
+
+// simdImpl names the assembly this package runs (simd.Impl: what the machine offers), or is
+// empty when this build has none (hasAsm).
+var simdImpl = func() string {
+	if hasAsm {
+		return simd.Impl
+	}
+	return ""
+}()
 
 // useSIMD says whether idctStore and scaledIDCT4x4 take the assembly: simdImpl names it ("avx2",
 // "neon") or is empty. Tests switch it off to get the pure-Go output from the same build.

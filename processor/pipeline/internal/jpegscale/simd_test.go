@@ -10,26 +10,18 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/cpu"
-
 	"medicpx/infra/testenv/phonesamples"
+	"medicpx/processor/pipeline/internal/simd"
 )
 
-// TestSIMDSelected: the assembly is what runs wherever there is one for the machine (so the
-// comparisons below compare it, also under qemu-aarch64), and nothing else claims to be.
+// TestSIMDSelected: this package runs the assembly simd chose for the machine (its assembly is
+// built wherever simd.Impl names one, so the comparisons below compare it, also under
+// qemu-aarch64); simd's TestImpl holds that choice to the machine.
 func TestSIMDSelected(t *testing.T) {
-	want := ""
-	switch {
-	case purego:
-	case runtime.GOARCH == "arm64":
-		want = "neon"
-	case runtime.GOARCH == "amd64" && cpu.X86.HasAVX2:
-		want = "avx2"
+	if simdImpl != simd.Impl || useSIMD != (simd.Impl != "") {
+		t.Fatalf("GOARCH %s: simdImpl %q, useSIMD %v; simd.Impl %q", runtime.GOARCH, simdImpl, useSIMD, simd.Impl)
 	}
-	if simdImpl != want || useSIMD != (want != "") {
-		t.Fatalf("GOARCH %s, purego %v: simdImpl %q, useSIMD %v; want %q", runtime.GOARCH, purego, simdImpl, useSIMD, want)
-	}
-	t.Logf("GOARCH %s, purego %v: transforms in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
+	t.Logf("GOARCH %s: transforms in %q", runtime.GOARCH, cmp.Or(simdImpl, "go"))
 }
 
 // coefficientBlock is one test block: its coefficients, the positions that may be non-zero
@@ -234,7 +226,7 @@ func FuzzIDCTStoreSIMD(f *testing.F) {
 // transforms.
 func TestDecodeSIMDMatchesGo(t *testing.T) {
 	if !useSIMD {
-		t.Logf("no assembly in use here (%s, purego %v): Go is compared with itself", runtime.GOARCH, purego)
+		t.Logf("no assembly in use here (%s): Go is compared with itself", runtime.GOARCH)
 	}
 	files := append(testFiles(t), corruptions(t)...)
 	t.Run("phone", func(t *testing.T) {

@@ -11,6 +11,8 @@
 // stays in Go.
 package resample
 
+import "medicpx/processor/pipeline/internal/simd"
+
 const (
 	// WeightBits is the fixed-point precision of the filter weights: sums of (8+MidBits)-bit
 	// samples times weights of at most about 1.3 stay inside int32.
@@ -20,6 +22,15 @@ const (
 	// result is rounded and clipped once.
 	MidBits = 6
 )
+
+// simdImpl names the assembly this package runs (simd.Impl: what the machine offers), or is
+// empty when this build has none (hasAsm).
+var simdImpl = func() string {
+	if hasAsm {
+		return simd.Impl
+	}
+	return ""
+}()
 
 // useSIMD says whether Rows and Row take the assembly: simdImpl names it ("avx2", "neon") or is empty.
 // Tests and benchmarks switch it off to get the pure-Go output from the same build.

@@ -2,16 +2,8 @@
 
 package resample
 
-import "golang.org/x/sys/cpu"
-
-// simdImpl: AVX2 where the CPU has it (VPMADDWD multiplies 16 int16 pairs and adds them in pairs
-// into 8 int32 lanes); otherwise (GOAMD64=v1 machines without AVX2) pure Go.
-var simdImpl = func() string {
-	if cpu.X86.HasAVX2 {
-		return "avx2"
-	}
-	return ""
-}()
+// hasAsm: this file's assembly is built; simd.Impl says whether the CPU runs it.
+const hasAsm = true
 
 // acrossSIMD makes groups*8 outputs of one row at out from row (readable up to every output's
 // start + chunks*8) with the prepared table w (Across.w16) and start.

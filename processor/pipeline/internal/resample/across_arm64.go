@@ -2,8 +2,8 @@
 
 package resample
 
-// simdImpl: NEON, which every arm64 CPU has.
-const simdImpl = "neon"
+// hasAsm: this file's assembly is built (NEON, which every arm64 CPU has).
+const hasAsm = true
 
 // acrossSIMD makes groups*8 outputs of one row at out from row (readable up to every output's
 // start + chunks*8) with the prepared table w (Across.w16) and start.

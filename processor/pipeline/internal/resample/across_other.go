@@ -2,8 +2,8 @@
 
 package resample
 
-// simdImpl is empty: this build has no assembly (the purego tag, or a GOARCH without it).
-const simdImpl = ""
+// hasAsm: this build has no assembly (the purego tag, or a GOARCH without it).
+const hasAsm = false
 
 // acrossSIMD is never called here (useSIMD is false).
 func acrossSIMD(out *int16, row *byte, start *int, w *int16, groups, chunks int) {

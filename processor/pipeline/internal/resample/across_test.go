@@ -4,28 +4,20 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"medicpx/processor/pipeline/internal/simd"
 	"runtime"
 	"slices"
 	"testing"
-
-	"golang.org/x/sys/cpu"
 )
 
-// TestSIMDSelected: the assembly is what runs wherever there is one for the machine (so the
-// comparisons below compare it, also under qemu-aarch64), and nothing else claims to be.
+// TestSIMDSelected: this package runs the assembly simd chose for the machine (its assembly is
+// built wherever simd.Impl names one, so the comparisons below compare it, also under
+// qemu-aarch64); simd's TestImpl holds that choice to the machine.
 func TestSIMDSelected(t *testing.T) {
-	want := ""
-	switch {
-	case purego:
-	case runtime.GOARCH == "arm64":
-		want = "neon"
-	case runtime.GOARCH == "amd64" && cpu.X86.HasAVX2:
-		want = "avx2"
+	if simdImpl != simd.Impl || useSIMD != (simd.Impl != "") {
+		t.Fatalf("GOARCH %s: simdImpl %q, useSIMD %v; simd.Impl %q", runtime.GOARCH, simdImpl, useSIMD, simd.Impl)
 	}
-	if simdImpl != want || useSIMD != (want != "") {
-		t.Fatalf("GOARCH %s, purego %v: simdImpl %q, useSIMD %v; want %q", runtime.GOARCH, purego, simdImpl, useSIMD, want)
-	}
-	t.Logf("GOARCH %s, purego %v: passes across and down in %q", runtime.GOARCH, purego, cmp.Or(simdImpl, "go"))
+	t.Logf("GOARCH %s: passes across and down in %q", runtime.GOARCH, cmp.Or(simdImpl, "go"))
 }
 
 // lanczosCases are the tables the thumbnails make (a 5120, 4032 or 2016 px wide decode to

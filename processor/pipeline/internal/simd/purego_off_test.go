@@ -1,6 +1,6 @@
 //go:build !purego
 
-package jpegscale
+package simd
 
-// purego: this test binary was built with the purego tag (no assembly).
+// purego: whether this test binary was built with the purego tag (no assembly).
 const purego = false
