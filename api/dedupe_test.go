@@ -17,11 +17,6 @@ import (
 	"medicpx/shared/retire"
 )
 
-func sha256b64(b []byte) string {
-	s := sha256.Sum256(b)
-	return base64.StdEncoding.EncodeToString(s[:])
-}
-
 // putWith sends a PUT with the given headers and returns the status.
 func putWith(t *testing.T, u string, headers map[string]string, body []byte) int {
 	t.Helper()
@@ -46,7 +41,7 @@ func TestChecksumSignedPut(t *testing.T) {
 	prof := st.token("professor")
 	body := []byte("0123456789")
 	req := uploadBody("a.jpg", "image/jpeg", len(body), "PUT")
-	req["checksum_sha256"] = sha256b64(body)
+	req["checksum_sha256"] = catalog.Checksum(body)
 	resp := st.call("POST", "/patient-images/upload-url/7", prof, req)
 	if resp.Status != 200 {
 		t.Fatalf("%d %s", resp.Status, resp.Raw)
@@ -55,7 +50,7 @@ func TestChecksumSignedPut(t *testing.T) {
 	for k, v := range resp.Body["upload_headers"].(map[string]any) {
 		headers[k] = v.(string)
 	}
-	if headers["x-amz-checksum-sha256"] != sha256b64(body) || headers["Content-Type"] != "image/jpeg" {
+	if headers["x-amz-checksum-sha256"] != catalog.Checksum(body) || headers["Content-Type"] != "image/jpeg" {
 		t.Fatalf("upload_headers %v", headers)
 	}
 	if _, ok := resp.Body["duplicate_of"]; ok {
@@ -69,7 +64,7 @@ func TestChecksumSignedPut(t *testing.T) {
 	}
 	t.Logf("X-Amz-SignedHeaders=%s", signed)
 	without := map[string]string{"Content-Type": "image/jpeg"}
-	other := map[string]string{"Content-Type": "image/jpeg", "x-amz-checksum-sha256": sha256b64([]byte("9876543210"))}
+	other := map[string]string{"Content-Type": "image/jpeg", "x-amz-checksum-sha256": catalog.Checksum([]byte("9876543210"))}
 	// versitygw v1.8.0: a body whose SHA-256 differs is 400 (the checksum check); a PUT without
 	// the signed header, or with another value, fails the signature (403).
 	cases := []struct {
@@ -119,13 +114,13 @@ func TestChecksumPostPolicy(t *testing.T) {
 	prof := st.token("professor")
 	body := bytes.Repeat([]byte{7}, 100)
 	req := uploadBody("x.png", "image/png", len(body), "POST")
-	req["checksum_sha256"] = sha256b64(body)
+	req["checksum_sha256"] = catalog.Checksum(body)
 	resp := st.call("POST", "/patient-images/upload-url/1", prof, req)
 	if resp.Status != 200 {
 		t.Fatalf("%d %s", resp.Status, resp.Raw)
 	}
 	fields := uploadFields(resp)
-	if fields["x-amz-checksum-sha256"] != sha256b64(body) || fields["x-amz-checksum-algorithm"] != "SHA256" {
+	if fields["x-amz-checksum-sha256"] != catalog.Checksum(body) || fields["x-amz-checksum-algorithm"] != "SHA256" {
 		t.Fatalf("fields %v", fields)
 	}
 	staged := keys.StagedKey(resp.str("s3_key"))
@@ -134,7 +129,7 @@ func TestChecksumPostPolicy(t *testing.T) {
 	}
 	other := bytes.Repeat([]byte{8}, 100)
 	// versitygw v1.8.0: 403 (policy condition failed) and 400 (BadDigest-style checksum error).
-	if got := post(map[string]string{"x-amz-checksum-sha256": sha256b64(other)}, other); got != 403 {
+	if got := post(map[string]string{"x-amz-checksum-sha256": catalog.Checksum(other)}, other); got != 403 {
 		t.Errorf("field changed to the other file's checksum: %d, want 403", got)
 	}
 	if got := post(nil, other); got < 400 {
@@ -236,7 +231,7 @@ func (st *stack) withChecksum(key, sum string) {
 func TestDuplicateOf(t *testing.T) {
 	st := newStack(t)
 	prof := st.token("professor")
-	sum := sha256b64([]byte("the photo"))
+	sum := catalog.Checksum([]byte("the photo"))
 	ask := func(scenario string) response {
 		req := uploadBody("again.jpg", "image/jpeg", 9, "PUT")
 		req["checksum_sha256"] = sum

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
 )
 
@@ -28,7 +29,7 @@ func TestPurge(t *testing.T) {
 	lk, _ := keys.Parse(live)
 	// The SHA-256 the processor records of each upload's bytes (duplicate detection) is part of
 	// what a permanent delete must take away.
-	sums := map[string]string{live: sha256b64([]byte("live bytes")), trashed: sha256b64([]byte("trashed bytes")), kept: sha256b64([]byte("kept bytes"))}
+	sums := map[string]string{live: catalog.Checksum([]byte("live bytes")), trashed: catalog.Checksum([]byte("trashed bytes")), kept: catalog.Checksum([]byte("kept bytes"))}
 	for key, sum := range sums {
 		st.withChecksum(key, sum)
 	}

@@ -3,8 +3,6 @@ package processor
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,11 +12,6 @@ import (
 	"medicpx/shared/catalog"
 	"medicpx/shared/keys"
 )
-
-func sha256b64(b []byte) string {
-	s := sha256.Sum256(b)
-	return base64.StdEncoding.EncodeToString(s[:])
-}
 
 // TestChecksumRecorded: the processor records the SHA-256 of the staged bytes (not of the
 // stripped original it stores) in the upload's catalog entry, whether or not the client declared
@@ -74,7 +67,7 @@ func TestChecksumRecorded(t *testing.T) {
 			e := cat.Entry(k.ID)
 			want := ""
 			if c.hashed {
-				want = sha256b64(data)
+				want = catalog.Checksum(data)
 			}
 			if e.SHA256 != want || e.OriginalFilename != "a.jpg" {
 				t.Fatalf("entry %+v, want the staged bytes' SHA-256 %q and the name", e, want)

@@ -25,6 +25,7 @@ import (
 	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/phonesamples"
 	"medicpx/infra/testenv/versity/versitytest"
+	"medicpx/shared/catalog"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/s3client"
@@ -646,7 +647,7 @@ func TestPermanentDeleteLeavesNothing(t *testing.T) {
 			find := needles(k.ID, koreanName, wantCaption)
 			if !c.rejected {
 				// The SHA-256 the processor records of the staged bytes (duplicate detection).
-				find[sha256b64(data)] = "the upload's SHA-256"
+				find[catalog.Checksum(data)] = "the upload's SHA-256"
 			}
 			if hits := s.scanBucket(t, find); len(hits) == 0 {
 				t.Fatal("the scan finds nothing before the delete: it could not see leftovers either")

@@ -12,8 +12,6 @@ package processor
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"medicpx/processor/pipeline"
+	"medicpx/shared/catalog"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 	"medicpx/shared/retire"
@@ -293,8 +292,7 @@ func (p *Processor) process(ctx context.Context, bucket, staged string, k keys.K
 		return p.quarantine(ctx, bucket, staged, k, head,
 			pipeline.Reject(pipeline.ReasonTooLarge, "more than %d bytes", imagepolicy.MaxBytes), rep)
 	}
-	s := sha256.Sum256(data)
-	rep.sum = base64.StdEncoding.EncodeToString(s[:])
+	rep.sum = catalog.Checksum(data)
 	// The object's deadline reaches into the decoders: a decode cut off by it is an error of the
 	// image (to be retried, then given up on by the sweep), not a verdict on the content; so is a
 	// panic (checkImage).

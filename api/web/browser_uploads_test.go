@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"image"
@@ -26,6 +25,7 @@ import (
 
 	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/testimage"
+	"medicpx/shared/catalog"
 )
 
 // TestBrowserUploads drives Chromium through issue 19's flows on the whole local stack, on a
@@ -247,11 +247,6 @@ func pathOf(u string) string {
 	return u
 }
 
-func b64sha256(b []byte) string {
-	s := sha256.Sum256(b)
-	return base64.StdEncoding.EncodeToString(s[:])
-}
-
 func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	sc := "net-" + vp.name
 	n := 0
@@ -336,7 +331,7 @@ func (e *browserEnv) uploadFlows(t *testing.T, vp viewport) {
 	for _, p := range w.seen() {
 		found := false
 		for _, b := range bodies {
-			found = found || p.checksum == b64sha256(b)
+			found = found || p.checksum == catalog.Checksum(b)
 		}
 		if !found {
 			t.Errorf("PUT %s carried x-amz-checksum-sha256 %q, the SHA-256 of none of the photos", p.url[:strings.IndexByte(p.url, '?')], p.checksum)

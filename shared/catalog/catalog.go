@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -135,6 +136,13 @@ func (c *Catalog) AddNote(id string, n Note) bool {
 		e.Stamp, changed = n.Stamp, true
 	}
 	return changed
+}
+
+// Checksum is Entry.SHA256 of data: its SHA-256 in standard base64, as S3's x-amz-checksum-sha256
+// and the upload-url request's checksum_sha256 carry it.
+func Checksum(data []byte) string {
+	s := sha256.Sum256(data)
+	return base64.StdEncoding.EncodeToString(s[:])
 }
 
 // SetChecksum records the SHA-256 of an upload's staged bytes (Entry.SHA256) and reports whether
