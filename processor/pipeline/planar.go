@@ -22,6 +22,33 @@ func shrinkPlanes(src *image.YCbCr, k int) *image.YCbCr {
 	sw, sh := r.Dx(), r.Dy()
 	dw, dh := (sw+k-1)/k, (sh+k-1)/k
 	dst := image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio444)
+	if k == 2 && r.Min == (image.Point{}) {
+		// The common case (the 320 px thumbnail from the 1280 px one, or from a 1280 px decode)
+		// on each plane alone: what the loop below makes, without its per-sample offsets.
+		switch src.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444:
+			halvePlane(dst.Y, dst.YStride, src.Y, src.YStride, sw, sh)
+			halvePlane(dst.Cb, dst.CStride, src.Cb, src.CStride, sw, sh)
+			halvePlane(dst.Cr, dst.CStride, src.Cr, src.CStride, sw, sh)
+			return dst
+		case image.YCbCrSubsampleRatio420:
+			// Every 2x2 box holds one chroma sample's pixels: the chroma is that sample.
+			halvePlane(dst.Y, dst.YStride, src.Y, src.YStride, sw, sh)
+			for oy := range dh {
+				copy(dst.Cb[oy*dst.CStride:][:dw], src.Cb[oy*src.CStride:][:dw])
+				copy(dst.Cr[oy*dst.CStride:][:dw], src.Cr[oy*src.CStride:][:dw])
+			}
+			return dst
+		}
+	}
+	return shrinkBoxes(dst, src, k)
+}
+
+// shrinkBoxes is shrinkPlanes for any k and subsampling, into dst.
+func shrinkBoxes(dst, src *image.YCbCr, k int) *image.YCbCr {
+	r := src.Rect
+	sw, sh := r.Dx(), r.Dy()
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
 	base := src.COffset(r.Min.X, r.Min.Y)
 	cx := make([]int, sw)
 	for x := range cx {
@@ -60,6 +87,34 @@ func shrinkPlanes(src *image.YCbCr, k int) *image.YCbCr {
 		}
 	}
 	return dst
+}
+
+// halvePlane averages the 2x2 boxes of the sw x sh plane src (rows sstride apart) into dst, as
+// shrinkPlanes does: rounded to nearest, a partial box at the right or bottom edge averaging the
+// samples it has.
+func halvePlane(dst []byte, dstride int, src []byte, sstride, sw, sh int) {
+	full := sw / 2 // boxes two samples wide
+	for oy := range (sh + 1) / 2 {
+		out := dst[oy*dstride:][:(sw+1)/2]
+		r0 := src[2*oy*sstride:][:sw]
+		if 2*oy+1 == sh { // the bottom row of an odd height: boxes one sample high
+			for ox := range full {
+				out[ox] = uint8((uint32(r0[2*ox]) + uint32(r0[2*ox+1]) + 1) >> 1)
+			}
+			if full < len(out) {
+				out[full] = r0[sw-1]
+			}
+			continue
+		}
+		r1 := src[(2*oy+1)*sstride:][:sw]
+		for ox := range full {
+			s := uint32(r0[2*ox]) + uint32(r0[2*ox+1]) + uint32(r1[2*ox]) + uint32(r1[2*ox+1])
+			out[ox] = uint8((s + 2) >> 2)
+		}
+		if full < len(out) { // the right column of an odd width: boxes one sample wide
+			out[full] = uint8((uint32(r0[sw-1]) + uint32(r1[sw-1]) + 1) >> 1)
+		}
+	}
 }
 
 // resizePlanes resamples src to a w x h 4:4:4 image with a Lanczos-3 filter (disintegration/
