@@ -99,3 +99,21 @@ func TestMixedBurstOnLatentStack(t *testing.T) {
 	}
 	t.Log(CPUSplit(before, after))
 }
+
+// TestPerUpload: CPU per upload by role, and the processor-alone rate from its CPU.
+func TestPerUpload(t *testing.T) {
+	before := map[string]time.Duration{"processor": time.Second, "versitygw": 0, "api": 0}
+	after := map[string]time.Duration{"processor": 31 * time.Second, "versitygw": 15 * time.Second, "api": 3 * time.Second}
+	for _, tc := range []struct {
+		uploads, cores int
+		want           string
+	}{
+		{300, 2, "CPU per upload: processor 100 ms, versitygw 50 ms, api 10 ms; the processor's work alone on 2 cores: 20.0 images/s"},
+		{150, 4, "CPU per upload: processor 200 ms, versitygw 100 ms, api 20 ms; the processor's work alone on 4 cores: 20.0 images/s"},
+		{0, 2, "no uploads"},
+	} {
+		if got := PerUpload(before, after, tc.uploads, tc.cores); got != tc.want {
+			t.Errorf("PerUpload(%d uploads, %d cores) = %q; want %q", tc.uploads, tc.cores, got, tc.want)
+		}
+	}
+}

@@ -116,3 +116,24 @@ func CPUSplit(before, after map[string]time.Duration) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// PerUpload formats the CPU each role used per upload between two StackCPU readings, and the
+// rate at which cores could run the processor's work alone: in AWS, S3 runs on none of the
+// Lambda's cores, so that rate is what bounds the processor there, while the local burst's own
+// rate also pays for versitygw's hashing and writes on the same cores.
+func PerUpload(before, after map[string]time.Duration, uploads, cores int) string {
+	if uploads == 0 {
+		return "no uploads"
+	}
+	var parts []string
+	for _, role := range []string{"processor", "versitygw", "api"} {
+		if d, ok := after[role]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.0f ms", role, (d-before[role]).Seconds()*1000/float64(uploads)))
+		}
+	}
+	out := "CPU per upload: " + strings.Join(parts, ", ")
+	if d := after["processor"] - before["processor"]; d > 0 {
+		out += fmt.Sprintf("; the processor's work alone on %d cores: %.1f images/s", cores, float64(uploads)*float64(cores)/d.Seconds())
+	}
+	return out
+}

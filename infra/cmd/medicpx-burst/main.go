@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -70,6 +71,9 @@ func main() {
 		}
 		fmt.Println("mixed burst:", res)
 		fmt.Println("  " + split())
+		if after, err := burst.StackCPU(apiAddr, procAddr, s3Addr); err == nil && cpuErr == nil {
+			fmt.Println("  " + burst.PerUpload(cpuBefore, after, len(ups), runtime.NumCPU()))
+		}
 		return
 	}
 	photos, err := burst.Photos(max(*n, *singles), *cache)
