@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/jpeg"
+	"os"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -60,5 +61,31 @@ func BenchmarkDecodePhone(b *testing.B) {
 				b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
 		}
+	}
+}
+
+// wallpapersDir is where infra/samples.sh puts the 5120x2880 wallpapers (git-ignored).
+const wallpapersDir = "../../../../.cache/samples/usr/share/wallpapers"
+
+// BenchmarkDecodeProgressive decodes the progressive 5120x2880 wallpapers (Flow, Volna) at 1/4,
+// the size the pipeline's thumbnails take (5120 -> 1280 long side), reporting the decoding
+// thread's CPU time per decode: on those the time is in the refinement scans.
+func BenchmarkDecodeProgressive(b *testing.B) {
+	for _, name := range []string{"Flow", "Volna"} {
+		b.Run(name, func(b *testing.B) {
+			data, err := os.ReadFile(filepath.Join(wallpapersDir, name, "contents/images/5120x2880.jpg"))
+			if err != nil {
+				b.Skipf("no wallpaper %s (run infra/samples.sh first): %v", name, err)
+			}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			start := threadCPU()
+			for b.Loop() {
+				if _, err := DecodeScaledBytes(data, 1280); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
 	}
 }
