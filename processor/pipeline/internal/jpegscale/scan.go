@@ -209,6 +209,10 @@ func (d *decoder) processSOS(n int) error {
 	}
 
 	d.bits = bits{}
+	if r := d.progReduced[scan[0].compIndex]; r != nil && nComp == 1 && zigStart > 0 && d.ri == 0 && !slowProgressive {
+		c := d.comp[scan[0].compIndex]
+		return r.decodeACScan(d, &d.huff[acTable][scan[0].ta], zigStart, zigEnd, ah, al, myy, c.v)
+	}
 	mcu, expectedRST := 0, uint8(rst0Marker)
 	var (
 		// b is the decoded coefficients, in natural (not zig-zag) order.
@@ -571,11 +575,17 @@ func (d *decoder) reconstructProgressiveImage() error {
 		stride := mxx * d.comp[i].h
 		var b block
 		plan := d.plan(i)
+		// At 1/4 the transform reads the store itself (see idct2x2) where it can.
+		direct := r != nil && plan.kind == plan2x2 && r.kept.natural == keep2x2 && !slowProgressive
 		for by := 0; by*v < d.height; by++ {
 			if err := d.interrupted(); err != nil {
 				return err
 			}
 			for bx := 0; bx*h < d.width; bx++ {
+				if direct && bx < plan.innerW && by < plan.innerH && bx != r.edgeCol && by != r.edgeRow {
+					r.idct2x2(by*stride+bx, plan.w2, plan.dst[plan.ph*by*plan.stride+plan.pw*bx:], plan.stride)
+					continue
+				}
 				var nz uint64
 				if r != nil {
 					nz = r.block(&b, bx, by)
