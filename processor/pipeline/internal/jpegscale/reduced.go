@@ -16,6 +16,7 @@ type keptCoeffs struct {
 	slot    [blockSize]int8  // by zig-zag index: the coefficient's place among a block's kept ones, or -1
 	zigs    [blockSize]int32 // zigs[:n]: the kept zig-zag indexes, in order
 	natural uint64           // bit i set when natural-order position i is kept
+	zig     uint64           // bit zig set when zig-zag index zig is kept
 }
 
 // Output pixel (x, y) at scale s is the mean of an s x s box of the block's inverse transform, and
@@ -76,6 +77,7 @@ func newKeptCoeffs(keep func(kx, ky int) bool) *keptCoeffs {
 			k.zigs[k.n] = int32(zig)
 			k.n++
 			k.natural |= 1 << u
+			k.zig |= 1 << zig
 		}
 	}
 	return k
@@ -137,6 +139,50 @@ func (s *reducedStore) decode(d *decoder, bx, by int, dc *int32, dcHuff, acHuff 
 	i := by*s.stride + bx
 	b := reducedBlock{&s.nonZero[i], s.values[i*s.kept.n : (i+1)*s.kept.n], &s.kept.slot}
 	return b.decode(d, dc, dcHuff, acHuff, zigStart, zigEnd, ah, al)
+}
+
+// decodeACScan is processSOS's loop for an AC scan of a component kept in s, without restart
+// intervals: the same blocks in the same order (left to right, top to bottom, those past the
+// image's edges skipped), decoded by the same functions, without the per-block work the general
+// loop does for any scan. A block inside an end-of-band run whose band is all zero, as most are,
+// costs one test here: refine would read no bits for it either. mcuRows x rowsPerMCU are the
+// component's rows of blocks, as processSOS counts them, s.stride its blocks per row.
+func (s *reducedStore) decodeACScan(d *decoder, h *huffman, zigStart, zigEnd int32, ah, al uint32, mcuRows, rowsPerMCU int) error {
+	cols := min(s.stride, (d.width+7)/8)
+	band := ^uint64(0) >> (63 - zigEnd&63) &^ (1<<uint32(zigStart) - 1)
+	kept := s.kept.n
+	for my := range mcuRows {
+		if err := d.interrupted(); err != nil {
+			return err
+		}
+		for by := my * rowsPerMCU; by < (my+1)*rowsPerMCU && by*8 < d.height; by++ {
+			row := s.nonZero[by*s.stride : by*s.stride+cols]
+			for bx := range row {
+				if d.eobRun > 0 && (ah == 0 || row[bx]&band == 0) && bx != s.edgeCol && by != s.edgeRow {
+					d.eobRun--
+					continue
+				}
+				if c := s.full(bx, by); c != nil {
+					if err := decodeBlock(d, (*[blockSize]int16)(c), nil, nil, h, zigStart, zigEnd, ah, al); err != nil {
+						return err
+					}
+					continue
+				}
+				i := by*s.stride + bx
+				b := reducedBlock{&row[bx], s.values[i*kept : (i+1)*kept], &s.kept.slot}
+				var err error
+				if ah != 0 {
+					err = b.refine(d, h, zigStart, zigEnd, 1<<al)
+				} else {
+					err = b.decode(d, nil, nil, h, zigStart, zigEnd, ah, al)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // reducedBlock is one block of a reducedStore. Its decode, refine and refineNonZeroes are
@@ -268,8 +314,11 @@ func (b reducedBlock) refine(d *decoder, h *huffman, zigStart, zigEnd, delta int
 
 	zig := zigStart
 	if d.eobRun == 0 {
+		if h.fast != nil && !slowProgressive {
+			zig = b.refineFast(d, h, zig, zigEnd, delta)
+		}
 	loop:
-		for ; zig <= zigEnd; zig++ {
+		for ; zig <= zigEnd && d.eobRun == 0; zig++ {
 			z := int32(0)
 			value, err := d.decodeHuffman(h)
 			if err != nil {
@@ -330,6 +379,130 @@ func (b reducedBlock) refine(d *decoder, h *huffman, zigStart, zigEnd, delta int
 		}
 	}
 	return nil
+}
+
+// slowProgressive makes a reduced progressive image decode as it did before refineFast,
+// decodeACScan and idct2x2: refine decodes every code with decodeHuffman, every scan goes
+// through processSOS's general loop and every block is made whole for its transform. The tests
+// set it to hold those to the code they stand in for.
+var slowProgressive = false
+
+// refineFast decodes the codes of an AC refinement block from zig on, as refine's loop does, as
+// long as each code, with its sign bit, the bits of an end-of-band run or the correction bits of
+// the coefficients it passes, is in the bit buffer and in the lookahead table (a short code, as
+// nearly all are). It stops before the first code that is not, consuming nothing of it, so that
+// refine's loop decodes that one and the rest, and fails where it fails: it returns the zig-zag
+// index to go on from, with d.eobRun set if it decoded an end-of-band run (then the block's
+// codes are done). Against refine's loop it keeps the bit count and the non-zero bits in locals,
+// writing them back once, and does one look-up a code instead of decodeHuffman and decodeBit:
+// the refinement scans were half of a progressive decode.
+func (b reducedBlock) refineFast(d *decoder, h *huffman, zig, zigEnd, delta int32) int32 {
+	f := h.fast
+	nonZero := *b.nonZero
+	end := ^uint64(0) >> (63 - zigEnd&63) // the band's coefficients up to zigEnd
+	a, n := d.bits.a, d.bits.n
+	refilled := false
+	for zig <= zigEnd {
+		if n < 32 && !refilled {
+			d.bits.n = n
+			d.refill()
+			a, n = d.bits.a, d.bits.n
+			refilled = true
+		}
+		if n < fastBits {
+			break
+		}
+		e := f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]
+		if e == 0 {
+			break // a longer code
+		}
+		used := e.codeLen()
+		sym := e.symbol()
+		run := int32(sym >> 4)
+		z := int32(0)
+		switch sym & 0x0f {
+		case 0:
+			if run != 0x0f {
+				// An end-of-band run of 1<<run blocks plus run more bits, this one the first.
+				if used+run > n {
+					goto short
+				}
+				eobRun := uint16(1) << run
+				if run != 0 {
+					eobRun |= uint16(a>>uint32(n-used-run)) & (1<<run - 1)
+				}
+				n -= used + run
+				d.eobRun = eobRun
+				*b.nonZero = nonZero
+				d.bits.n = n
+				return zig
+			}
+		case 1:
+			if used+1 > n {
+				goto short
+			}
+			z = delta
+			if a>>uint32(n-used-1)&1 == 0 {
+				z = -z
+			}
+			used++
+		default:
+			// refine's loop fails on it.
+			*b.nonZero = nonZero
+			d.bits.n = n
+			return zig
+		}
+		{
+			// The coefficient goes to the zero after run others, from zig on; the non-zero
+			// ones passed on the way take a correction bit each, in order.
+			band := ^uint64(0) << uint32(zig&63) & end
+			zeros := ^nonZero & band
+			for r := run; r > 0 && zeros != 0; r-- {
+				zeros &= zeros - 1
+			}
+			if zeros == 0 {
+				break // too many coefficients: refine's loop fails on it
+			}
+			stop := int32(mbits.TrailingZeros64(zeros))
+			passed := nonZero & band & (1<<uint32(stop) - 1)
+			c := int32(mbits.OnesCount64(passed))
+			if used+c > n {
+				goto short
+			}
+			n -= used
+			if c > 0 {
+				n -= c
+				corrections := a >> uint32(n) << uint32(64-c) // the first one in the top bit
+				for ; passed != 0; passed &= passed - 1 {
+					if corrections&(1<<63) != 0 {
+						b.grow(int32(mbits.TrailingZeros64(passed)), delta)
+					}
+					corrections <<= 1
+				}
+			}
+			if z != 0 {
+				nonZero |= 1 << uint32(stop)
+				if k := b.slot[stop&63]; k >= 0 {
+					put(&b.values[k], z)
+				}
+			}
+			zig = stop + 1
+			refilled = false
+			continue
+		}
+	short:
+		// The buffer holds too few bits for this code: refill once, or leave it to refine's loop.
+		if refilled {
+			break
+		}
+		d.bits.n = n
+		d.refill()
+		a, n = d.bits.a, d.bits.n
+		refilled = true
+	}
+	*b.nonZero = nonZero
+	d.bits.n = n
+	return zig
 }
 
 // refineNonZeroes is refineNonZeroes, on the non-zero bits: it finds where it stops (the zero
@@ -411,4 +584,23 @@ func (s *reducedStore) block(b *block, bx, by int) uint64 {
 		b[unzig[zig]] = int32(values[k])
 	}
 	return s.kept.natural
+}
+
+// idct2x2 is scaledIDCT2x2 of block i, read from the store: the products of its non-zero kept
+// coefficients, which the non-zero bits give, without making the block (zeroing 64 entries and
+// writing the kept ones) and going through the zero ones. Addition in int wraps, so the same
+// products in another order are the same sums. The store must keep exactly keep2x2 (at 1/4).
+func (s *reducedStore) idct2x2(i int, w *[blockSize]int, dst []byte, stride int) {
+	values := s.values[i*s.kept.n : (i+1)*s.kept.n]
+	var sum [4]int // by parity
+	for m := s.nonZero[i] & s.kept.zig; m != 0; m &= m - 1 {
+		zig := mbits.TrailingZeros64(m)
+		nat := int(unzig[zig])
+		sum[parity(nat)] += int(values[s.kept.slot[zig]]) * w[nat]
+	}
+	ee, oe, eo, oo := sum[0], sum[1], sum[2], sum[3]
+	dst[0] = clampLevel(boxRound(ee + oe + eo + oo))
+	dst[1] = clampLevel(boxRound(ee - oe + eo - oo))
+	dst[stride] = clampLevel(boxRound(ee + oe - eo - oo))
+	dst[stride+1] = clampLevel(boxRound(ee - oe - eo + oo))
 }

@@ -61,6 +61,16 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 		d.bits.a, d.bits.n = a, n
 		return mask, nil
 	}
+	// A block of its DC term alone, whose first AC code is the end of block (0x00), as nearly
+	// every block of a smooth photo is (pixel8pro_ultrahdr.jpg: all but 0.3%, which makes that
+	// decode one of per-block costs, not of Huffman decoding): the loop below would consume the
+	// code, set an end-of-band run of 1 and end it at once, so this consumes the code and returns.
+	if f := acHuff.fast; f != nil && n >= fastBits {
+		if e := f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]; e != 0 && e.symbol() == 0 {
+			d.bits.a, d.bits.n = a, n-e.codeLen()
+			return mask, nil
+		}
+	}
 	// The AC coefficients, as decodeBlock (section F.2.2.2). Here the buffer's bits are kept
 	// left-aligned, in top (the next bit is its highest): looking up the next code is then one
 	// shift of top, not of a by a count that depends on n, and consuming k bits shifts top by k,
