@@ -101,6 +101,9 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(u+s) * time.Second / userHZ, nil
 }
 
+// roles are StackCPU's roles, in the order CPUSplit and PerUpload print them.
+var roles = []string{"processor", "versitygw", "api", "s3 proxy"}
+
 // CPUSplit formats the CPU used between two StackCPU readings, by role, with each role's share.
 func CPUSplit(before, after map[string]time.Duration) string {
 	var total time.Duration
@@ -108,7 +111,7 @@ func CPUSplit(before, after map[string]time.Duration) string {
 		total += d - before[role]
 	}
 	parts := []string{fmt.Sprintf("stack CPU %.1f s", total.Seconds())}
-	for _, role := range []string{"processor", "versitygw", "api", "s3 proxy"} {
+	for _, role := range roles {
 		if d, ok := after[role]; ok {
 			used := d - before[role]
 			parts = append(parts, fmt.Sprintf("%s %.1f s (%.0f%%)", role, used.Seconds(), 100*used.Seconds()/max(total.Seconds(), 1e-9)))
@@ -126,7 +129,7 @@ func PerUpload(before, after map[string]time.Duration, uploads, cores int) strin
 		return "no uploads"
 	}
 	var parts []string
-	for _, role := range []string{"processor", "versitygw", "api"} {
+	for _, role := range roles {
 		if d, ok := after[role]; ok {
 			parts = append(parts, fmt.Sprintf("%s %.0f ms", role, (d-before[role]).Seconds()*1000/float64(uploads)))
 		}

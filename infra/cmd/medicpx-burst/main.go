@@ -70,10 +70,14 @@ func main() {
 			fail(err)
 		}
 		fmt.Println("mixed burst:", res)
-		fmt.Println("  " + split())
-		if after, err := burst.StackCPU(apiAddr, procAddr, s3Addr); err == nil && cpuErr == nil {
-			fmt.Println("  " + burst.PerUpload(cpuBefore, after, len(ups), runtime.NumCPU()))
+		// One reading after the burst serves both lines.
+		after, err := burst.StackCPU(apiAddr, procAddr, s3Addr)
+		if err = errors.Join(cpuErr, err); err != nil {
+			fmt.Println("  stack CPU not measured: " + err.Error())
+			return
 		}
+		fmt.Println("  " + burst.CPUSplit(cpuBefore, after))
+		fmt.Println("  " + burst.PerUpload(cpuBefore, after, len(ups), runtime.NumCPU()))
 		return
 	}
 	photos, err := burst.Photos(max(*n, *singles), *cache)
