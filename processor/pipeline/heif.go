@@ -13,6 +13,7 @@ import (
 	"medicpx/processor/metastrip"
 	"medicpx/processor/pipeline/internal/bmff"
 	"medicpx/processor/pipeline/internal/heifwasm"
+	"medicpx/processor/pipeline/internal/jpegenc"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -62,7 +63,7 @@ func runConverted(ctx context.Context, data []byte, t imagepolicy.Type) (*Result
 		return nil, Reject(ReasonCorrupt, "decoded %dx%d, the container says %dx%d", b.Dx(), b.Dy(), dw, dh)
 	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: ConvertedQuality}); err != nil {
+	if err := jpegenc.Encode(&buf, img, &jpeg.Options{Quality: ConvertedQuality}); err != nil {
 		return nil, fmt.Errorf("encode the converted original: %w", err)
 	}
 	// Strip vets the profile as for any JPEG upload (rebuilt neutral, or dropped if it is not

@@ -13,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"medicpx/processor/pipeline/internal/jpegenc"
 	"medicpx/shared/imagepolicy"
 )
 
@@ -217,9 +218,9 @@ func encode(img image.Image, transparent bool) (Thumbnail, error) {
 		// image/jpeg encodes on its fast path instead of calling At per pixel.
 		img = &image.RGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
 	}
-	// An *image.RGBA or the decoder's *image.YCbCr: image/jpeg's fast paths.
+	// An *image.RGBA or the decoder's *image.YCbCr: jpegenc's fast paths (image/jpeg's bytes).
 	t.Ext, t.ContentType = "jpg", "image/jpeg"
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: JPEGQuality}); err != nil {
+	if err := jpegenc.Encode(&buf, img, &jpeg.Options{Quality: JPEGQuality}); err != nil {
 		return t, err
 	}
 	t.Data = buf.Bytes()
