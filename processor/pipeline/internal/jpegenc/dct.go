@@ -5,70 +5,8 @@
 package jpegenc
 
 // This is the forward DCT of image/jpeg (Go 1.26), unchanged: the bytes written depend on it.
-
-// Discrete Cosine Transformation (DCT) implementations using the algorithm from
-// Christoph Loeffler, Adriaan Lightenberg, and George S. Mostchytz,
-// “Practical Fast 1-D DCT Algorithms with 11 Multiplications,” ICASSP 1989.
-// https://ieeexplore.ieee.org/document/266596
-//
-// Since the paper is paywalled, the rest of this comment gives a summary.
-//
-// A 1-dimensional forward DCT (1D FDCT) takes as input 8 values x0..x7
-// and transforms them in place into the result values.
-//
-// The mathematical definition of the N-point 1D FDCT is:
-//
-//	X[k] = α_k Σ_n x[n] * cos (2n+1)*k*π/2N
-//
-// where α₀ = √2 and α_k = 1 for k > 0.
-//
-// For our purposes, N=8, so the angles end up being multiples of π/16.
-// The most direct implementation of this definition would require 64 multiplications.
-//
-// Loeffler's paper presents a more efficient computation that requires only
-// 11 multiplications and works in terms of three basic operations:
-//
-//  - A “butterfly” x0, x1 = x0+x1, x0-x1.
-//    The inverse is x0, x1 = (x0+x1)/2, (x0-x1)/2.
-//
-//  - A scaling of x0 by k: x0 *= k. The inverse is scaling by 1/k.
-//
-//  - A rotation of x0, x1 by θ, defined as:
-//    x0, x1 = x0 cos θ + x1 sin θ, -x0 sin θ + x1 cos θ.
-//    The inverse is rotation by -θ.
-//
-// The algorithm proceeds in four stages:
-//
-// Stage 1:
-//  - butterfly x0, x7; x1, x6; x2, x5; x3, x4.
-//
-// Stage 2:
-//  - butterfly x0, x3; x1, x2
-//  - rotate x4, x7 by 3π/16
-//  - rotate x5, x6 by π/16.
-//
-// Stage 3:
-//  - butterfly x0, x1; x4, x6; x7, x5
-//  - rotate x2, x3 by 6π/16 and scale by √2.
-//
-// Stage 4:
-//  - butterfly x7, x4
-//  - scale x5, x6 by √2.
-//
-// Finally, the values are permuted. The permutation can be read as either:
-//  - x0, x4, x2, x6, x7, x3, x5, x1 = x0, x1, x2, x3, x4, x5, x6, x7 (paper's form)
-//  - x0, x1, x2, x3, x4, x5, x6, x7 = x0, x7, x2, x5, x1, x6, x3, x4 (sorted by LHS)
-// The code below uses the second form to make it easier to merge adjacent stores.
-// (Note that unlike in recursive FFT implementations, the permutation here is
-// not always mapping indexes to their bit reversals.)
-//
-// As written above, the rotation requires four multiplications, but it can be
-// reduced to three by refactoring (see [dctBox] below), and the scaling in
-// stage 3 can be merged into the rotation constants, so the overall cost
-// of a 1D FDCT is 11 multiplies.
-//
-// The 1D inverse DCT (IDCT) is the 1D FDCT run backward
-// with all the basic operations inverted.
+// The algorithm (Loeffler, Lightenberg and Moschytz, ICASSP 1989) and its fixed-point scaling are
+// described at length in image/jpeg's dct.go, and in jpegscale/dct.go, which forks the inverse.
 
 // dctBox implements a 3-multiply, 3-add rotation+scaling.
 // Given x0, x1, k*cos θ, and k*sin θ, dctBox returns the
