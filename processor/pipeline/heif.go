@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,13 +61,13 @@ func runConverted(ctx context.Context, data []byte, t imagepolicy.Type) (*Result
 	if b.Dx() != dw || b.Dy() != dh {
 		return nil, Reject(ReasonCorrupt, "decoded %dx%d, the container says %dx%d", b.Dx(), b.Dy(), dw, dh)
 	}
-	var buf bytes.Buffer
-	if err := jpegenc.Encode(&buf, img, &jpeg.Options{Quality: ConvertedQuality}); err != nil {
+	converted, err := jpegenc.Append(nil, img, &jpeg.Options{Quality: ConvertedQuality})
+	if err != nil {
 		return nil, fmt.Errorf("encode the converted original: %w", err)
 	}
 	// Strip vets the profile as for any JPEG upload (rebuilt neutral, or dropped if it is not
 	// one) and leaves the encoder's JFIF header.
-	original, err := metastrip.Strip(metastrip.WithICC(buf.Bytes(), info.ICC), "image/jpeg")
+	original, err := metastrip.Strip(metastrip.WithICC(converted, info.ICC), "image/jpeg")
 	if err != nil {
 		return nil, fmt.Errorf("strip the converted original: %w", err)
 	}

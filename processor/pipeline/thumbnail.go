@@ -202,12 +202,12 @@ func isOpaque(img image.Image) bool {
 }
 
 func encode(img image.Image, transparent bool) (Thumbnail, error) {
-	var buf bytes.Buffer
 	b := img.Bounds()
 	t := Thumbnail{Width: b.Dx(), Height: b.Dy()}
 	if m, ok := img.(*image.NRGBA); ok {
 		if transparent {
 			t.Ext, t.ContentType = "png", "image/png"
+			var buf bytes.Buffer
 			if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, m); err != nil {
 				return t, err
 			}
@@ -220,11 +220,9 @@ func encode(img image.Image, transparent bool) (Thumbnail, error) {
 	}
 	// An *image.RGBA or the decoder's *image.YCbCr: jpegenc's fast paths (image/jpeg's bytes).
 	t.Ext, t.ContentType = "jpg", "image/jpeg"
-	if err := jpegenc.Encode(&buf, img, &jpeg.Options{Quality: JPEGQuality}); err != nil {
-		return t, err
-	}
-	t.Data = buf.Bytes()
-	return t, nil
+	var err error
+	t.Data, err = jpegenc.Append(nil, img, &jpeg.Options{Quality: JPEGQuality})
+	return t, err
 }
 
 // shrink averages k x k boxes (partial at the right and bottom edges) into an 8-bit NRGBA image.

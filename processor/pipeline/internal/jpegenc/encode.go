@@ -9,26 +9,41 @@
 package jpegenc
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"image"
 	"image/jpeg"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // Encode writes m to w as image/jpeg.Encode(w, m, o) does. *image.YCbCr, *image.RGBA and
 // *image.Gray are encoded here; any other image is handed to image/jpeg, which reads it
 // through At.
 func Encode(w io.Writer, m image.Image, o *jpeg.Options) error {
+	b, err := Append(nil, m, o)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Append is Encode into a byte slice: it appends the JPEG to dst and returns the result, with no
+// copy of the encoded bytes.
+func Append(dst []byte, m image.Image, o *jpeg.Options) ([]byte, error) {
 	switch m.(type) {
 	case *image.YCbCr, *image.RGBA, *image.Gray:
 	default:
-		return jpeg.Encode(w, m, o)
+		buf := bytes.NewBuffer(dst)
+		err := jpeg.Encode(buf, m, o)
+		return buf.Bytes(), err
 	}
 	b := m.Bounds()
 	if b.Dx() >= 1<<16 || b.Dy() >= 1<<16 {
-		return errors.New("jpeg: image is too large to encode")
+		return dst, errors.New("jpeg: image is too large to encode")
 	}
 	quality := jpeg.DefaultQuality
 	if o != nil {
@@ -38,7 +53,7 @@ func Encode(w io.Writer, m image.Image, o *jpeg.Options) error {
 	e.init(quality)
 	// Thumbnails at quality 82 take about a byte per 3 pixels; a short guess only costs a
 	// regrowth of the slice.
-	e.buf = make([]byte, 0, 1024+b.Dx()*b.Dy()/2)
+	e.buf = slices.Grow(dst, 1024+b.Dx()*b.Dy()/2)
 	nComponent := 3
 	if _, ok := m.(*image.Gray); ok {
 		nComponent = 1
@@ -48,9 +63,7 @@ func Encode(w io.Writer, m image.Image, o *jpeg.Options) error {
 	e.writeSOF0(b.Size(), nComponent)
 	e.writeDHT(nComponent)
 	e.writeSOS(m)
-	e.buf = append(e.buf, 0xff, 0xd9)
-	_, err := w.Write(e.buf)
-	return err
+	return append(e.buf, 0xff, 0xd9), nil
 }
 
 const (

@@ -74,7 +74,8 @@ func newGray(r image.Rectangle, kind string, seed uint64) *image.Gray {
 	return m
 }
 
-// same fails t unless Encode writes exactly what image/jpeg.Encode writes for m at quality q.
+// same fails t unless Encode writes exactly what image/jpeg.Encode writes for m at quality q,
+// and Append appends it.
 func same(t *testing.T, m image.Image, q int) {
 	t.Helper()
 	var want, got bytes.Buffer
@@ -91,6 +92,15 @@ func same(t *testing.T, m image.Image, q int) {
 			i++
 		}
 		t.Fatalf("%T %v q%d: %d bytes, image/jpeg %d; first difference at byte %d", m, m.Bounds(), q, len(g), len(w), i)
+	}
+	// Append keeps what dst held and adds the same bytes after it.
+	prefix := []byte("kept")
+	app, err := Append(prefix, m, &jpeg.Options{Quality: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(app, append([]byte("kept"), want.Bytes()...)) {
+		t.Fatalf("%T %v q%d: Append gave %d bytes, want 4 + %d", m, m.Bounds(), q, len(app), want.Len())
 	}
 }
 
