@@ -461,7 +461,10 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 		stud.press("open the long caption's photo", fmt.Sprintf(`[data-key=%q] button.thumb`, vs.keys[3]), vp.phone)
 		const navOnScreen = `(() => { const ok = (id) => { const r = document.getElementById(id).getBoundingClientRect();
 			return r.top >= 0 && r.bottom <= innerHeight && r.height > 0; }; return ok('large-prev') && ok('large-next'); })()`
-		stud.wait("이전/다음 on the screen with the long caption", `document.querySelector('#large img').dataset.key === `+fmt.Sprintf("%q", vs.keys[3])+` && `+navOnScreen, 5*time.Second)
+		// 더 보기 appears once the caption is laid out (clampText measures it from a ResizeObserver,
+		// after the frame that shows it): pressing it before then finds no box to scroll to.
+		stud.wait("이전/다음 on the screen with the long caption, and its 더 보기", `document.querySelector('#large img').dataset.key === `+fmt.Sprintf("%q", vs.keys[3])+` && `+navOnScreen+
+			` && !document.querySelector('#large .more').hidden`, 5*time.Second)
 		stud.press("show the whole caption", "#large .more", vp.phone)
 		stud.wait("expanded, still on the screen", `document.querySelector('#large .more').getAttribute('aria-expanded') === 'true' && `+navOnScreen, 5*time.Second)
 		e.axe(stud, "large view with the whole caption")
