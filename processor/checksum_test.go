@@ -3,13 +3,22 @@ package processor
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/catalog"
+	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
 )
 
@@ -75,6 +84,37 @@ func TestChecksumRecorded(t *testing.T) {
 			if c.ready && c.name == "stripped photo" && bytes.Equal(s.get(t, key), data) {
 				t.Fatal("the stored original equals the upload: this case proves nothing about which bytes are hashed")
 			}
+			if c.ready {
+				stored := []string{k.OriginalKey()}
+				for _, size := range imagepolicy.ThumbnailSizes {
+					stored = append(stored, keys.ThumbnailKey(k.Scenario, k.ID, size, "jpg"))
+				}
+				for _, key := range stored {
+					checkStoredCRC32(t, s, key)
+				}
+			}
 		})
+	}
+}
+
+// checkStoredCRC32: the processor wrote key with a CRC32 of its bytes (storedChecksum), which S3
+// checked them against and keeps; written without one, versitygw keeps its own CRC64NVME instead.
+func checkStoredCRC32(t *testing.T, s *stack, key string) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := s.env.Client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(versitytest.Bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(body)))
+	if got := aws.ToString(out.ChecksumCRC32); got != want {
+		t.Errorf("%s: stored CRC32 %q (CRC64NVME %q), want %q", key, got, aws.ToString(out.ChecksumCRC64NVME), want)
 	}
 }

@@ -354,9 +354,10 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	final := k.OriginalKey()
 	in := &s3.PutObjectInput{
 		Bucket: &bucket, Key: &final, Body: bytes.NewReader(res.Original),
-		ContentLength: ptr(int64(len(res.Original))),
-		ContentType:   ptr(res.Type.MIME),
-		Metadata:      map[string]string{keys.MetaSourceETag: etag},
+		ContentLength:     ptr(int64(len(res.Original))),
+		ContentType:       ptr(res.Type.MIME),
+		Metadata:          map[string]string{keys.MetaSourceETag: etag},
+		ChecksumAlgorithm: storedChecksum,
 	}
 	if len(res.Removed) > 0 {
 		rep.removed = imagepolicy.JoinRemoved(res.Removed)
@@ -455,10 +456,11 @@ func (p *Processor) putThumbnail(ctx context.Context, bucket string, k keys.Key,
 	tkey := keys.ThumbnailKey(k.Scenario, k.ID, th.Size, th.Ext)
 	in := &s3.PutObjectInput{
 		Bucket: &bucket, Key: &tkey, Body: bytes.NewReader(th.Data),
-		ContentLength: ptr(int64(len(th.Data))),
-		ContentType:   ptr(th.ContentType),
-		CacheControl:  ptr(ThumbnailCacheControl),
-		Metadata:      map[string]string{keys.MetaSourceETag: source},
+		ContentLength:     ptr(int64(len(th.Data))),
+		ContentType:       ptr(th.ContentType),
+		CacheControl:      ptr(ThumbnailCacheControl),
+		Metadata:          map[string]string{keys.MetaSourceETag: source},
+		ChecksumAlgorithm: storedChecksum,
 	}
 	was, exists := seen[th.Ext][th.Size]
 	casOn(in, exists, was.etag)
@@ -492,6 +494,12 @@ func (p *Processor) removeStalePair(ctx context.Context, bucket string, k keys.K
 	}
 	return nil
 }
+
+// storedChecksum is the checksum the processor's image writes carry (the original it promotes and
+// its thumbnails): S3 refuses a body that arrived damaged instead of storing it. It is CRC32
+// because that is the cheapest of S3's algorithms to compute here (hash/crc32 uses the CPU's
+// carry-less multiply); sent with none, versitygw and S3 compute CRC64NVME over every body anyway.
+const storedChecksum = types.ChecksumAlgorithmCrc32
 
 // casOn makes a write conditional on the object being as seen: the version with etag (unquoted),
 // or absent.

@@ -72,11 +72,22 @@ func loopbackHTTP(endpoint string) bool {
 // to check, work the same calls in AWS never do (in a burst, 8% of the processor's CPU and 7% of
 // versitygw's). Only for a loopback endpoint, where no one sits between the two; operations
 // that need a checksum (DeleteObjects' Content-MD5) still send one.
+//
+// It runs ahead of the SDK's request-checksum step, when the operation has one: that step
+// computes the body's SHA-256 beside a checksum it sends (a PutObject's CRC32) unless a payload
+// hash is already set, as UNSIGNED-PAYLOAD then is.
 func unsignedPayload(stack *middleware.Stack) error {
-	if _, ok := stack.Finalize.Get("ComputePayloadHash"); !ok {
+	const hashID, checksumID = "ComputePayloadHash", "AWSChecksum:ComputeInputPayloadChecksum"
+	if _, ok := stack.Finalize.Get(hashID); !ok {
 		return nil
 	}
-	return v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware(stack)
+	if _, ok := stack.Finalize.Get(checksumID); !ok {
+		return v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware(stack)
+	}
+	if _, err := stack.Finalize.Remove(hashID); err != nil {
+		return err
+	}
+	return stack.Finalize.Insert(&v4.UnsignedPayload{}, checksumID, middleware.Before)
 }
 
 // IsNotFound reports whether err says the object (or version asked for) does not exist: the typed

@@ -3,6 +3,9 @@ package s3client_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"sync"
@@ -31,8 +34,10 @@ func (p *payloadHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestLoopbackBodiesUnsigned: against the local versitygw (plain HTTP on loopback) a PUT's body
-// is sent as UNSIGNED-PAYLOAD, as over HTTPS in AWS, and versitygw stores it intact; a
-// DeleteObjects, whose body S3 requires a checksum of, still works.
+// is sent as UNSIGNED-PAYLOAD, as over HTTPS in AWS, and versitygw stores it intact, also when
+// it carries a CRC32 (as the processor's image writes do: the SDK then hashes the body for that
+// header, and must not also compute its SHA-256); a DeleteObjects, whose body S3 requires a
+// checksum of, still works.
 func TestLoopbackBodiesUnsigned(t *testing.T) {
 	env := versitytest.Start(t, "")
 	ctx := context.Background()
@@ -46,6 +51,21 @@ func TestLoopbackBodiesUnsigned(t *testing.T) {
 		Bucket: aws.String(versitytest.Bucket), Key: aws.String("a/b.jpg"), Body: bytes.NewReader(body),
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(versitytest.Bucket), Key: aws.String("a/c.jpg"), Body: bytes.NewReader(body),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(versitytest.Bucket), Key: aws.String("a/c.jpg"), ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(body))); aws.ToString(h.ChecksumCRC32) != want {
+		t.Errorf("stored CRC32 %q, want %q", aws.ToString(h.ChecksumCRC32), want)
 	}
 	got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String("a/b.jpg")})
 	if err != nil {
@@ -65,7 +85,7 @@ func TestLoopbackBodiesUnsigned(t *testing.T) {
 	if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(versitytest.Bucket), Key: aws.String("a/b.jpg")}); !s3client.IsNotFound(err) {
 		t.Fatalf("after the delete: %v, want not found", err)
 	}
-	if puts := rec.seen[http.MethodPut]; len(puts) != 1 || puts[0] != "UNSIGNED-PAYLOAD" {
-		t.Errorf("PUT payload hashes %q, want [UNSIGNED-PAYLOAD]", puts)
+	if puts := rec.seen[http.MethodPut]; len(puts) != 2 || puts[0] != "UNSIGNED-PAYLOAD" || puts[1] != "UNSIGNED-PAYLOAD" {
+		t.Errorf("PUT payload hashes %q, want UNSIGNED-PAYLOAD twice", puts)
 	}
 }
