@@ -80,7 +80,8 @@ type Processor struct {
 	// (see Expire); the zero value keeps everything.
 	Retention Retention
 	// Index coalesces the scenarios index refreshes of the uploads this process makes ready at
-	// once (a receiver's workers); nil refreshes for each upload on its own.
+	// once (a receiver's workers, which also let those of a busy scenario run after they return:
+	// Refresher.Batch); nil refreshes for each upload on its own.
 	Index *scenarioindex.Refresher
 }
 
@@ -429,7 +430,8 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	if peer {
 		rep.outcome = Unchanged
 	}
-	// The scenario home counts it from now on, refreshed beside the staged copy's removal (it
+	// The scenario home counts it from now on (or, in a receiver's burst, within Refresher.Batch),
+	// refreshed beside the staged copy's removal (it
 	// reads nothing of staging). Derived data: a failed refresh is not the upload's failure
 	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
 	indexed := make(chan error, 1)

@@ -247,8 +247,9 @@ func (r *Receiver) sweepOnceS3Answers(ctx context.Context) {
 	}
 }
 
-// Drain stops taking work, lets the workers finish what is queued, and returns when they are
-// done or ctx ends (then the work in progress is cancelled).
+// Drain stops taking work, lets the workers finish what is queued (and the index refreshes they
+// left to run), and returns when they are done or ctx ends (then the work in progress is
+// cancelled).
 func (r *Receiver) Drain(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.closed {
@@ -260,6 +261,10 @@ func (r *Receiver) Drain(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		r.workers.Wait()
+		if r.p.Index != nil {
+			// Refreshes that uploads returned without waiting for (Refresher.Batch).
+			_ = r.p.Index.Wait(r.ctx)
+		}
 		close(done)
 	}()
 	select {

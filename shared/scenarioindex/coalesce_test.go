@@ -44,23 +44,8 @@ func (h *heldStore) PutObject(ctx context.Context, in *s3.PutObjectInput, opts .
 // share the one refresh after it, and each call still returns only once a refresh that began
 // after it has written: every caller then finds its own image counted.
 func TestRefresherCoalesces(t *testing.T) {
-	env := versitytest.Start(t, "")
+	env, st, ready := burstScenario(t)
 	ctx := context.Background()
-	st := &heldStore{Store: env.Client, release: make(chan struct{})}
-	put := func(key string) {
-		t.Helper()
-		if _, err := env.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket),
-			Key: aws.String(key), Body: strings.NewReader("x")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ready := func() {
-		id := uuid.NewString()
-		put(keys.OriginalKey("burst", id, "jpg"))
-		for _, size := range imagepolicy.ThumbnailSizes {
-			put(keys.ThumbnailKey("burst", id, size, "jpg"))
-		}
-	}
 	const n = 8
 	var r Refresher
 	k := flightKey{versitytest.Bucket, "burst"}
@@ -93,5 +78,82 @@ func TestRefresherCoalesces(t *testing.T) {
 	wg.Wait()
 	if got := st.scans.Load(); got != 2 {
 		t.Errorf("%d scans of the scenario for %d refreshes, want 2 (the first, then one for the rest)", got, n)
+	}
+}
+
+// burstScenario starts versitygw with the scenario "burst", whose scans the returned store counts,
+// and returns a function that makes one more of its images ready.
+func burstScenario(t *testing.T) (*versitytest.Env, *heldStore, func()) {
+	env := versitytest.Start(t, "")
+	st := &heldStore{Store: env.Client, release: make(chan struct{})}
+	put := func(key string) {
+		t.Helper()
+		if _, err := env.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(versitytest.Bucket),
+			Key: aws.String(key), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return env, st, func() {
+		id := uuid.NewString()
+		put(keys.OriginalKey("burst", id, "jpg"))
+		for _, size := range imagepolicy.ThumbnailSizes {
+			put(keys.ThumbnailKey("burst", id, size, "jpg"))
+		}
+	}
+}
+
+// TestRefresherBatches: with Batch, the calls made while a refresh is under way, and for Batch
+// after it, return at once, and one refresh after that counts all of them by the time Wait
+// returns; a call on the idle scenario afterwards waits for its own refresh, as without Batch.
+func TestRefresherBatches(t *testing.T) {
+	env, st, ready := burstScenario(t)
+	ctx := context.Background()
+	const n = 8
+	r := Refresher{Batch: time.Second} // long enough for the calls below to fall within it
+	count := func() int {
+		t.Helper()
+		ix, _, err := Read(ctx, env.Client, versitytest.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix.Scenarios["burst"].Count
+	}
+	ready()
+	first := make(chan error, 1)
+	go func() { first <- r.Refresh(ctx, st, versitytest.Bucket, "burst") }()
+	for !st.held.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	for range n - 1 {
+		ready()
+		// Returns at once: the first refresh is held, so a call that waited would never return.
+		if err := r.Refresh(ctx, st, versitytest.Bucket, "burst"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(st.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// Within Batch of the first refresh's end: shares the refresh of the calls before.
+	ready()
+	if err := r.Refresh(ctx, st, versitytest.Bucket, "burst"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != n+1 {
+		t.Errorf("after Wait: %d images counted, want %d", got, n+1)
+	}
+	if got := st.scans.Load(); got != 2 {
+		t.Errorf("%d scans of the scenario for %d calls, want 2 (the first, then one for the rest)", got, n+1)
+	}
+	ready()
+	if err := r.Refresh(ctx, st, versitytest.Bucket, "burst"); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != n+2 {
+		t.Errorf("a call on the idle scenario returned with %d images counted, want %d", got, n+2)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"medicpx/shared/keys"
 	"medicpx/shared/pprofserver"
 	"medicpx/shared/s3client"
+	"medicpx/shared/scenarioindex"
 )
 
 const usage = `usage:
@@ -114,6 +115,9 @@ func runServe(ctx context.Context, p *processor.Processor, cfg config.Processor,
 		}
 		interval = d
 	}
+	// A receiver outlives its calls: uploads made ready while their scenario's index refresh is
+	// under way are counted by one refresh shortly after, without waiting for it.
+	p.Index = &scenarioindex.Refresher{Batch: scenarioindex.DefaultBatch, Log: p.Log}
 	r := processor.NewReceiver(p, cfg.Workers, cfg.Queue)
 	if err := r.Run(ctx, ln, interval, 30*time.Second); err != nil {
 		fmt.Fprintln(stderr, err)
