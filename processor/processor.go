@@ -430,10 +430,10 @@ func (p *Processor) promote(ctx context.Context, bucket, staged string, k keys.K
 	if peer {
 		rep.outcome = Unchanged
 	}
-	// The scenario home counts it from now on (or, in a receiver's burst, within Refresher.Batch),
-	// refreshed beside the staged copy's removal (it
-	// reads nothing of staging). Derived data: a failed refresh is not the upload's failure
-	// (retrying it would redo nothing else), and the sweep's rebuild heals it.
+	// The scenario home counts it from now on (in a receiver's burst, within Refresher.Batch),
+	// refreshed beside the staged copy's removal (it reads nothing of staging). Derived data: a
+	// failed refresh is not the upload's failure (retrying it would redo nothing else), and the
+	// sweep's rebuild heals it.
 	indexed := make(chan error, 1)
 	go func() { indexed <- p.refreshIndex(ctx, bucket, k.Scenario) }()
 	err := p.removeStaged(ctx, bucket, staged, etag)
