@@ -23,7 +23,9 @@ JPEGSCALE := ./processor/pipeline/internal/jpegscale/
 # The thumbnail resampler's pass across, which has them too; with the decoder, the packages whose
 # tests run also for arm64 under qemu and with -tags purego, beside simd, which chooses for both.
 RESAMPLE := ./processor/pipeline/internal/resample/
-ASMPKGS := $(JPEGSCALE) $(RESAMPLE) ./processor/pipeline/internal/simd/
+# The thumbnail encoder, whose forward transform has them too.
+JPEGENC := ./processor/pipeline/internal/jpegenc/
+ASMPKGS := $(JPEGSCALE) $(RESAMPLE) $(JPEGENC) ./processor/pipeline/internal/simd/
 
 .PHONY: run test bench token tools build clean chromium lcms heif qemu smoke benchpeers burst soak
 

@@ -88,9 +88,9 @@ func c(x uint64, bits int) int32 {
 	return int32((x + (1 << (59 - bits))) >> (60 - bits))
 }
 
-// fdct implements the forward DCT.
+// fdctGo is image/jpeg's forward DCT.
 // Inputs are UQ8.0; outputs are Q13.0.
-func fdct(b *block) {
+func fdctGo(b *block) {
 	fdctCols(b)
 	fdctRows(b)
 }
