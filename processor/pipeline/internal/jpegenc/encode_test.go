@@ -287,7 +287,8 @@ func toRGBA(m *image.YCbCr, r image.Rectangle) *image.RGBA {
 	return dst
 }
 
-// BenchmarkEncode times image/jpeg and Encode on the same images, side by side: the two
+// BenchmarkEncode times image/jpeg and Encode (with the transform's assembly where there is one,
+// and without: jpegenc-go) on the same images, side by side: the two
 // thumbnail sizes as the pipeline hands them over (4:4:4 from the resize), an RGBA thumbnail
 // (a PNG or GIF source) and a 12 MP 4:2:0 image (a converted HEIC original). Real camera
 // texture when ../shared/samples/phone is present, else a smooth synthetic picture.
@@ -315,6 +316,13 @@ func BenchmarkEncode(b *testing.B) {
 		}{
 			{"image-jpeg", func(w *bytes.Buffer, m image.Image, o *jpeg.Options) error { return jpeg.Encode(w, m, o) }},
 			{"jpegenc", func(w *bytes.Buffer, m image.Image, o *jpeg.Options) error { return Encode(w, m, o) }},
+			// The same without the transform's assembly (fdctGo), where there is one.
+			{"jpegenc-go", func(w *bytes.Buffer, m image.Image, o *jpeg.Options) error {
+				saved := useSIMD
+				useSIMD = false
+				defer func() { useSIMD = saved }()
+				return Encode(w, m, o)
+			}},
 		} {
 			b.Run(c.name+"/"+enc.name, func(b *testing.B) {
 				var buf bytes.Buffer
