@@ -25,8 +25,8 @@
 #define TRN1D(d, n, m) WORD $(0x4EC02800 | ((m)<<16) | ((n)<<5) | (d))
 #define TRN2D(d, n, m) WORD $(0x4EC06800 | ((m)<<16) | ((n)<<5) | (d))
 
-// fdctK: the multipliers by index (the K* below); each rotation (dctBox) as kcos, ksin-kcos,
-// kcos+ksin, from c(cos3, 18) and c(sin3, 18) etc. (dct.go).
+// fdctK (fdct_arm64.go, built from dct.go's c()): the multipliers by index, the K* below, which
+// must be fdct_arm64.go's; each rotation (dctBox) as kcos, ksin-kcos, kcos+ksin.
 #define KCOL47    0  // c(cos3, 18) = 217965, c(sin3, 18) = 145639
 #define KCOLSQRT2 3  // c(sqrt2, 12)
 #define KCOL56    4  // c(cos1, 18) = 257107, c(sin1, 18) = 51142
@@ -35,27 +35,6 @@
 #define KROWSQRT2 13 // c(sqrt2, 14)
 #define KROW56    14 // c(cos1, 14) = 16069, c(sin1, 14) = 3196
 #define KROW23    17 // c(sqrt2_cos6, 14) = 8867, c(sqrt2_sin6, 14) = 21407
-DATA fdctK<>+0(SB)/4, $217965
-DATA fdctK<>+4(SB)/4, $-72326
-DATA fdctK<>+8(SB)/4, $363604
-DATA fdctK<>+12(SB)/4, $5793
-DATA fdctK<>+16(SB)/4, $257107
-DATA fdctK<>+20(SB)/4, $-205965
-DATA fdctK<>+24(SB)/4, $308249
-DATA fdctK<>+28(SB)/4, $141871
-DATA fdctK<>+32(SB)/4, $200637
-DATA fdctK<>+36(SB)/4, $484379
-DATA fdctK<>+40(SB)/4, $13623
-DATA fdctK<>+44(SB)/4, $-4521
-DATA fdctK<>+48(SB)/4, $22725
-DATA fdctK<>+52(SB)/4, $23170
-DATA fdctK<>+56(SB)/4, $16069
-DATA fdctK<>+60(SB)/4, $-12873
-DATA fdctK<>+64(SB)/4, $19265
-DATA fdctK<>+68(SB)/4, $8867
-DATA fdctK<>+72(SB)/4, $12540
-DATA fdctK<>+76(SB)/4, $30274
-GLOBL fdctK<>(SB), RODATA|NOPTR, $80
 
 // BFLY: a, b = a+b, a-b.
 #define BFLY(a, b) SUB4S(18, a, b); ADD4S(a, a, b); MOVV(b, 18)
@@ -106,7 +85,7 @@ GLOBL fdctK<>(SB), RODATA|NOPTR, $80
 TEXT ·fdctSIMD(SB), NOSPLIT, $0-8
 	MOVD b+0(FP), R0
 	MOVD R0, R1
-	MOVD $fdctK<>(SB), R2
+	MOVD $·fdctK(SB), R2
 	VLD1.P 64(R2), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R2), [V24.S4]
 	MOVD $1024, R3

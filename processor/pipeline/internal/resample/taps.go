@@ -36,9 +36,6 @@ func Lanczos(dst, src, sub int) Taps {
 	if len(tapsCache.m) >= tapsCacheMax {
 		clear(tapsCache.m)
 	}
-	if tapsCache.m == nil {
-		tapsCache.m = map[[3]int]Taps{}
-	}
 	tapsCache.m[k] = t
 	tapsCache.mu.Unlock()
 	return t
@@ -47,10 +44,10 @@ func Lanczos(dst, src, sub int) Taps {
 // tapsCache keeps the taps of the sizes resized lately: a camera's photos all have the same
 // sizes, so the same taps, and computing them (two math.Sin a weight) was 1.3% of the
 // processor's CPU in a burst of 12-megapixel photos. Bounded: a full cache starts over.
-var tapsCache struct {
+var tapsCache = struct {
 	mu sync.Mutex
 	m  map[[3]int]Taps
-}
+}{m: map[[3]int]Taps{}}
 
 // tapsCacheMax bounds tapsCache: an entry for a 1280-wide output is about 60 KB.
 const tapsCacheMax = 32
