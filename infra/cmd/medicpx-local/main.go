@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"medicpx/infra/stack"
 	"medicpx/infra/testenv/versity"
+	"medicpx/shared/pprofserver"
 )
 
 func main() {
@@ -37,6 +39,11 @@ func main() {
 	flag.Parse()
 	latency, err := versity.LatencyFromEnv(os.Getenv)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "medicpx-local:", err)
+		os.Exit(2)
+	}
+	// This process holds the S3_LATENCY proxy: a burst at 25 ms spends CPU here too.
+	if err := pprofserver.Start(slog.New(slog.NewTextHandler(os.Stderr, nil)), "LOCAL_PPROF_ADDR"); err != nil {
 		fmt.Fprintln(os.Stderr, "medicpx-local:", err)
 		os.Exit(2)
 	}

@@ -3,9 +3,14 @@ package s3delay_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,5 +99,146 @@ func TestChain(t *testing.T) {
 				t.Errorf("Chain = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// The proxy frames what it forwards by HTTP/1.1's rules alone: bodies sized, chunked or ended by
+// the server's close, answers without bodies (HEAD, 204), an interim 100 Continue, and several
+// requests one after another on one connection. A narrow test against a Go server, which sends
+// the framings versitygw does not.
+func TestProxyFraming(t *testing.T) {
+	var conns atomic.Int32
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("backend reading %s %s: %v", r.Method, r.URL, err)
+		}
+		switch r.URL.Path {
+		case "/sized":
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			_, _ = w.Write(body)
+		case "/chunked": // flushed in two parts: Transfer-Encoding: chunked
+			_, _ = w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			_, _ = w.Write(body[len(body)/2:])
+		case "/eof": // no length: the body ends when the server closes
+			c, buf, _ := w.(http.Hijacker).Hijack()
+			fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nX-Len: %d\r\n\r\n", len(body))
+			_, _ = buf.Write(body)
+			_ = buf.Flush()
+			c.Close()
+		case "/head":
+			w.Header().Set("Content-Length", "1000")
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	backend.Start()
+	defer backend.Close()
+	px, err := s3delay.Start("", backend.URL, 5*time.Millisecond, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 1, ExpectContinueTimeout: 5 * time.Second}}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB: past every buffer, spliced
+	type step struct {
+		method, path string
+		body         []byte
+		unsized      bool // sent chunked
+		expect       bool // Expect: 100-continue
+		want         []byte
+		status       int
+	}
+	steps := []step{
+		{method: "PUT", path: "/sized", body: big, want: big, status: 200},
+		{method: "PUT", path: "/sized", body: big, expect: true, want: big, status: 200},
+		{method: "POST", path: "/chunked", body: big, unsized: true, want: big, status: 200},
+		{method: "POST", path: "/sized", body: []byte("small"), unsized: true, want: []byte("small"), status: 200},
+		{method: "HEAD", path: "/head", status: 200},
+		{method: "DELETE", path: "/empty", status: 204},
+		{method: "GET", path: "/sized", want: []byte{}, status: 200},
+		{method: "PUT", path: "/eof", body: big, want: big, status: 200}, // last: it closes the connection
+	}
+	px.Reset()
+	for i, s := range steps {
+		var body io.Reader
+		if s.body != nil {
+			body = bytes.NewReader(s.body)
+			if s.unsized {
+				body = io.MultiReader(body) // hides the length: Transfer-Encoding: chunked
+			}
+		}
+		req, err := http.NewRequest(s.method, px.URL+s.path+"?step="+strconv.Itoa(i), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.expect {
+			req.Header.Set("Expect", "100-continue")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("step %d %s %s: %v", i, s.method, s.path, err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != s.status || !bytes.Equal(got, s.want) && !(len(got) == 0 && len(s.want) == 0) {
+			t.Fatalf("step %d %s %s: %d, %d bytes (%v); want %d, %d bytes", i, s.method, s.path,
+				resp.StatusCode, len(got), err, s.status, len(s.want))
+		}
+		if s.method == "HEAD" && resp.ContentLength != 1000 {
+			t.Errorf("HEAD: Content-Length %d, want the server's 1000", resp.ContentLength)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("the server saw %d connections, want 1: the framing kept the connection in step", n)
+	}
+	reqs := px.Requests()
+	if len(reqs) != len(steps) {
+		t.Fatalf("recorded %d requests, want %d: %+v", len(reqs), len(steps), reqs)
+	}
+	for i, r := range reqs {
+		s := steps[i]
+		if r.Method != s.method || r.Path != s.path || r.Query != "step="+strconv.Itoa(i) || r.Status != s.status ||
+			r.End.Sub(r.Start) < px.Latency {
+			t.Errorf("request %d recorded as %+v, want %s %s step=%d answered %d after at least %v",
+				i, r, s.method, s.path, i, s.status, px.Latency)
+		}
+	}
+	if got := s3delay.Chain(reqs); got != len(steps) {
+		t.Errorf("chain %d, want %d (one request after another)", got, len(steps))
+	}
+}
+
+// A server that cannot be reached is a 502, as a reverse proxy would answer.
+func TestProxyBadGateway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	px, err := s3delay.Start("", "http://"+dead, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	resp, err := http.Get(px.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	if reqs := px.Requests(); len(reqs) != 1 || reqs[0].Status != http.StatusBadGateway {
+		t.Errorf("recorded %+v, want the GET answered 502", reqs)
 	}
 }
