@@ -115,7 +115,8 @@ func (p *Processor) readName(ctx context.Context, bucket string, k keys.Key) nam
 // repeated run finds no note, or a catalog that has it. Without a note a new checksum (new bytes
 // through a replayed URL) is written only to an entry that exists, so nothing is brought back
 // after a permanent delete. The catalog write is conditional on the catalog read: if another
-// writer came in between, it is read again.
+// writer came in between, it is read again; the uploads this process records at once share one
+// write (nameWrites).
 func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key, r nameRead, sum string) error {
 	if !r.read {
 		r = p.readName(ctx, bucket, k)
@@ -128,17 +129,10 @@ func (p *Processor) recordName(ctx context.Context, bucket string, k keys.Key, r
 		// readName keeps the catalog only for a note; read it again rather than trust a failed read.
 		cat, etag = nil, ""
 	}
-	_, err := catalog.UpdateRead(ctx, p.S3, bucket, k.Scenario, cat, etag, func(c *catalog.Catalog) error {
+	return catalogWrites.update(ctx, p, bucket, k.Scenario, cat, etag, func(c *catalog.Catalog) bool {
 		changed := r.noted && c.AddNote(k.ID, r.note)
-		if c.SetChecksum(k.ID, sum, r.noted) {
-			changed = true
-		}
-		if !changed {
-			return catalog.ErrNoChange
-		}
-		return nil
+		return c.SetChecksum(k.ID, sum, r.noted) || changed
 	})
-	return err
 }
 
 // removeNote removes the upload's note once its name is in the catalog; nothing when the first

@@ -236,27 +236,35 @@ func Update(ctx context.Context, st Store, bucket, scenario string, change func(
 // read it here): a writer that read it beside other work then writes in one round trip when
 // nobody wrote in between, and re-reads only when somebody did.
 func UpdateRead(ctx context.Context, st Store, bucket, scenario string, read *Catalog, readETag string, change func(*Catalog) error) (*Catalog, error) {
+	c, _, err := UpdateReadETag(ctx, st, bucket, scenario, read, readETag, change)
+	return c, err
+}
+
+// UpdateReadETag is UpdateRead that also returns the ETag of the catalog it returns (the one it
+// wrote, or as read when there was nothing to change; "" for none): a writer that writes again
+// soon can start from it (UpdateRead) without reading.
+func UpdateReadETag(ctx context.Context, st Store, bucket, scenario string, read *Catalog, readETag string, change func(*Catalog) error) (*Catalog, string, error) {
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			if err := s3client.Backoff(ctx, attempt, 5*time.Millisecond, backoffCap); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		c, etag := read, readETag
 		if read = nil; c == nil {
 			var err error
 			if c, etag, err = Read(ctx, st, bucket, scenario); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		if err := change(c); errors.Is(err, ErrNoChange) {
-			return c, nil
+			return c, etag, nil
 		} else if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		body, err := json.Marshal(c)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		in := &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(keys.CatalogKey(scenario)),
@@ -267,20 +275,20 @@ func UpdateRead(ctx context.Context, st Store, bucket, scenario string, read *Ca
 		} else {
 			in.IfMatch = aws.String(etag)
 		}
-		_, err = st.PutObject(ctx, in)
+		out, err := st.PutObject(ctx, in)
 		switch s3client.HTTPStatus(err) {
 		case 0:
 			if err != nil {
-				return nil, fmt.Errorf("write catalog: %w", err)
+				return nil, "", fmt.Errorf("write catalog: %w", err)
 			}
-			return c, nil
+			return c, aws.ToString(out.ETag), nil
 		case http.StatusPreconditionFailed, http.StatusConflict: // 409: S3's ConditionalRequestConflict
 			continue
 		default:
-			return nil, fmt.Errorf("write catalog: %w", err)
+			return nil, "", fmt.Errorf("write catalog: %w", err)
 		}
 	}
-	return nil, ErrBusy
+	return nil, "", ErrBusy
 }
 
 // A note is an empty object: its name and stamp are in its metadata, so that reading it is a HEAD.
