@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,10 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"medicpx/infra/testenv/apiclient"
 	"medicpx/infra/testenv/versity/versitytest"
 	"medicpx/shared/catalog"
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
 )
 
 // TestChecksumRecorded: the processor records the SHA-256 of the staged bytes (not of the
@@ -110,4 +113,78 @@ func checkStoredCRC32(t *testing.T, s *stack, key string) {
 	if got := aws.ToString(h.ChecksumCRC32); got != want {
 		t.Errorf("%s: stored CRC32 %q (CRC64NVME %q), want %q", key, got, aws.ToString(h.ChecksumCRC64NVME), want)
 	}
+}
+
+// An upload that declared its SHA-256 (as the page does) is not hashed again: S3 checked the
+// declared value against the bytes and keeps it, and the staged GET asks for it
+// (s3client.StoredChecksums). One that declared none is hashed as before. The last case hands
+// the processor a different stored value than the bytes': the entry records it, which shows that
+// the value comes from S3 and was not recomputed.
+func TestStoredChecksumUsed(t *testing.T) {
+	s := startStack(t, false)
+	prof := startAPI(t, s)
+	data := readImage(t, "valid/orient6.jpg")
+	sum := catalog.Checksum(data)
+	other := catalog.Checksum([]byte("other bytes"))
+	for _, c := range []struct {
+		name      string
+		declare   bool
+		replace   string // a stored value the store hands the processor instead of S3's
+		stored    string // what the staged GET must carry from versitygw
+		wantEntry string
+	}{
+		{"declared", true, "", sum, sum},
+		{"not declared", false, "", "", sum},
+		{"stored value used as it is", true, other, sum, other},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := apiclient.UploadRequest{Filename: "a.jpg", ContentType: "image/jpeg", ContentLength: len(data), Method: http.MethodPut}
+			if c.declare {
+				req.ChecksumSHA256 = sum
+			}
+			g, err := prof.UploadURL(t.Context(), "stored", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err := g.Put(t.Context(), data, nil); st != http.StatusOK {
+				t.Fatalf("PUT: %d %v", st, err)
+			}
+			k, _ := keys.Parse(g.S3Key)
+			seen := new(string)
+			p := *s.p
+			p.S3 = storedSum{objectStore: s.p.S3, staged: keys.StagedKey(g.S3Key), seen: seen, replace: c.replace}
+			if out, err := p.Process(t.Context(), versitytest.Bucket, keys.StagedKey(g.S3Key)); err != nil || out != Ready {
+				t.Fatalf("Process: %s %v", out, err)
+			}
+			if *seen != c.stored {
+				t.Errorf("the staged GET carried stored SHA-256 %q, want %q", *seen, c.stored)
+			}
+			cat, _, err := catalog.Read(t.Context(), s.env.Client, versitytest.Bucket, "stored")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := cat.Entry(k.ID); e.SHA256 != c.wantEntry {
+				t.Errorf("entry SHA-256 %q, want %q", e.SHA256, c.wantEntry)
+			}
+		})
+	}
+}
+
+// storedSum notes the stored SHA-256 the staged GET comes back with, and can replace it.
+type storedSum struct {
+	objectStore
+	staged  string
+	seen    *string
+	replace string
+}
+
+func (s storedSum) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := s.objectStore.GetObject(ctx, in, opts...)
+	if err == nil && *in.Key == s.staged {
+		*s.seen = s3client.StoredSHA256(out)
+		if s.replace != "" {
+			out.ChecksumSHA256 = aws.String(s.replace)
+		}
+	}
+	return out, err
 }

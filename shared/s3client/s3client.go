@@ -4,6 +4,8 @@ package s3client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"medicpx/shared/config"
 )
@@ -51,6 +54,28 @@ func New(ctx context.Context, c config.S3, opts ...func(*s3.Options)) (*s3.Clien
 			opt(o)
 		}
 	}), nil
+}
+
+// StoredChecksums makes a GetObject answer with the checksums S3 keeps for the object
+// (x-amz-checksum-mode: ENABLED) without the SDK recomputing them over the body: S3 checked them
+// against the bytes when they were written. Setting GetObjectInput.ChecksumMode instead would
+// have the SDK hash the whole body again while it is read.
+func StoredChecksums(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue("x-amz-checksum-mode", "ENABLED"))
+}
+
+// StoredSHA256 is the whole object's SHA-256 from a GetObject made with StoredChecksums (standard
+// base64, as catalog.Checksum gives it), or "" when S3 keeps none: the object was written
+// without one, or in parts (a composite checksum is not the bytes' hash).
+func StoredSHA256(out *s3.GetObjectOutput) string {
+	v := aws.ToString(out.ChecksumSHA256)
+	if out.ChecksumType == types.ChecksumTypeComposite {
+		return ""
+	}
+	if b, err := base64.StdEncoding.DecodeString(v); err != nil || len(b) != sha256.Size {
+		return ""
+	}
+	return v
 }
 
 // loopbackHTTP reports whether endpoint is plain HTTP to this machine: the local S3 server.

@@ -172,6 +172,9 @@ type UploadRequest struct {
 	ContentType   string `json:"content_type"`
 	ContentLength int    `json:"content_length"`
 	Method        string `json:"method,omitempty"` // PUT (the API's default) or POST
+	// ChecksumSHA256 is the bytes' SHA-256 (standard base64), as the page declares it: the URL
+	// then makes S3 check and keep it.
+	ChecksumSHA256 string `json:"checksum_sha256,omitempty"`
 }
 
 // UploadGrant is what upload-url answers: where to send the bytes, and how.
