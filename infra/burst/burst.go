@@ -13,6 +13,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"medicpx/infra/testenv/apiclient"
+	"medicpx/shared/catalog"
 )
 
 // Config is where to upload and how long to wait.
@@ -133,8 +135,12 @@ type uploaded struct {
 // presign asks the API for a presigned PUT, once: any refusal is a failure of the burst. (The API
 // records each upload in its own object, so concurrent upload URLs for one scenario never race;
 // a 409 here would be a regression to report, not a reason to try again.)
-func (c Config) presign(ctx context.Context, name string, size int) (*apiclient.UploadGrant, error) {
-	return c.client().PresignPut(ctx, c.Scenario, name, size)
+// presign asks for a presigned PUT of data declaring its SHA-256, as the page does (sum, computed
+// before the clock starts): S3 then checks the bytes against it and the processor takes it from
+// S3 rather than hashing them again.
+func (c Config) presign(ctx context.Context, name string, size int, sum string) (*apiclient.UploadGrant, error) {
+	return c.client().UploadURL(ctx, c.Scenario, apiclient.UploadRequest{Filename: name, ContentType: "image/jpeg",
+		ContentLength: size, Method: http.MethodPut, ChecksumSHA256: sum})
 }
 
 // put sends photo through a presigned PUT.
@@ -162,7 +168,7 @@ func Run(ctx context.Context, c Config, photos [][]byte) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			urls[i], errs[i] = c.presign(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), len(p))
+			urls[i], errs[i] = c.presign(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), len(p), catalog.Checksum(p))
 		}()
 	}
 	wg.Wait()
@@ -223,7 +229,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // Single uploads one photo alone and returns the time from the end of its PUT until its status
 // URL, polled every 20 ms, says ready.
 func Single(ctx context.Context, c Config, photo []byte) (time.Duration, error) {
-	p, err := c.presign(ctx, fmt.Sprintf("single%d.jpg", time.Now().UnixNano()), len(photo))
+	p, err := c.presign(ctx, fmt.Sprintf("single%d.jpg", time.Now().UnixNano()), len(photo), catalog.Checksum(photo))
 	if err != nil {
 		return 0, err
 	}

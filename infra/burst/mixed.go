@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"medicpx/infra/testenv/apiclient"
+	"medicpx/shared/catalog"
 )
 
 // Upload is one file of a mixed burst and what the processor must make of it.
@@ -153,13 +154,17 @@ func RunMixed(ctx context.Context, c Config, ups []Upload, clients int) (MixedRe
 	prefix := fmt.Sprintf("mixed%d_", time.Now().UnixNano())
 	sent := make([]uploaded, len(ups))
 	errs := make([]error, len(ups))
+	sums := make([]string, len(ups))
+	for i, u := range ups {
+		sums[i] = catalog.Checksum(u.Data)
+	}
 	next := make(chan int)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
 			for i := range next {
-				g, err := c.presign(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), len(ups[i].Data))
+				g, err := c.presign(ctx, fmt.Sprintf("%s%03d.jpg", prefix, i), len(ups[i].Data), sums[i])
 				if err == nil {
 					sent[i], err = c.put(ctx, g, ups[i].Data)
 				}
