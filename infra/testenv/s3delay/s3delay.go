@@ -128,10 +128,10 @@ type exchange struct {
 // begin counts a request in flight (Requests waits for it).
 func (p *Proxy) begin(method, target string) *exchange {
 	ex := &exchange{Request: Request{Method: method, Start: time.Now()}, ended: make(chan struct{})}
-	if u, err := url.ParseRequestURI(target); err == nil {
-		ex.Path, ex.Query = u.Path, u.RawQuery
-	}
 	if p.record {
+		if u, err := url.ParseRequestURI(target); err == nil {
+			ex.Path, ex.Query = u.Path, u.RawQuery
+		}
 		p.mu.Lock()
 		p.inflight++
 		p.mu.Unlock()
@@ -198,8 +198,9 @@ func (p *Proxy) serve(client net.Conn) {
 		}
 		method, target, body, closing, err := parseRequest(head)
 		if err != nil {
-			finish(true)
+			// Answered before finish closes the connection: after it the write would go nowhere.
 			_, _ = client.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			finish(true)
 			return
 		}
 		if prev != nil {

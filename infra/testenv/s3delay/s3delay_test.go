@@ -1,6 +1,7 @@
 package s3delay_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -189,7 +190,7 @@ func TestProxyFraming(t *testing.T) {
 		}
 		got, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err != nil || resp.StatusCode != s.status || !bytes.Equal(got, s.want) && !(len(got) == 0 && len(s.want) == 0) {
+		if err != nil || resp.StatusCode != s.status || !bytes.Equal(got, s.want) {
 			t.Fatalf("step %d %s %s: %d, %d bytes (%v); want %d, %d bytes", i, s.method, s.path,
 				resp.StatusCode, len(got), err, s.status, len(s.want))
 		}
@@ -240,5 +241,35 @@ func TestProxyBadGateway(t *testing.T) {
 	}
 	if reqs := px.Requests(); len(reqs) != 1 || reqs[0].Status != http.StatusBadGateway {
 		t.Errorf("recorded %+v, want the GET answered 502", reqs)
+	}
+}
+
+// A request the proxy cannot frame is answered 400, also on a connection that already carried
+// one (whose server side the proxy then closes).
+func TestProxyMalformedRequest(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	px, err := s3delay.Start("", backend.URL, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	c, err := net.Dial("tcp", px.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	fmt.Fprintf(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	fmt.Fprintf(c, "GET /bad HTTP/1.1\r\nContent-Length: -1\r\n\r\n")
+	resp, err = http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("malformed request: %v %v, want 400", resp, err)
 	}
 }
