@@ -15,10 +15,12 @@ import (
 // into one scenario at 25 ms of S3 latency near 15 uploads/s. Here the changes that arrive while
 // a write is under way go together in the next write, which starts from the catalog the last one
 // wrote (its ETag makes the write conditional on nobody having written since): one round trip
-// for all of them. The zero value is ready to use.
+// for all of them.
 type nameWrites struct {
-	mu     sync.Mutex
-	groups map[nameKey]*nameGroup // while writes are pending
+	mu sync.Mutex
+	// groups holds a scenario's writes while its run goroutine is going: a group is in the map
+	// exactly while run is writing its batches.
+	groups map[nameKey]*nameGroup
 }
 
 // nameKey is whose writes go together: one Processor's (its store), into one catalog.
@@ -28,13 +30,12 @@ type nameKey struct {
 }
 
 // catalogWrites is the process's nameWrites, like cpuSlots one for all its Processors.
-var catalogWrites nameWrites
+var catalogWrites = nameWrites{groups: map[nameKey]*nameGroup{}}
 
 // nameGroup is one scenario's writes: those waiting for the next write, and the catalog as this
 // process last wrote it (nil: read it, or start from what a caller read).
 type nameGroup struct {
 	pending *nameBatch
-	running bool
 	cat     *catalog.Catalog
 	etag    string
 }
@@ -58,13 +59,11 @@ const nameWriteTimeout = 20 * time.Second
 func (w *nameWrites) update(ctx context.Context, p *Processor, bucket, scenario string, read *catalog.Catalog, readETag string, change func(*catalog.Catalog) bool) error {
 	key := nameKey{p, bucket, scenario}
 	w.mu.Lock()
-	if w.groups == nil {
-		w.groups = map[nameKey]*nameGroup{}
-	}
 	g := w.groups[key]
 	if g == nil {
 		g = &nameGroup{}
 		w.groups[key] = g
+		go w.run(context.WithoutCancel(ctx), p.S3, key, g)
 	}
 	b := g.pending
 	if b == nil {
@@ -74,10 +73,6 @@ func (w *nameWrites) update(ctx context.Context, p *Processor, bucket, scenario 
 	b.changes = append(b.changes, change)
 	if b.cat == nil && read != nil {
 		b.cat, b.etag = read, readETag
-	}
-	if !g.running {
-		g.running = true
-		go w.run(context.WithoutCancel(ctx), p.S3, key, g)
 	}
 	w.mu.Unlock()
 	select {
@@ -96,7 +91,6 @@ func (w *nameWrites) run(ctx context.Context, st catalog.Store, key nameKey, g *
 		b := g.pending
 		if b == nil {
 			// Idle: forget the catalog, which another writer may change before the next upload.
-			g.running = false
 			delete(w.groups, key)
 			w.mu.Unlock()
 			return
