@@ -56,19 +56,11 @@ var errShortHuffmanData = FormatError("short Huffman data")
 func (d *decoder) refill() {
 	for d.bits.n <= 56 && d.bits.end == nil {
 		buf, i, j := d.bytes.buf, d.bytes.i, d.bytes.j
-		if i+8 <= j {
-			// Eight bytes at once, when none of those taken is 0xff.
-			w := binary.BigEndian.Uint64(buf[i:])
-			k := int(64-d.bits.n) >> 3
-			taken := w >> (64 - 8*uint(k)) // the k leading bytes
-			x := ^taken                    // a 0xff byte of taken is a zero byte of x
-			const lo, hi = 0x0101010101010101, 0x8080808080808080
-			if (x-lo)&^x&hi&(hi>>(64-8*uint(k))) == 0 {
-				d.bits.a = d.bits.a<<(8*uint(k)) | taken
-				d.bits.n += int32(8 * k)
-				d.bytes.i = i + k
-				continue
-			}
+		if taken, k, ok := wholeBytes(buf, i, j, d.bits.n); ok {
+			d.bits.a = d.bits.a<<(8*k) | taken
+			d.bits.n += int32(8 * k)
+			d.bytes.i = i + int(k)
+			continue
 		}
 		if i >= j || buf[i] == 0xff && i+1 >= j {
 			// A byte, or the one after an 0xff, is not buffered: read more.
@@ -92,6 +84,21 @@ func (d *decoder) refill() {
 		d.bits.a = d.bits.a<<8 | uint64(c)
 		d.bits.n += 8
 	}
+}
+
+// wholeBytes takes, at once, the whole bytes that fit beside n buffered bits ((64-n)/8 of
+// them, as the low bits of taken), when eight bytes are buffered at buf[i:j] and none of those
+// taken is 0xff (stuffing or a marker, which refill handles a byte at a time).
+func wholeBytes(buf []byte, i, j int, n int32) (taken uint64, k uint, ok bool) {
+	if i+8 > j {
+		return 0, 0, false
+	}
+	w := binary.BigEndian.Uint64(buf[i:])
+	k = uint(64-n) >> 3
+	taken = w >> (64 - 8*k) // the k leading bytes
+	x := ^taken             // a 0xff byte of taken is a zero byte of x
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	return taken, k, (x-lo)&^x&hi&(hi>>(64-8*k)) == 0
 }
 
 // ensureNBits makes d.bits hold at least n bits (n <= 57), or fails as image/jpeg does when the

@@ -1,7 +1,5 @@
 package jpegscale
 
-import "encoding/binary"
-
 // decodeSequential is decodeBlock for a sequential scan (the whole band, no successive
 // approximation) into a cleared block, with the bit buffer in local variables: decodeBlock keeps
 // it in the decoder, so every code read and consumed goes through memory, which cost about a
@@ -173,25 +171,19 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	return mask, nil
 }
 
-// refillTop is refill's first step, eight bytes at once, done on decodeSequential's left-aligned
-// bits (n of them at the top of top, zeroes below): the loop then goes on without converting to
-// d.bits and back, which was a tenth of the decode's time in Huffman-bound photos. ok is false,
-// with nothing taken, when the next bytes are not all buffered or one of them is 0xff (stuffing
-// or a marker): refill handles those.
+// refillTop is refill's first step (wholeBytes) done on decodeSequential's left-aligned bits (n
+// of them at the top of top, zeroes below): the loop then goes on without converting to d.bits
+// and back, which was a tenth of the decode's time in Huffman-bound photos. ok is false, with
+// nothing taken, when wholeBytes cannot take them or the data has ended: refill handles those.
 func (d *decoder) refillTop(top uint64, n int32) (uint64, int32, bool) {
-	i := d.bytes.i
-	if i+8 > d.bytes.j || i+8 > len(d.bytes.buf) || d.bits.end != nil {
+	if d.bits.end != nil {
 		return top, n, false
 	}
-	w := binary.BigEndian.Uint64(d.bytes.buf[i:])
-	k := uint(64-n) >> 3 // the whole bytes that fit: n < 27, so 5 to 8
-	taken := w >> (64 - 8*k)
-	x := ^taken // a 0xff byte of taken is a zero byte of x
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	if (x-lo)&^x&hi&(hi>>(64-8*k)) != 0 {
+	taken, k, ok := wholeBytes(d.bytes.buf, d.bytes.i, d.bytes.j, n)
+	if !ok {
 		return top, n, false
 	}
-	d.bytes.i = i + int(k)
+	d.bytes.i += int(k)
 	return top | taken<<(64-uint(n)-8*k), n + int32(8*k), true
 }
 
