@@ -138,7 +138,7 @@ func TestStoredChecksumUsed(t *testing.T) {
 		{"stored value used as it is", true, other, sum, other},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			req := apiclient.UploadRequest{Filename: "a.jpg", ContentType: "image/jpeg", ContentLength: len(data), Method: http.MethodPut}
+			req := apiclient.PutRequest("a.jpg", len(data))
 			if c.declare {
 				req.ChecksumSHA256 = sum
 			}

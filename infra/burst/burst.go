@@ -13,7 +13,6 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,13 +133,13 @@ type uploaded struct {
 
 // presign asks the API for a presigned PUT, once: any refusal is a failure of the burst. (The API
 // records each upload in its own object, so concurrent upload URLs for one scenario never race;
-// a 409 here would be a regression to report, not a reason to try again.)
-// presign asks for a presigned PUT of data declaring its SHA-256, as the page does (sum, computed
-// before the clock starts): S3 then checks the bytes against it and the processor takes it from
-// S3 rather than hashing them again.
+// a 409 here would be a regression to report, not a reason to try again.) Like the page, it
+// declares the bytes' SHA-256 (sum, computed before the clock starts): S3 checks the bytes
+// against it and the processor takes it from S3 rather than hashing them again.
 func (c Config) presign(ctx context.Context, name string, size int, sum string) (*apiclient.UploadGrant, error) {
-	return c.client().UploadURL(ctx, c.Scenario, apiclient.UploadRequest{Filename: name, ContentType: "image/jpeg",
-		ContentLength: size, Method: http.MethodPut, ChecksumSHA256: sum})
+	r := apiclient.PutRequest(name, size)
+	r.ChecksumSHA256 = sum
+	return c.client().UploadURL(ctx, c.Scenario, r)
 }
 
 // put sends photo through a presigned PUT.

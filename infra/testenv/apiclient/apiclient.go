@@ -210,11 +210,16 @@ func (c *Client) UploadURL(ctx context.Context, scenario string, r UploadRequest
 	return g, nil
 }
 
-// PresignPut asks for a presigned PUT of length bytes named filename, declaring the type its
-// extension stands for (none for an extension the policy does not know).
+// PresignPut asks for a presigned PUT of length bytes named filename (PutRequest).
 func (c *Client) PresignPut(ctx context.Context, scenario, filename string, length int) (*UploadGrant, error) {
+	return c.UploadURL(ctx, scenario, PutRequest(filename, length))
+}
+
+// PutRequest is the upload-url request for a PUT of length bytes named filename, declaring the
+// type its extension stands for (none for an extension the policy does not know).
+func PutRequest(filename string, length int) UploadRequest {
 	typ, _ := imagepolicy.ByExt(filename[strings.LastIndexByte(filename, '.')+1:])
-	return c.UploadURL(ctx, scenario, UploadRequest{Filename: filename, ContentType: typ.MIME, ContentLength: length, Method: http.MethodPut})
+	return UploadRequest{Filename: filename, ContentType: typ.MIME, ContentLength: length, Method: http.MethodPut}
 }
 
 // Upload asks for a presigned PUT and sends data through it, which must answer 200.
