@@ -84,6 +84,14 @@ func (w *nameWrites) update(ctx context.Context, p *Processor, bucket, scenario 
 	}
 }
 
+// writing reports whether p is writing the scenario's catalog (its next write needs no catalog
+// read by the caller).
+func (w *nameWrites) writing(p *Processor, bucket, scenario string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.groups[nameKey{p, bucket, scenario}] != nil
+}
+
 // run writes the group's batches one after another until none is pending.
 func (w *nameWrites) run(ctx context.Context, st catalog.Store, key nameKey, g *nameGroup) {
 	for {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,4 +146,68 @@ func (a afterCatalogPut) PutObject(ctx context.Context, in *s3.PutObjectInput, o
 		a.once.Do(a.after)
 	}
 	return out, err
+}
+
+// An upload whose scenario's catalog this process is writing already does not read the catalog
+// in its first look: its name goes in a write that starts from the catalog the last one wrote.
+func TestNameReadSkipsCatalogWhileWriting(t *testing.T) {
+	s := startStack(t, false)
+	scenario := "names-read"
+	p := *s.p
+	release := make(chan struct{})
+	var gets atomic.Int32
+	p.S3 = heldCatalog{objectStore: s.p.S3, release: release, gets: &gets}
+	done := make(chan error, 1)
+	go func() {
+		done <- catalogWrites.update(t.Context(), &p, versitytest.Bucket, scenario, nil, "", func(c *catalog.Catalog) bool {
+			return c.AddNote("first", catalog.Note{Name: "first.jpg"})
+		})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !catalogWrites.writing(&p, versitytest.Bucket, scenario); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the write never started")
+		}
+	}
+	before := gets.Load() // the write's own read, if it got that far
+	r := p.readName(t.Context(), versitytest.Bucket, keys.Key{Scenario: scenario, ID: "second", Ext: "jpg"})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if n := gets.Load() - before; n != 0 || r.cat != nil {
+		t.Errorf("the first look read the catalog %d times (catalog %v) while its write was under way, want none", n, r.cat)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Idle again: the next first look reads it (one round trip saved on a lone upload's chain).
+	for deadline := time.Now().Add(10 * time.Second); catalogWrites.writing(&p, versitytest.Bucket, scenario); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the write never ended")
+		}
+	}
+	if r := p.readName(t.Context(), versitytest.Bucket, keys.Key{Scenario: scenario, ID: "third", Ext: "jpg"}); r.err != nil || r.cat == nil {
+		t.Errorf("first look on an idle scenario: catalog %v, %v; want it read", r.cat, r.err)
+	}
+}
+
+// heldCatalog holds catalog writes until release is closed and counts catalog reads.
+type heldCatalog struct {
+	objectStore
+	release chan struct{}
+	gets    *atomic.Int32
+}
+
+func (h heldCatalog) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if strings.HasSuffix(*in.Key, "catalog.json") {
+		h.gets.Add(1)
+	}
+	return h.objectStore.GetObject(ctx, in, opts...)
+}
+
+func (h heldCatalog) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if strings.HasSuffix(*in.Key, "catalog.json") {
+		<-h.release
+	}
+	return h.objectStore.PutObject(ctx, in, opts...)
 }

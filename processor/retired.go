@@ -100,7 +100,12 @@ func (p *Processor) readName(ctx context.Context, bucket string, k keys.Key) nam
 	r := nameRead{read: true}
 	var cerr error
 	var wg sync.WaitGroup
-	wg.Go(func() { r.cat, r.etag, cerr = catalog.Read(ctx, p.S3, bucket, k.Scenario) })
+	// While this process is writing the scenario's catalog for other uploads, the name will go in
+	// one of those writes, which starts from the catalog the last one wrote: reading it here too
+	// would be one GET and one decode of the whole catalog per upload of a batch, for nothing.
+	if !catalogWrites.writing(p, bucket, k.Scenario) {
+		wg.Go(func() { r.cat, r.etag, cerr = catalog.Read(ctx, p.S3, bucket, k.Scenario) })
+	}
 	r.note, r.noted, r.err = catalog.ReadNote(ctx, p.S3, bucket, k.Scenario, k.ID)
 	wg.Wait()
 	if r.err == nil && r.noted {
