@@ -265,33 +265,40 @@ func (p *Proxy) respond(server, client net.Conn, pending <-chan *exchange) {
 	defer server.Close()
 	sr := bufio.NewReaderSize(server, bufSize)
 	for ex := range pending {
-		for {
-			head, err := readHead(sr)
-			if err != nil {
-				p.end(ex, 0)
-				return
-			}
-			status, body, closing, err := parseResponse(head, ex.Method)
-			if err == nil {
-				_, err = client.Write(head)
-			}
-			if err != nil {
-				p.end(ex, 0)
-				return
-			}
-			if status >= 100 && status < 200 {
-				continue // 100 Continue: the answer proper follows
-			}
-			if err := forwardBody(client, sr, server, body); err != nil {
-				p.end(ex, 0)
-				return
-			}
-			p.end(ex, status)
-			if closing || body.kind == untilEOF {
-				return
-			}
-			break
+		status, last, err := answer(client, sr, server, ex.Method)
+		if err != nil {
+			p.end(ex, 0)
+			return
 		}
+		p.end(ex, status)
+		if last {
+			return
+		}
+	}
+}
+
+// answer forwards the server's answer to one request, interim ones (100 Continue) included;
+// last is set when the connection ends with it.
+func answer(client net.Conn, sr *bufio.Reader, server net.Conn, method string) (status int, last bool, err error) {
+	for {
+		head, err := readHead(sr)
+		if err != nil {
+			return 0, false, err
+		}
+		status, body, closing, err := parseResponse(head, method)
+		if err != nil {
+			return 0, false, err
+		}
+		if _, err := client.Write(head); err != nil {
+			return 0, false, err
+		}
+		if status < 200 {
+			continue // the answer proper follows
+		}
+		if err := forwardBody(client, sr, server, body); err != nil {
+			return 0, false, err
+		}
+		return status, closing || body.kind == untilEOF, nil
 	}
 }
 
