@@ -598,13 +598,13 @@ type thumbState map[string]map[int]seenThumb
 
 type seenThumb struct{ etag, source string } // unquoted
 
-// thumbnailHeads heads every thumbnail an upload can have, all at once.
+// thumbnailHeads heads every thumbnail an upload can have (pipeline.ThumbnailExts), all at once.
 func (p *Processor) thumbnailHeads(ctx context.Context, bucket string, k keys.Key) (thumbState, error) {
 	ts := thumbState{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var errs []error
-	for _, ext := range keys.ThumbnailExts {
+	for _, ext := range pipeline.ThumbnailExts(k.Ext) {
 		for _, size := range imagepolicy.ThumbnailSizes {
 			wg.Go(func() {
 				tkey := keys.ThumbnailKey(k.Scenario, k.ID, size, ext)

@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"slices"
 	"testing"
 )
 
 // FuzzRun: whatever the bytes and the extension, Run never panics and returns either a Result
-// with thumbnails or a *Rejected; any other error would be a bug. The seed corpus is the fixtures
+// with thumbnails or a *Rejected; any other error would be a bug. The thumbnails have an
+// extension of ThumbnailExts(ext), which the processor's first look heads and no other. The seed corpus is the fixtures
 // (testdata/fuzz/FuzzRun, written by TestFixtures -update).
 func FuzzRun(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, ext string) {
@@ -22,7 +24,19 @@ func FuzzRun(f *testing.F) {
 		if res == nil || len(res.Thumbnails) == 0 || len(res.Original) == 0 {
 			t.Fatalf("Run accepted the input but returned %+v", res)
 		}
+		checkThumbnailExts(t, res, ext)
 	})
+}
+
+// checkThumbnailExts fails t unless each of res's thumbnails has an extension of
+// ThumbnailExts(ext).
+func checkThumbnailExts(t *testing.T, res *Result, ext string) {
+	t.Helper()
+	for _, th := range res.Thumbnails {
+		if !slices.Contains(ThumbnailExts(ext), th.Ext) {
+			t.Fatalf("a thumbnail of an upload under .%s is a .%s, not one of %q", ext, th.Ext, ThumbnailExts(ext))
+		}
+	}
 }
 
 // FuzzJPEGTrailer: whatever follows a JPEG's primary image, the classifier never panics, and it

@@ -9,7 +9,8 @@ import (
 
 // TestRealPhoneFiles puts every real camera file of ../shared/samples/phone through Run: each
 // complete one is accepted with the parts it carried named, the truncated one is rejected, and
-// each stored original is the primary image alone, without MPF, XMP, GPS or serial.
+// each stored original is the primary image alone, without MPF, XMP, GPS or serial, and its
+// thumbnails are JPEGs (ThumbnailExts).
 func TestRealPhoneFiles(t *testing.T) {
 	dir := phonesamples.Dir(t)
 	for _, f := range phonesamples.Files {
@@ -29,6 +30,7 @@ func TestRealPhoneFiles(t *testing.T) {
 			if !slices.Equal(res.Removed, f.Removed) {
 				t.Errorf("Removed = %q; want %q", res.Removed, f.Removed)
 			}
+			checkThumbnailExts(t, res, "jpg")
 			t.Logf("%d -> %d bytes, removed %q", len(data), len(res.Original), res.Removed)
 			phonesamples.CheckPrimaryOnly(t, res.Original, data[:f.EOI])
 		})

@@ -21,6 +21,7 @@ import (
 	"medicpx/processor/metastrip"
 	"medicpx/processor/pipeline/internal/jpegscale"
 	"medicpx/shared/imagepolicy"
+	"medicpx/shared/keys"
 )
 
 // Run decides whether data, stored under a key with extension ext, is an acceptable image, and
@@ -31,6 +32,17 @@ import (
 // An invalid image returns a *Rejected; any other error is a bug.
 func Run(data []byte, ext string) (*Result, error) {
 	return RunContext(context.Background(), data, ext)
+}
+
+// ThumbnailExts are the extensions the thumbnails of an upload stored under a key with extension
+// ext can have (of keys.ThumbnailExts). A JPEG has no transparency: Run accepts only a JPEG under
+// its extension, and every JPEG decodes to opaque pixels, so its thumbnails are JPEGs, and a
+// first look need not head PNG ones that cannot exist (two of an upload's S3 requests).
+func ThumbnailExts(ext string) []string {
+	if t, ok := imagepolicy.ByExt(ext); ok && t.MIME == "image/jpeg" {
+		return []string{"jpg"}
+	}
+	return keys.ThumbnailExts
 }
 
 // DecodeBudget bounds the wall-clock time of one upload's decode, whatever ctx allows: a decode
