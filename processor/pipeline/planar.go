@@ -117,14 +117,19 @@ func halvePlane(dst []byte, dstride int, src []byte, sstride, sw, sh int) {
 	}
 }
 
-// resizePlanes resamples src to a w x h 4:4:4 image with a Lanczos-3 filter (disintegration/
+// resizePlanes resamples src to a w x h 4:2:0 image with a Lanczos-3 filter (disintegration/
 // imaging's, which the other formats use), each plane on its own, across and then down, in
 // fixed point, as Pillow's resampler does (but not rounded to 8 bits between the passes). A
 // subsampled chroma plane is filtered as the image/jpeg pixels it stands for: each sample
 // repeated over the pixels it covers, then resampled (the taps are folded onto the samples, so
 // nothing is repeated in memory). src must start at (0, 0), as decoded images do.
+//
+// The chroma comes out at half resolution, each sample filtered over the source of the 2x2
+// pixels it covers (resample.Halved), because the thumbnail's JPEG has 4:2:0 chroma anyway:
+// resized to full resolution, it was averaged in pairs by the encoder, which was a third of the
+// resize's work and all of the encoder's chroma averaging thrown away.
 func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
-	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio444)
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	hs, vs := 1, 1 // luma pixels per chroma sample, across and down
 	switch src.SubsampleRatio {
@@ -141,13 +146,13 @@ func resizePlanes(src *image.YCbCr, w, h int) *image.YCbCr {
 	}
 	cw, ch := (sw+hs-1)/hs, (sh+vs-1)/vs
 	// The chroma planes go beside the luma one: a single upload's thumbnail is made on two cores
-	// (the processor's CPU slots bound how many checks run at once, not their goroutines). Luma is
-	// about as much work as both chroma planes together.
+	// (the processor's CPU slots bound how many checks run at once, not their goroutines).
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tx, ty := resample.Lanczos(w, sw, hs), resample.Lanczos(h, sh, vs)
-		resizePlane(dst.Cb, dst.CStride, w, h, src.Cb, src.CStride, cw, ch, tx, ty)
-		resizePlane(dst.Cr, dst.CStride, w, h, src.Cr, src.CStride, cw, ch, tx, ty)
+		tx, ty := resample.Halved(w, sw, hs), resample.Halved(h, sh, vs)
+		dw, dh := (w+1)/2, (h+1)/2
+		resizePlane(dst.Cb, dst.CStride, dw, dh, src.Cb, src.CStride, cw, ch, tx, ty)
+		resizePlane(dst.Cr, dst.CStride, dw, dh, src.Cr, src.CStride, cw, ch, tx, ty)
 	})
 	resizePlane(dst.Y, dst.YStride, w, h, src.Y, src.YStride, sw, sh, resample.Lanczos(w, sw, 1), resample.Lanczos(h, sh, 1))
 	wg.Wait()

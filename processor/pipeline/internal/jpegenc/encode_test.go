@@ -263,7 +263,7 @@ func photo(tb testing.TB) *image.YCbCr {
 }
 
 // relayout copies the r part of m into a new image with the given chroma layout, as the
-// pipeline's resize hands over 4:4:4 and the decoder 4:2:0.
+// pipeline's box shrink hands over 4:4:4 and the decoder and the Lanczos resize 4:2:0.
 func relayout(m *image.YCbCr, r image.Rectangle, ratio image.YCbCrSubsampleRatio) *image.YCbCr {
 	dst := image.NewYCbCr(image.Rect(0, 0, r.Dx(), r.Dy()), ratio)
 	for y := range r.Dy() {
@@ -289,7 +289,8 @@ func toRGBA(m *image.YCbCr, r image.Rectangle) *image.RGBA {
 
 // BenchmarkEncode times image/jpeg and Encode (with the transform's assembly where there is one,
 // and without: jpegenc-go) on the same images, side by side: the two
-// thumbnail sizes as the pipeline hands them over (4:4:4 from the resize), an RGBA thumbnail
+// thumbnail sizes in 4:4:4 (as the pipeline's box shrink hands them over; its Lanczos resize
+// hands over 4:2:0, the layout of a 12 MP image below), an RGBA thumbnail
 // (a PNG or GIF source) and a 12 MP 4:2:0 image (a converted HEIC original). Real camera
 // texture when ../shared/samples/phone is present, else a smooth synthetic picture.
 func BenchmarkEncode(b *testing.B) {

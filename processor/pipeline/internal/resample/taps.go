@@ -23,15 +23,25 @@ type Taps struct {
 // copy.
 //
 // The taps are shared with other calls for the same sizes (see tapsCache): read them only.
-func Lanczos(dst, src, sub int) Taps {
-	k := [3]int{dst, src, sub}
+func Lanczos(dst, src, sub int) Taps { return cached(dst, src, sub, 1) }
+
+// Halved is Lanczos for the subsampled chroma of a dst-wide picture: (dst+1)/2 outputs, output i
+// the average of Lanczos's outputs 2i and 2i+1 (output 2i alone for the last one when dst is odd),
+// as a JPEG encoder subsamples full-resolution chroma. The filter is linear, so averaging the
+// taps makes the same outputs as averaging the pixels they make (but for rounding), with a window
+// only a little wider than Lanczos's: a quarter of the work down, half of it across.
+func Halved(dst, src, sub int) Taps { return cached(dst, src, sub, 2) }
+
+// cached is lanczos through tapsCache.
+func cached(dst, src, sub, span int) Taps {
+	k := [4]int{dst, src, sub, span}
 	tapsCache.mu.Lock()
 	t, ok := tapsCache.m[k]
 	tapsCache.mu.Unlock()
 	if ok {
 		return t
 	}
-	t = lanczos(dst, src, sub)
+	t = lanczos(dst, src, sub, span)
 	tapsCache.mu.Lock()
 	if len(tapsCache.m) >= tapsCacheMax {
 		clear(tapsCache.m)
@@ -46,38 +56,47 @@ func Lanczos(dst, src, sub int) Taps {
 // processor's CPU in a burst of 12-megapixel photos. Bounded: a full cache starts over.
 var tapsCache = struct {
 	mu sync.Mutex
-	m  map[[3]int]Taps
-}{m: map[[3]int]Taps{}}
+	m  map[[4]int]Taps
+}{m: map[[4]int]Taps{}}
 
 // tapsCacheMax bounds tapsCache: an entry for a 1280-wide output is about 60 KB.
 const tapsCacheMax = 32
 
-// lanczos is Lanczos, computed.
-func lanczos(dst, src, sub int) Taps {
+// lanczos is Lanczos (span 1) or Halved (span 2), computed: (dst+span-1)/span outputs, each the
+// average of span of dst's (fewer at the far edge).
+func lanczos(dst, src, sub, span int) Taps {
 	const support = 3.0
 	scale := float64(src) / float64(dst)
 	width := max(scale, 1)
-	starts := make([]int, dst)
-	ends := make([]int, dst) // windows[i] is fixed[ends[i-1]:ends[i]]
-	var fixed []int32        // every output's weights, one after the other
-	var ws, folded []float64 // scratch, reused from one output to the next
+	outs := (dst + span - 1) / span
+	starts := make([]int, outs)
+	ends := make([]int, outs) // windows[i] is fixed[ends[i-1]:ends[i]]
+	var fixed []int32         // every output's weights, one after the other
+	var ws, folded []float64  // scratch, reused from one output to the next
 	n := 1
-	for i := range dst {
-		lo, hi := i, i
-		ws = append(ws[:0], 1)
+	for i := range outs {
+		first, last := i*span, min(i*span+span, dst)-1 // dst's outputs averaged
+		lo, hi := first, last
 		if dst != src {
-			center := (float64(i)+0.5)*scale - 0.5
-			lo = max(0, int(math.Ceil(center-support*width)))
-			hi = min(src-1, int(math.Floor(center+support*width)))
-			ws = ws[:0]
-			var sum float64
-			for j := lo; j <= hi; j++ {
-				v := lanczos3((float64(j) - center) / width)
-				ws = append(ws, v)
-				sum += v
+			lo = max(0, int(math.Ceil((float64(first)+0.5)*scale-0.5-support*width)))
+			hi = min(src-1, int(math.Floor((float64(last)+0.5)*scale-0.5+support*width)))
+		}
+		ws = append(ws[:0], make([]float64, hi-lo+1)...)
+		for o := first; o <= last; o++ {
+			share := 1 / float64(last-first+1)
+			if dst == src {
+				ws[o-lo] += share
+				continue
 			}
-			for j := range ws {
-				ws[j] /= sum
+			center := (float64(o)+0.5)*scale - 0.5
+			olo := max(0, int(math.Ceil(center-support*width)))
+			ohi := min(src-1, int(math.Floor(center+support*width)))
+			var sum float64
+			for j := olo; j <= ohi; j++ {
+				sum += lanczos3((float64(j) - center) / width)
+			}
+			for j := olo; j <= ohi; j++ {
+				ws[j-lo] += share * lanczos3((float64(j)-center)/width) / sum
 			}
 		}
 		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)
@@ -91,7 +110,7 @@ func lanczos(dst, src, sub int) Taps {
 		n = max(n, len(folded))
 	}
 	samples := (src + sub - 1) / sub
-	t := Taps{Start: starts, N: n, Weights: make([]int32, n*dst)}
+	t := Taps{Start: starts, N: n, Weights: make([]int32, n*outs)}
 	from := 0
 	for i, end := range ends {
 		pad := max(0, starts[i]+n-samples) // zero weights before the window, at the far edge
