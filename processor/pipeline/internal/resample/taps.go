@@ -70,9 +70,9 @@ func lanczos(dst, src, sub, span int) Taps {
 	width := max(scale, 1)
 	outs := (dst + span - 1) / span
 	starts := make([]int, outs)
-	ends := make([]int, outs) // windows[i] is fixed[ends[i-1]:ends[i]]
-	var fixed []int32         // every output's weights, one after the other
-	var ws, folded []float64  // scratch, reused from one output to the next
+	ends := make([]int, outs)    // windows[i] is fixed[ends[i-1]:ends[i]]
+	var fixed []int32            // every output's weights, one after the other
+	var ws, vs, folded []float64 // scratch, reused from one output to the next
 	n := 1
 	for i := range outs {
 		first, last := i*span, min(i*span+span, dst)-1 // dst's outputs averaged
@@ -91,12 +91,15 @@ func lanczos(dst, src, sub, span int) Taps {
 			center := (float64(o)+0.5)*scale - 0.5
 			olo := max(0, int(math.Ceil(center-support*width)))
 			ohi := min(src-1, int(math.Floor(center+support*width)))
+			vs = vs[:0]
 			var sum float64
 			for j := olo; j <= ohi; j++ {
-				sum += lanczos3((float64(j) - center) / width)
+				v := lanczos3((float64(j) - center) / width)
+				vs = append(vs, v)
+				sum += v
 			}
-			for j := olo; j <= ohi; j++ {
-				ws[j-lo] += share * lanczos3((float64(j)-center)/width) / sum
+			for j, v := range vs {
+				ws[olo-lo+j] += share * v / sum
 			}
 		}
 		folded = append(folded[:0], make([]float64, hi/sub-lo/sub+1)...)

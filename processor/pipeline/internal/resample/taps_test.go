@@ -68,22 +68,23 @@ func TestHalvedAveragesPairs(t *testing.T) {
 }
 
 // BenchmarkLanczos: the taps of a 12-megapixel photo decoded at 1/2 (2016x1512, 4:2:0) for the
-// 1280 px thumbnail, computed (baseline) and from the cache.
+// 1280 px thumbnail, luma's (Lanczos) and chroma's (Halved), computed (baseline) and from the
+// cache.
 func BenchmarkLanczos(b *testing.B) {
-	each := func(f func(dst, src, sub int) Taps) {
-		f(1280, 2016, 1)
-		f(960, 1512, 1)
-		f(1280, 2016, 2)
-		f(960, 1512, 2)
+	each := func(f func(dst, src, sub, span int) Taps) {
+		f(1280, 2016, 1, 1)
+		f(960, 1512, 1, 1)
+		f(1280, 2016, 2, 2)
+		f(960, 1512, 2, 2)
 	}
 	b.Run("computed", func(b *testing.B) {
 		for b.Loop() {
-			each(func(dst, src, sub int) Taps { return lanczos(dst, src, sub, 1) })
+			each(lanczos)
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
 		for b.Loop() {
-			each(Lanczos)
+			each(cached)
 		}
 	})
 }
