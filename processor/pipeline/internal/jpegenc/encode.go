@@ -208,6 +208,11 @@ const recipShift = 40
 
 func reciprocal(d uint32) uint64 { return 1<<recipShift/uint64(d) + 1 }
 
+// reciprocal32 is the reciprocal the assembly multiplies by (32 x 32 bits, keeping the high
+// half): (n*m)>>32 is n/d rounded down for every n < 2^21 and divisor d < 2^11 (n*d < 2^32 bounds
+// the error), so it divides exactly where reciprocal does (TestReciprocalDivision checks both).
+func reciprocal32(d uint32) uint32 { return uint32(1<<32/uint64(d) + 1) }
+
 // encoder encodes one image into buf.
 type encoder struct {
 	buf []byte
@@ -219,6 +224,10 @@ type encoder struct {
 	quant [2][blockSize]byte
 	recip [2][blockSize]uint64
 	half  [2][blockSize]int32
+	// recipNat and halfNat are the same divisions in natural order, with reciprocal32, for
+	// quantizeSIMD.
+	recipNat [2][blockSize]uint32
+	halfNat  [2][blockSize]int32
 }
 
 func (e *encoder) init(quality int) {
@@ -236,6 +245,8 @@ func (e *encoder) init(quality int) {
 			d := 8 * uint32(x)
 			e.recip[i][j] = reciprocal(d)
 			e.half[i][j] = int32(d >> 1)
+			e.recipNat[i][unzig[j]] = reciprocal32(d)
+			e.halfNat[i][unzig[j]] = int32(d >> 1)
 		}
 	}
 }
@@ -337,27 +348,18 @@ func (e *encoder) writeDHT(nComponent int) {
 
 // writeBlock writes b (natural order) with quantization table q and returns the quantized DC.
 //
-// The quantized coefficients are gathered in zig-zag order with a mask of the non-zero ones,
-// so the run lengths come from the mask (at thumbnail qualities most AC coefficients are
-// zero) instead of a test per coefficient.
+// The quantized coefficients replace b's, with a mask of the non-zero ones in zig-zag order, so
+// the run lengths come from the mask (at thumbnail qualities most AC coefficients are zero)
+// instead of a test per coefficient.
 func (e *encoder) writeBlock(b *block, q int, prevDC int32) int32 {
 	fdct(b)
-	recip, half := &e.recip[q], &e.half[q]
-	var (
-		zz   [blockSize]int32
-		mask uint64
-	)
-	// Backwards, so that each coefficient's bit shifts in at the bottom of the mask and ends
-	// at its zig-zag index (a shift by one, not by a variable count).
-	for zig := blockSize - 1; zig >= 0; zig-- {
-		v := b[unzig[zig]&(blockSize-1)]
-		s := v >> 31
-		a := int32((uint64((v^s)-s+half[zig]) * recip[zig]) >> recipShift)
-		zz[zig] = (a ^ s) - s
-		// a|-a has its sign bit set exactly when a != 0.
-		mask = mask<<1 | uint64(uint32(a|-a)>>31)
+	var mask uint64
+	if useSIMD {
+		mask = zigzagMask(quantizeSIMD(b, &e.recipNat[q], &e.halfNat[q]))
+	} else {
+		mask = quantizeGo(b, &e.recip[q], &e.half[q])
 	}
-	dc := zz[0]
+	dc := b[0]
 	e.emitValue(&theHuffmanLUT[2*q], 0, dc-prevDC)
 	ac := &theHuffmanLUT[2*q+1]
 	mask &^= 1
@@ -371,7 +373,7 @@ func (e *encoder) writeBlock(b *block, q int, prevDC int32) int32 {
 			e.emit(x&(1<<24-1), uint(x>>24))
 			run -= 16
 		}
-		e.emitValue(ac, run, zz[zig])
+		e.emitValue(ac, run, b[unzig[zig&(blockSize-1)]&(blockSize-1)])
 		last = zig
 	}
 	if last != blockSize-1 {
@@ -380,6 +382,73 @@ func (e *encoder) writeBlock(b *block, q int, prevDC int32) int32 {
 	}
 	return dc
 }
+
+// quantizeGo divides each of b's coefficients (natural order, in place) by its quantizer
+// (recip and half, in zig-zag order), rounding to nearest as image/jpeg's div, and returns the
+// mask of the non-zero ones, bit i for zig-zag index i.
+func quantizeGo(b *block, recip *[blockSize]uint64, half *[blockSize]int32) uint64 {
+	var mask uint64
+	// Backwards, so that each coefficient's bit shifts in at the bottom of the mask and ends
+	// at its zig-zag index (a shift by one, not by a variable count).
+	for zig := blockSize - 1; zig >= 0; zig-- {
+		nat := unzig[zig] & (blockSize - 1)
+		v := b[nat]
+		s := v >> 31
+		a := int32((uint64((v^s)-s+half[zig]) * recip[zig]) >> recipShift)
+		b[nat] = (a ^ s) - s
+		// a|-a has its sign bit set exactly when a != 0.
+		mask = mask<<1 | uint64(uint32(a|-a)>>31)
+	}
+	return mask
+}
+
+// quantizeNatGo is quantizeSIMD in Go, the same steps lane by lane: b's coefficients divided in
+// place by reciprocal32's (recip and half in natural order), and the mask of the non-zero ones,
+// bit i for natural index i.
+func quantizeNatGo(b *block, recip *[blockSize]uint32, half *[blockSize]int32) uint64 {
+	var mask uint64
+	for i := range b {
+		v := b[i]
+		n := uint64(uint32(max(v, -v) + half[i]))
+		a := int32(n * uint64(recip[i]) >> 32)
+		if v < 0 {
+			a = -a
+		}
+		b[i] = a
+		if a != 0 {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// zigzagMask moves each bit of a natural-order mask (bit i for natural index i) to its zig-zag
+// index, four bits a table look-up.
+func zigzagMask(nat uint64) uint64 {
+	var m uint64
+	for i := range zigNibbles {
+		m |= zigNibbles[i][nat>>(4*i)&15]
+	}
+	return m
+}
+
+// zigNibbles[i][v] is the zig-zag mask of the natural-order bits v<<(4*i).
+var zigNibbles = func() (t [blockSize / 4][16]uint64) {
+	var zig [blockSize]uint
+	for z, nat := range unzig {
+		zig[nat] = uint(z)
+	}
+	for i := range t {
+		for v := range 16 {
+			for k := range 4 {
+				if v&(1<<k) != 0 {
+					t[i][v] |= 1 << zig[4*i+k]
+				}
+			}
+		}
+	}
+	return t
+}()
 
 // sosHeaderY and sosHeaderYCbCr are image/jpeg's Start Of Scan headers.
 var (

@@ -183,14 +183,17 @@ func TestEncodePhoto(t *testing.T) {
 
 // TestReciprocalDivision checks the quantization's multiply-and-shift against division for
 // every divisor the tables can hold (8 times 1..255) and every dividend up to 2^18, beyond
-// anything fdct produces.
+// anything fdct produces; so does the assembly's 32-bit reciprocal32.
 func TestReciprocalDivision(t *testing.T) {
 	for q := uint32(1); q <= 255; q++ {
 		d := 8 * q
-		m := reciprocal(d)
+		m, m32 := reciprocal(d), uint64(reciprocal32(d))
 		for n := uint64(0); n < 1<<18; n++ {
 			if got, want := (n*m)>>recipShift, n/uint64(d); got != want {
 				t.Fatalf("%d/%d: %d, want %d", n, d, got, want)
+			}
+			if got, want := (n*m32)>>32, n/uint64(d); got != want {
+				t.Fatalf("%d/%d by reciprocal32: %d, want %d", n, d, got, want)
 			}
 		}
 	}
