@@ -300,7 +300,11 @@ func (e *browserEnv) viewerFlows(t *testing.T, vp viewport) {
 		const leaving = `(() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()`
 		area := card(vs.keys[1], "textarea")
 		prof.do("close the large view if open", chromedp.KeyEvent(kb.Escape))
+		// Closing the dialog gives the focus back to what opened it: typing before it has closed
+		// can lose the text to that (seen once in CI, on a loaded machine).
+		prof.wait("the large view closed", `!document.querySelector('#large').open`, 5*time.Second)
 		prof.do("type a caption", chromedp.ScrollIntoView(chromedp.CSS(area)), chromedp.Focus(chromedp.CSS(area)), chromedp.SendKeys(chromedp.CSS(area), "왼쪽 무릎 찰과상"))
+		prof.wait("the caption typed", fmt.Sprintf(`document.querySelector(%q).value.includes('왼쪽 무릎 찰과상')`, area), 5*time.Second)
 		if string(prof.eval("leave with unsaved text", leaving)) != "true" {
 			t.Error("no warning before leaving with an unsaved caption")
 		}
