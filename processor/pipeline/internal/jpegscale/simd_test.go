@@ -283,3 +283,39 @@ func decodesAgree(t *testing.T, files []testFile, minLongs func(data []byte) []i
 	}
 	return decoded
 }
+
+// BenchmarkScaledIDCT4x4: one block reduced to 4 x 4 outputs (a 1/2 decode) with 16, 40 and 64
+// non-zero coefficients (a noisy photo's blocks have most of them), the assembly and
+// scaledIDCT4x4Go side by side.
+func BenchmarkScaledIDCT4x4(b *testing.B) {
+	var qn block
+	for i := range qn {
+		qn[i] = int32(2 + i%7)
+	}
+	w := weights4x4For(&qn)
+	var blk block
+	for i := range blk {
+		blk[i] = int32(i%9) - 4
+	}
+	dst := make([]byte, 4*8)
+	for _, n := range []int{16, 40, 64} {
+		var nz uint64
+		for i := range n {
+			nz |= 1 << uint((i*37)%blockSize)
+		}
+		nz &= keep4x4
+		b.Run(fmt.Sprintf("%d/simd", n), func(b *testing.B) {
+			if simdImpl == "" || !w.fits32 {
+				b.Skip("no assembly here")
+			}
+			for b.Loop() {
+				scaledIDCT4x4SIMD(&blk, nz, &w.signed, &dst[0], 8)
+			}
+		})
+		b.Run(fmt.Sprintf("%d/go", n), func(b *testing.B) {
+			for b.Loop() {
+				scaledIDCT4x4Go(&blk, nz, &w.w, dst, 8)
+			}
+		})
+	}
+}
