@@ -7,8 +7,8 @@ import (
 
 // FuzzRun: whatever the bytes and the extension, Run never panics and returns either a Result
 // with thumbnails or a *Rejected; any other error would be a bug. The thumbnails have an
-// extension of ThumbnailExts(ext), which the processor's first look heads and no other. The seed corpus is the fixtures
-// (testdata/fuzz/FuzzRun, written by TestFixtures -update).
+// extension of ThumbnailExts(ext), which the processor's first look heads and no other. The
+// seed corpus is the fixtures (testdata/fuzz/FuzzRun, written by TestFixtures -update).
 func FuzzRun(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, ext string) {
 		res, err := Run(data, ext)

@@ -37,13 +37,16 @@ func Run(data []byte, ext string) (*Result, error) {
 // ThumbnailExts are the extensions the thumbnails of an upload stored under a key with extension
 // ext can have (of keys.ThumbnailExts). A JPEG has no transparency: Run accepts only a JPEG under
 // its extension, and every JPEG decodes to opaque pixels, so its thumbnails are JPEGs, and a
-// first look need not head PNG ones that cannot exist (two of an upload's S3 requests).
+// first look need not head PNG ones that cannot exist (two of an upload's S3 requests). The
+// slice is shared: read it only.
 func ThumbnailExts(ext string) []string {
 	if t, ok := imagepolicy.ByExt(ext); ok && t.MIME == "image/jpeg" {
-		return []string{"jpg"}
+		return jpegThumbnailExts
 	}
 	return keys.ThumbnailExts
 }
+
+var jpegThumbnailExts = []string{"jpg"}
 
 // DecodeBudget bounds the wall-clock time of one upload's decode, whatever ctx allows: a decode
 // still running then is stopped and the upload rejected as too complex. It is a backstop. The

@@ -54,9 +54,3 @@ const (
 	fdctKRound      = 21
 	fdctKN          = 22
 )
-
-// quantizeSIMD is quantizeNatGo with AVX2 (quantize_amd64.s): eight coefficients at once, the products 32 x 32 into 64 bits (VPMULUDQ) on the even lanes and then the odd; the quantized coefficients and the mask are
-// quantizeNatGo's, bit for bit.
-//
-//go:noescape
-func quantizeSIMD(b *block, recip *[blockSize]uint32, half *[blockSize]int32) uint64

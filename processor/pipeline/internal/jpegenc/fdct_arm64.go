@@ -39,9 +39,3 @@ const (
 	fdctKRow23    = 17
 	fdctKN        = 20
 )
-
-// quantizeSIMD is quantizeNatGo with NEON (quantize_arm64.s): four coefficients at once, the products 32 x 32 into 64 bits (UMULL, UMULL2), their high halves narrowed back (SHRN, SHRN2); the quantized coefficients and the mask are
-// quantizeNatGo's, bit for bit.
-//
-//go:noescape
-func quantizeSIMD(b *block, recip *[blockSize]uint32, half *[blockSize]int32) uint64

@@ -7,8 +7,3 @@ const hasAsm = false
 
 // fdctSIMD is fdctGo here (useSIMD is false, so nothing calls it but tests).
 func fdctSIMD(b *block) { fdctGo(b) }
-
-// quantizeSIMD is quantizeNatGo here (useSIMD is false, so nothing calls it but tests).
-func quantizeSIMD(b *block, recip *[blockSize]uint32, half *[blockSize]int32) uint64 {
-	return quantizeNatGo(b, recip, half)
-}

@@ -20,8 +20,8 @@ var simdImpl = func() string {
 	return ""
 }()
 
-// useSIMD says whether fdct and writeBlock's quantization take the assembly. Tests switch it off to get the pure-Go output
-// from the same build.
+// useSIMD says whether fdct and writeBlock's quantization take the assembly. Tests switch it off
+// to get the pure-Go output from the same build.
 var useSIMD = simdImpl != ""
 
 // fdct is image/jpeg's forward DCT of b, in place (fdctGo).

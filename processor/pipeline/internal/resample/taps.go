@@ -82,8 +82,8 @@ func lanczos(dst, src, sub, span int) Taps {
 			hi = min(src-1, int(math.Floor((float64(last)+0.5)*scale-0.5+support*width)))
 		}
 		ws = append(ws[:0], make([]float64, hi-lo+1)...)
+		share := 1 / float64(last-first+1)
 		for o := first; o <= last; o++ {
-			share := 1 / float64(last-first+1)
 			if dst == src {
 				ws[o-lo] += share
 				continue
