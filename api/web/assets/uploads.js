@@ -42,10 +42,13 @@ export function backoff(n, random = Math.random) {
 }
 
 // transient tells a failure worth sending again (no connection, the server or S3 busy or down)
-// from one that the same request would meet again (refused, too large, not found).
+// from one that the same request would meet again (refused, too large, not found). A PUT that S3
+// answered 409 met another operation on its key (S3's OperationAborted and
+// ConditionalRequestConflict say to try again; versitygw answers ExistingObjectIsDirectory while
+// it removes an emptied folder, as shared/s3client retries in Go); the API's own 409s are final.
 export function transient(e) {
   const s = e && typeof e.status === 'number' ? e.status : 0;
-  return s === 0 || s === 408 || s === 429 || s >= 500;
+  return s === 0 || s === 408 || s === 429 || s >= 500 || (s === 409 && e instanceof PutError);
 }
 
 // sha256 is the standard base64 of the SHA-256 of the bytes, as S3's x-amz-checksum-sha256 takes

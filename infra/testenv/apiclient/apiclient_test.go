@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -38,5 +39,47 @@ func TestDo(t *testing.T) {
 	}
 	if StatusOf(nil) != http.StatusOK || StatusOf(errors.New("dial")) != 0 {
 		t.Fatal("StatusOf")
+	}
+}
+
+// TestPutRetriesFolderRace: a PUT answered versitygw's 409 ExistingObjectIsDirectory is sent again
+// with the same body; any other 409, or a fifth one, is the caller's to see.
+func TestPutRetriesFolderRace(t *testing.T) {
+	const race = "<Error><Code>ExistingObjectIsDirectory</Code><Message>Existing Object is a directory.</Message></Error>"
+	for _, tc := range []struct {
+		name    string
+		answers []string // the bodies of the 409s before a 200
+		status  int
+		puts    int
+	}{
+		{"race twice", []string{race, race}, http.StatusOK, 3},
+		{"race five times", []string{race, race, race, race, race}, http.StatusConflict, 5},
+		{"other conflict", []string{"<Error><Code>OperationAborted</Code></Error>"}, http.StatusConflict, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var bodies []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				bodies = append(bodies, string(b))
+				if n := len(bodies); n <= len(tc.answers) {
+					w.WriteHeader(http.StatusConflict)
+					w.Write([]byte(tc.answers[n-1]))
+				}
+			}))
+			defer srv.Close()
+			g := &UploadGrant{UploadURL: srv.URL + "/k", S3Key: "k"}
+			code, err := g.Put(t.Context(), []byte("photo"), nil)
+			if code != tc.status || (err == nil) != (tc.status == http.StatusOK) {
+				t.Errorf("Put = %d, %v; want %d", code, err, tc.status)
+			}
+			if len(bodies) != tc.puts {
+				t.Errorf("%d PUTs, want %d", len(bodies), tc.puts)
+			}
+			for i, b := range bodies {
+				if b != "photo" {
+					t.Errorf("PUT %d carried %q", i+1, b)
+				}
+			}
+		})
 	}
 }
