@@ -284,14 +284,24 @@ const fastBits = 10
 // fastEntry is one entry of a lookahead table: for the fastBits next bits of the stream, the code
 // they start with and its symbol, and, when the symbol's magnitude bits (its low nibble, for an
 // AC table) fit in the same bits, the coefficient they extend to. 0: the code is longer.
+//
+// Bits 0-4 are what a decoder consumes when it takes the entry whole (take): the code and the
+// magnitude bits when the value is there, else the code. decodeSequential's chain from one code
+// to the next is then a look-up, that mask and a shift.
 type fastEntry int32
 
-func (e fastEntry) codeLen() int32 { return int32(e & 0x1f) }
+const (
+	fastValue    = 1 << 17 // the value (bits 18-31) is there
+	codeLenShift = 13      // bits 13-16: the code's length
+)
+
+func (e fastEntry) take() int32    { return int32(e & 0x1f) }
+func (e fastEntry) codeLen() int32 { return int32(e>>codeLenShift) & 0xf }
 func (e fastEntry) symbol() uint8  { return uint8(e >> 5) }
 
 // value is the extended coefficient and the bits it takes with its code; ok when it fits.
 func (e fastEntry) value() (v int32, totalLen int32, ok bool) {
-	return int32(e) >> 18, int32(e>>13) & 0xf, e&(1<<17) != 0
+	return int32(e) >> 18, e.take(), e&fastValue != 0
 }
 
 // buildFast makes h.fast for a table whose codes form a prefix code (the Kraft sum is at most
@@ -317,14 +327,14 @@ func (h *huffman) buildFast(nCodes *[maxCodeLength]int32) {
 		length := i + 1
 		for range nCodes[i] {
 			sym := h.vals[x]
-			e := fastEntry(sym)<<5 | fastEntry(length)
+			e := fastEntry(sym)<<5 | fastEntry(length)<<codeLenShift | fastEntry(length)
 			shift := fastBits - length
 			for k := range int32(1) << shift {
 				entry := e
 				if mag := int32(sym & 0x0f); mag != 0 && length+mag <= fastBits {
 					bitsAfter := k >> (shift - mag) // the mag bits after the code
 					v := extend(uint32(bitsAfter), uint8(mag))
-					entry |= 1<<17 | fastEntry(length+mag)<<13 | fastEntry(v)<<18
+					entry = entry&^0x1f | fastEntry(length+mag) | fastValue | fastEntry(v)<<18
 				}
 				t[code<<shift|k] = entry
 			}

@@ -26,15 +26,15 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	}
 	var delta int32
 	switch sym := e.symbol(); {
-	case e&(1<<17) != 0 && sym < 16:
+	case e&fastValue != 0 && sym < 16:
 		delta = int32(e) >> 18
-		n -= int32(e>>13) & 0xf
+		n -= e.take()
 	case e != 0 && sym == 0:
-		n -= e.codeLen()
+		n -= e.take()
 	default:
 		var value uint8
 		if e != 0 {
-			n -= e.codeLen()
+			n -= e.codeLen() // a DC symbol over 15 may have a value beside it: not this one
 			value = sym
 		} else {
 			var err error
@@ -67,7 +67,7 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	// code, set an end-of-band run of 1 and end it at once, so this consumes the code and returns.
 	if f := acHuff.fast; f != nil && n >= fastBits {
 		if e := f[(a>>uint32(n-fastBits))&(1<<fastBits-1)]; e != 0 && e.symbol() == 0 {
-			d.bits.a, d.bits.n = a, n-e.codeLen()
+			d.bits.a, d.bits.n = a, n-e.take()
 			return mask, nil
 		}
 	}
@@ -79,21 +79,34 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	top := a << uint32(64-n)
 	toBits := func() { d.bits.a, d.bits.n = top>>uint32(64-n), n }
 	fromBits := func() { top, n = d.bits.a<<uint32(64-d.bits.n), d.bits.n }
+	// The look-up goes ahead without a test of the table or of the bits buffered: a table that
+	// cannot be used is noFast, whose entries send every code to decodeHuffman.
 	f := acHuff.fast
+	if f == nil {
+		f = &noFast
+	}
 	for zig := int32(1); zig < blockSize; zig++ {
 		if n < refillBelow {
-			var ok bool
-			if top, n, ok = d.refillTop(top, n); !ok {
+			// refill's first step (wholeBytes) on the left-aligned bits, written out here: as a
+			// call it made the loop keep its state on the stack.
+			taken, k, ok := wholeBytes(d.bytes.buf, d.bytes.i, d.bytes.j, n)
+			if ok && d.bits.end == nil {
+				d.bytes.i += int(k)
+				top |= taken << (64 - uint(n) - 8*k)
+				n += int32(8 * k)
+			} else {
 				toBits()
 				d.refill()
 				fromBits()
+				if n < fastBits {
+					// The data has ended (refill stops short only then): a look-up would read
+					// past its bits, so the rest of the block goes through decodeHuffman.
+					f = &noFast
+				}
 			}
 		}
-		e = 0
-		if f != nil && n >= fastBits {
-			e = f[top>>(64-fastBits)]
-		}
-		if e&(1<<17) != 0 {
+		e = f[top>>(64-fastBits)]
+		if e&fastValue != 0 {
 			// The code, its run of zeroes and the coefficient's bits in one look-up.
 			if zig += int32(e.symbol() >> 4); zig >= blockSize {
 				k := e.codeLen()
@@ -101,7 +114,7 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 				top <<= uint32(k)
 				break
 			}
-			k := int32(e>>13) & 0xf
+			k := e.take()
 			n -= k
 			top <<= uint32(k)
 			nat := unzig[zig&(blockSize-1)] & (blockSize - 1) // in range: no bounds or shift checks
@@ -111,7 +124,7 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 		}
 		var value uint8
 		if e != 0 {
-			k := e.codeLen()
+			k := e.take() // the code alone: no value here
 			n -= k
 			top <<= uint32(k)
 			value = e.symbol()
@@ -171,21 +184,8 @@ func (d *decoder) decodeSequential(b *block, dc *int32, dcHuff, acHuff *huffman)
 	return mask, nil
 }
 
-// refillTop is refill's first step (wholeBytes) done on decodeSequential's left-aligned bits (n
-// of them at the top of top, zeroes below): the loop then goes on without converting to d.bits
-// and back, which was a tenth of the decode's time in Huffman-bound photos. ok is false, with
-// nothing taken, when wholeBytes cannot take them or the data has ended: refill handles those.
-func (d *decoder) refillTop(top uint64, n int32) (uint64, int32, bool) {
-	if d.bits.end != nil {
-		return top, n, false
-	}
-	taken, k, ok := wholeBytes(d.bytes.buf, d.bytes.i, d.bytes.j, n)
-	if !ok {
-		return top, n, false
-	}
-	d.bytes.i += int(k)
-	return top | taken<<(64-uint(n)-8*k), n + int32(8*k), true
-}
+// noFast is the lookahead table of no code: decodeSequential's stand-in for one it cannot use.
+var noFast [1 << fastBits]fastEntry
 
 // huffmanFrom is decodeHuffman with the bit buffer handed in and back (decodeSequential's locals).
 func (d *decoder) huffmanFrom(h *huffman, a uint64, n int32) (uint8, uint64, int32, error) {
