@@ -66,10 +66,10 @@ func classify(err error) error {
 }
 
 // infraCodes are S3 error codes of a server in trouble, beside the SDK's throttling and
-// retryable codes. ExistingObjectIsDirectory is versitygw's (see s3client.New).
+// retryable codes, and versitygw's s3client.FolderRaceCode.
 var infraCodes = map[string]bool{
 	"InternalError": true, "ServiceUnavailable": true, "SlowDown": true, "InsufficientStorage": true,
-	"ExistingObjectIsDirectory": true,
+	s3client.FolderRaceCode: true,
 }
 
 // infrastructure reports whether err is an infrastructure fault (see above). Errors of the

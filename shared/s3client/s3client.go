@@ -27,6 +27,13 @@ import (
 	"medicpx/shared/config"
 )
 
+// FolderRaceCode is versitygw's error code for a write into a folder it is removing: its posix
+// backend keeps keys as files in folders and removes a folder once it is empty, and a write into
+// it at that moment gets 409 with this code. S3 has no folders and never answers it, so it is a
+// fault of the local server worth a retry: New's clients retry it, and so do the page's uploads
+// and the test client's.
+const FolderRaceCode = "ExistingObjectIsDirectory"
+
 // New returns an S3 client for c. Extra options (e.g. an HTTP client that counts calls in tests)
 // are applied last.
 func New(ctx context.Context, c config.S3, opts ...func(*s3.Options)) (*s3.Client, error) {
@@ -37,10 +44,7 @@ func New(ctx context.Context, c config.S3, opts ...func(*s3.Options)) (*s3.Clien
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
-			// versitygw (posix) keeps keys as files in folders and removes a folder once it is
-			// empty; a write into it at that moment gets 409 ExistingObjectIsDirectory. S3 has no
-			// folders and never answers it, so it is a fault of the local server worth a retry.
-			o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), "ExistingObjectIsDirectory")
+			o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), FolderRaceCode)
 		}
 		o.UsePathStyle = c.PathStyle
 		if loopbackHTTP(c.Endpoint) {

@@ -20,6 +20,7 @@ import (
 
 	"medicpx/shared/imagepolicy"
 	"medicpx/shared/keys"
+	"medicpx/shared/s3client"
 )
 
 // Client calls the API at BaseURL with Token (none when empty) through HTTP
@@ -295,10 +296,9 @@ func (g *UploadGrant) send(req *http.Request) (int, error) {
 		if resp.StatusCode/100 == 2 {
 			return resp.StatusCode, nil
 		}
-		// versitygw (posix) answers a write into a folder it is removing at that moment 409
-		// ExistingObjectIsDirectory; S3 never does. shared/s3client retries it, and so does the
-		// page (uploads.js), so a test meets the local server's race no more than they do.
-		if resp.StatusCode == http.StatusConflict && bytes.Contains(raw, []byte("<Code>ExistingObjectIsDirectory</Code>")) &&
+		// versitygw's folder race (s3client.FolderRaceCode), retried as the service's clients
+		// and the page retry it, so a test meets the local server's race no more than they do.
+		if resp.StatusCode == http.StatusConflict && bytes.Contains(raw, []byte("<Code>"+s3client.FolderRaceCode+"</Code>")) &&
 			attempt < 5 && req.GetBody != nil {
 			if req.Body, err = req.GetBody(); err != nil {
 				return 0, err
